@@ -1,0 +1,144 @@
+"""Errors as RFC 9457 problem details, from one place.
+
+Domain errors map to statuses in ``STATUS_BY_ERROR`` (walked along the class hierarchy, so a
+subclass inherits its parent's status). Validation errors list ``{loc, msg, type}`` and never the
+input itself, which may hold a secret. Anything unexpected is a 500 with no trace in the body.
+"""
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from service.errors import (
+    Conflict,
+    DomainError,
+    DuplicateRecord,
+    InvalidCode,
+    InvalidRecord,
+    NotFound,
+    NotOwner,
+)
+
+log = logging.getLogger("registry.errors")
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "/problems/"
+
+STATUS_BY_ERROR: dict[type[DomainError], int] = {
+    InvalidCode: 422,
+    InvalidRecord: 422,
+    NotFound: 404,
+    Conflict: 409,
+    NotOwner: 403,
+}
+
+
+class ValidationIssue(BaseModel):
+    loc: list[str | int] = Field(examples=[["path", "code"]])
+    msg: str = Field(examples=["check character should be 6, got 7"])
+    type: str = Field(examples=["invalid_code"])
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = Field(examples=["/problems/invalid-code"])
+    title: str = Field(examples=["Invalid organization code"])
+    status: int = Field(examples=[422])
+    detail: str | None = Field(default=None, examples=["check character should be 6, got 7"])
+    instance: str | None = Field(default=None, examples=["/v1/public/organizations/914403001922038217"])
+    errors: list[ValidationIssue] | None = None
+    existing_id: str | None = Field(default=None, description="For duplicates: the record already entered.")
+
+
+def _slug(name: str) -> str:
+    return "".join(f"-{c.lower()}" if c.isupper() else c for c in name).lstrip("-")
+
+
+def problem_response(
+    status: int, title: str, *, detail: str | None = None, type_: str = "about:blank",
+    instance: str | None = None, headers: dict[str, str] | None = None, **extra: Any,
+) -> JSONResponse:
+    body = {"type": type_, "title": title, "status": status}
+    if detail is not None:
+        body["detail"] = detail
+    if instance is not None:
+        body["instance"] = instance
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def status_for(error: DomainError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 400
+
+
+async def _domain_error(request: Request, error: DomainError) -> JSONResponse:
+    status = status_for(error)
+    extra: dict[str, Any] = {}
+    if isinstance(error, InvalidCode):
+        extra["errors"] = [{"loc": ["path", "code"], "msg": error.detail, "type": "invalid_code"}]
+    if isinstance(error, InvalidRecord) and error.field:
+        extra["errors"] = [{"loc": ["body", error.field], "msg": error.detail, "type": "invalid_record"}]
+    if isinstance(error, DuplicateRecord):
+        extra["existing_id"] = error.existing_id
+    return problem_response(
+        status, error.title, detail=error.detail, type_=TYPE_BASE + _slug(type(error).__name__),
+        instance=request.url.path, **extra,
+    )
+
+
+def _issue(error: dict[str, Any]) -> dict[str, Any]:
+    # Pydantic's message and location only: its "input" and "ctx" may carry the submitted value.
+    return {"loc": list(error.get("loc", ())), "msg": error.get("msg", "invalid"), "type": error.get("type", "")}
+
+
+async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+    issues = [_issue(e) for e in error.errors()]
+    return problem_response(
+        422, "Invalid request", detail="; ".join(f"{'.'.join(map(str, i['loc']))}: {i['msg']}" for i in issues),
+        # No ``instance``: a malformed request's path may itself be the malformed (or secret) input.
+        type_=TYPE_BASE + "validation", errors=issues,
+    )
+
+
+async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    try:
+        title = HTTPStatus(error.status_code).phrase
+    except ValueError:
+        title = "Error"
+    detail = error.detail if isinstance(error.detail, str) and error.detail != title else None
+    return problem_response(error.status_code, title, detail=detail, instance=request.url.path,
+                            headers=getattr(error, "headers", None))
+
+
+async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(500, "Internal Server Error", detail="The error was logged.",
+                            instance=request.url.path)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected_error)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route: documents each problem it can return."""
+    descriptions = {400: "Bad request", 403: "Not allowed", 404: "Not found", 409: "Conflict",
+                    422: "Invalid input", 429: "Too many requests", 503: "Unavailable"}
+    return {
+        status: {"model": Problem, "description": descriptions.get(status, "Problem"),
+                 "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+        for status in statuses
+    }

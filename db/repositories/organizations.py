@@ -1,0 +1,31 @@
+"""Queries on organizations (master data)."""
+
+from sqlmodel import Session, select
+
+from db.tables import Organization
+
+
+class OrganizationRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, uscc: str) -> Organization | None:
+        return self.session.get(Organization, uscc)
+
+    def find_by_org_code(self, org_code: str) -> Organization | None:
+        # Several USCCs can embed one legacy code only by error; the oldest registration wins.
+        statement = (
+            select(Organization)
+            .where(Organization.org_code == org_code)
+            .order_by(Organization.created_at, Organization.uscc)
+            .limit(1)
+        )
+        return self.session.exec(statement).first()
+
+    def add(self, organization: Organization) -> Organization:
+        self.session.add(organization)
+        self.session.flush()
+        return organization
+
+    def is_empty(self) -> bool:
+        return self.session.exec(select(Organization.uscc).limit(1)).first() is None

@@ -1,0 +1,46 @@
+"""Reference data: departments, grade schemes, rule sets."""
+
+from datetime import date
+
+from sqlmodel import Session, col, select
+
+from db.tables import Department, Grade, GradeScheme, RuleSet
+
+
+class ReferenceRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def department(self, code: str) -> Department | None:
+        return self.session.get(Department, code)
+
+    def grade_scheme(self, code: str) -> GradeScheme | None:
+        return self.session.get(GradeScheme, code)
+
+    def grades(self, scheme_code: str) -> list[Grade]:
+        statement = select(Grade).where(Grade.scheme_code == scheme_code).order_by(col(Grade.rank))
+        return list(self.session.exec(statement))
+
+    def grade(self, scheme_code: str, code: str) -> Grade | None:
+        return self.session.get(Grade, (scheme_code, code))
+
+    def rule_set_in_force(self, name: str, on: date) -> RuleSet | None:
+        """The newest version of ``name`` whose effective date is on or before ``on``."""
+        statement = (
+            select(RuleSet)
+            .where(RuleSet.name == name, RuleSet.effective_from <= on)
+            .order_by(col(RuleSet.effective_from).desc(), col(RuleSet.version).desc())
+            .limit(1)
+        )
+        return self.session.exec(statement).first()
+
+    def rule_set_by_id(self, rule_set_id: int) -> RuleSet | None:
+        return self.session.get(RuleSet, rule_set_id)
+
+    def rule_set(self, name: str, version: int) -> RuleSet | None:
+        statement = select(RuleSet).where(RuleSet.name == name, RuleSet.version == version)
+        return self.session.exec(statement).first()
+
+    def add(self, *rows: Department | GradeScheme | Grade | RuleSet) -> None:
+        self.session.add_all(rows)
+        self.session.flush()

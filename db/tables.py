@@ -1,0 +1,187 @@
+"""The tables: the single source of truth for the schema (Alembic autogenerates from here).
+
+Records of all four kinds live in one ``record`` table: the columns every query filters on
+(kind, organization, owner, visibility, status, list, severity, dates) are real columns, and the
+kind-specific fields are a JSON document validated by ``service.record_fields``. Every version of
+a record is kept, whole, in ``record_version``; ``record`` holds the current one. Nothing here is
+ever deleted: status changes are rows in ``record_status_change``.
+"""
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlmodel import Field, SQLModel
+
+from db.types import UTCDateTime
+
+# Deterministic constraint names, so migrations can name what they alter or drop on every database.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata: MetaData = SQLModel.metadata
+
+
+def _timestamp(**kwargs: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kwargs)
+
+
+class Department(SQLModel, table=True):
+    """A body that decides and pushes records: market regulation, tax, customs, a bank, an insurer."""
+
+    code: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=200)
+    name_en: str | None = Field(default=None, max_length=200)
+    kind: str = Field(max_length=32)
+    region_code: str = Field(max_length=6)
+    created_at: datetime = _timestamp()
+
+
+class GradeScheme(SQLModel, table=True):
+    __tablename__ = "grade_scheme"
+
+    code: str = Field(primary_key=True, max_length=32)
+    name_zh: str = Field(max_length=200)
+    name_en: str = Field(max_length=200)
+    basis: str = Field(max_length=200)
+
+
+class Grade(SQLModel, table=True):
+    """One grade of a scheme; ``rank`` 0 is the best grade."""
+
+    scheme_code: str = Field(
+        sa_column=Column(String(32), ForeignKey("grade_scheme.code"), primary_key=True)
+    )
+    code: str = Field(primary_key=True, max_length=8)
+    rank: int
+    label_zh: str = Field(max_length=50)
+    label_en: str = Field(max_length=50)
+
+
+class RuleSet(SQLModel, table=True):
+    """A named, versioned set of deadline rules (publicity windows, list terms, objection deadline)."""
+
+    __tablename__ = "rule_set"
+    __table_args__ = (Index("uq_rule_set_name_version", "name", "version", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    version: int
+    effective_from: date
+    rules: dict[str, Any] = Field(sa_type=JSON)
+    created_at: datetime = _timestamp()
+
+
+class Organization(SQLModel, table=True):
+    """Master data of an enterprise or other organization, keyed on its USCC."""
+
+    uscc: str = Field(primary_key=True, min_length=18, max_length=18)
+    # Positions 9-17 of the USCC: legacy (GB 11714) lookups resolve through this column.
+    org_code: str = Field(max_length=9, index=True)
+    name: str = Field(max_length=200)
+    region_code: str = Field(max_length=6, index=True)
+    status: str = Field(max_length=16)
+    legal_representative: str | None = Field(default=None, max_length=100)
+    address: str | None = Field(default=None, max_length=300)
+    industry: str | None = Field(default=None, max_length=100)
+    # False only for legally issued pilot codes an administrator registered as an exception.
+    check_digit_valid: bool = True
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+
+
+class Record(SQLModel, table=True):
+    """The current version of a rating, violation, disclosure or list entry."""
+
+    __table_args__ = (
+        # The natural key of a decision: a department cannot enter the same decision twice.
+        # NULL decision numbers (ratings, disclosures) never collide.
+        Index("uq_record_department_kind_decision", "department_code", "kind", "decision_no", unique=True),
+        Index("ix_record_organization_status", "organization_uscc", "status"),
+        Index("ix_record_list", "list_name", "status", "effective_on"),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)
+    kind: str = Field(max_length=16)
+    organization_uscc: str = Field(foreign_key="organization.uscc", max_length=18)
+    department_code: str = Field(foreign_key="department.code", max_length=32)
+    visibility: str = Field(max_length=16)
+    status: str = Field(max_length=16)
+    status_reason: str | None = Field(default=None, sa_type=Text)
+    version: int = 1
+    decision_no: str | None = Field(default=None, max_length=100)
+    list_name: str | None = Field(default=None, max_length=8)
+    severity: str | None = Field(default=None, max_length=16)
+    grade_scheme: str | None = Field(default=None, max_length=32)
+    grade: str | None = Field(default=None, max_length=8)
+    # When the record takes effect (decision, evaluation, publication or listing date) and when
+    # its public life ends (publicity window, list term, rating validity); NULL = open-ended.
+    effective_on: date
+    ends_on: date | None = None
+    rule_set_id: int | None = Field(default=None, foreign_key="rule_set.id")
+    details: dict[str, Any] = Field(sa_type=JSON)
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+
+
+class RecordVersion(SQLModel, table=True):
+    """Every version of a record as it was written, never changed afterwards."""
+
+    __tablename__ = "record_version"
+
+    record_id: str = Field(sa_column=Column(String(40), ForeignKey("record.id"), primary_key=True))
+    version: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    department_code: str = Field(foreign_key="department.code", max_length=32)
+    reason: str | None = Field(default=None, sa_type=Text)
+    content: dict[str, Any] = Field(sa_type=JSON)
+    created_at: datetime = _timestamp()
+
+
+class RecordAccess(SQLModel, table=True):
+    """Departments a restricted record is shared with, besides its owner."""
+
+    __tablename__ = "record_access"
+
+    record_id: str = Field(sa_column=Column(String(40), ForeignKey("record.id"), primary_key=True))
+    department_code: str = Field(
+        sa_column=Column(String(32), ForeignKey("department.code"), primary_key=True)
+    )
+
+
+class RecordStatusChange(SQLModel, table=True):
+    """The trail of a record's statuses: when, to what, and why."""
+
+    __tablename__ = "record_status_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    record_id: str = Field(foreign_key="record.id", max_length=40, index=True)
+    status: str = Field(max_length=16)
+    reason: str = Field(sa_type=Text)
+    changed_at: datetime = _timestamp()
+
+
+class EventCounter(SQLModel, table=True):
+    """One row per counter; the event sequence is taken from it inside the writing transaction,
+    so sequence numbers are gap-free and in commit order (a plain sequence is neither on PostgreSQL)."""
+
+    __tablename__ = "event_counter"
+
+    name: str = Field(primary_key=True, max_length=32)
+    value: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class Event(SQLModel, table=True):
+    """The event log: one row per change, written in the change's own transaction."""
+
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    id: str = Field(max_length=40, unique=True)
+    type: str = Field(max_length=64, index=True)
+    occurred_at: datetime = _timestamp()
+    organization_uscc: str | None = Field(default=None, max_length=18)
+    record_id: str | None = Field(default=None, max_length=40)
+    # The exact bytes of the envelope: what is stored is what is served and signed.
+    envelope: str = Field(sa_type=Text)

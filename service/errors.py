@@ -1,0 +1,68 @@
+"""Domain errors. The API maps each class to an HTTP status in one table (api/problems.py);
+the service layer itself knows nothing of HTTP."""
+
+
+class DomainError(Exception):
+    """Base class; ``str(error)`` is a sentence safe to show to the caller."""
+
+    title = "Request cannot be completed"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidCode(DomainError):
+    title = "Invalid organization code"
+
+
+class InvalidRecord(DomainError):
+    """Input that is well-formed but breaks a domain rule (dates out of order, unknown grade...)."""
+
+    title = "Invalid record"
+
+    def __init__(self, detail: str, *, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.field = field
+
+
+class NotFound(DomainError):
+    title = "Not found"
+
+
+class OrganizationNotFound(NotFound):
+    title = "Organization not found"
+
+
+class RecordNotFound(NotFound):
+    title = "Record not found"
+
+
+class DepartmentNotFound(NotFound):
+    title = "Department not found"
+
+
+class Conflict(DomainError):
+    title = "Conflict"
+
+
+class DuplicateRecord(Conflict):
+    """The department already entered this decision; ``existing_id`` names the record."""
+
+    title = "Duplicate record"
+
+    def __init__(self, detail: str, *, existing_id: str) -> None:
+        super().__init__(detail)
+        self.existing_id = existing_id
+
+
+class InvalidTransition(Conflict):
+    """The record's status does not allow the change (withdrawing a withdrawn record...)."""
+
+    title = "Invalid status change"
+
+
+class NotOwner(DomainError):
+    """Only the department that decided a record may correct or withdraw it."""
+
+    title = "Not the owning department"

@@ -1,0 +1,48 @@
+"""Every change writes its event in the change's own transaction (the outbox).
+
+The envelope is serialized once, here; those bytes are what the change feed serves and what
+webhooks sign and send, so a subscriber can verify exactly what was stored. Payloads are thin:
+ids, versions, kinds, reasons; never personal data.
+"""
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from db.ids import new_id
+from db.repositories.events import EventRepository
+from db.tables import Event
+
+
+def emit(
+    session: Session,
+    event_type: str,
+    data: dict[str, Any],
+    *,
+    at: datetime,
+    organization_uscc: str | None = None,
+    record_id: str | None = None,
+) -> Event:
+    events = EventRepository(session)
+    seq = events.next_seq()
+    event_id = new_id("evt")
+    envelope = {
+        "id": event_id,
+        "type": event_type,
+        "timestamp": at.isoformat().replace("+00:00", "Z"),
+        "seq": seq,
+        "data": data,
+    }
+    event = Event(
+        seq=seq,
+        id=event_id,
+        type=event_type,
+        occurred_at=at,
+        organization_uscc=organization_uscc,
+        record_id=record_id,
+        envelope=json.dumps(envelope, ensure_ascii=False, separators=(",", ":"), sort_keys=True),
+    )
+    events.add(event)
+    return event

@@ -1,0 +1,87 @@
+"""Organizations: master data keyed on the USCC, and finding one by any code form."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session
+
+from db.repositories.organizations import OrganizationRepository
+from db.tables import Organization
+from service import codes, events
+from service.errors import OrganizationNotFound
+
+OrganizationStatus = Literal["operating", "suspended", "revoked", "deregistered"]
+STATUS_LABELS = {
+    "operating": ("存续", "Operating"),
+    "suspended": ("停业", "Suspended"),
+    "revoked": ("吊销", "Licence revoked"),
+    "deregistered": ("注销", "Deregistered"),
+}
+
+
+class OrganizationFields(BaseModel):
+    """Master data a department registers or updates; the region comes from the code."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: Annotated[str, Field(min_length=2, max_length=200)] = Field(examples=["华为技术有限公司"])
+    status: OrganizationStatus = "operating"
+    legal_representative: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    address: Annotated[str, Field(min_length=1, max_length=300)] | None = None
+    industry: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+
+
+def register(
+    session: Session,
+    code: str,
+    fields: OrganizationFields,
+    *,
+    now: datetime,
+    allow_nonconforming: bool = False,
+) -> Organization:
+    """Register an organization or update its master data; emits ``organization.updated``.
+
+    ``allow_nonconforming`` is for administrators registering a legally issued pilot code whose
+    check character does not conform; the organization is then flagged.
+    """
+    uscc = codes.parse_uscc(code, allow_nonconforming=allow_nonconforming)
+    repository = OrganizationRepository(session)
+    organization = repository.get(uscc)
+    created = organization is None
+    if organization is None:
+        organization = Organization(
+            uscc=uscc,
+            org_code=codes.org_code_of(uscc),
+            region_code=codes.region_of(uscc),
+            check_digit_valid=codes.uscc_check_digit_valid(uscc),
+            created_at=now,
+            updated_at=now,
+            **fields.model_dump(),
+        )
+    else:
+        for name, value in fields.model_dump().items():
+            setattr(organization, name, value)
+        organization.updated_at = now
+    repository.add(organization)
+    events.emit(
+        session,
+        "organization.updated",
+        {"code": uscc, "created": created, "status": organization.status},
+        at=now,
+        organization_uscc=uscc,
+    )
+    return organization
+
+
+def get(session: Session, code: str) -> Organization:
+    """Find an organization by any form of its USCC or legacy organization code."""
+    parsed = codes.parse_code(code)
+    repository = OrganizationRepository(session)
+    if parsed.kind == "uscc":
+        organization = repository.get(parsed.value)
+    else:
+        organization = repository.find_by_org_code(parsed.value)
+    if organization is None:
+        raise OrganizationNotFound(f"no organization is registered under {parsed.value}")
+    return organization

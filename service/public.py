@@ -1,0 +1,126 @@
+"""What the public sees of an organization (domain.md §5).
+
+The profile is built from two queries on one read connection. Which records qualify (public,
+active, on display today) is decided in ``db.repositories.public``; which of their fields may be
+shown is decided here, from ``record_fields.PUBLIC_FIELDS``: anything else (internal notes,
+contacts) never leaves the registry through this path.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection
+
+from db.repositories import public as public_queries
+from service import codes
+from service.errors import OrganizationNotFound
+from service.organizations import STATUS_LABELS
+from service.record_fields import PUBLIC_FIELDS
+from service.regions import province_of
+
+
+@dataclass(frozen=True)
+class PublicGrade:
+    scheme: str
+    code: str
+    label_zh: str | None
+    label_en: str | None
+    evaluated_on: date
+    valid_until: date | None
+    department: str
+    record_id: str
+
+
+@dataclass(frozen=True)
+class PublicRecord:
+    id: str
+    kind: str
+    department: str
+    version: int
+    effective_on: date
+    ends_on: date | None
+    summary: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PublicProfile:
+    code: str
+    org_code: str
+    name: str
+    region_code: str
+    province_zh: str | None
+    province_en: str | None
+    status: str
+    status_zh: str
+    status_en: str
+    legal_representative: str | None
+    check_digit_valid: bool
+    grade: PublicGrade | None
+    list_status: str
+    records: list[PublicRecord] = field(default_factory=list)
+    as_of: date | None = None
+
+
+def _summary(kind: str, details: dict[str, Any]) -> dict[str, Any]:
+    return {name: details.get(name) for name in PUBLIC_FIELDS[kind]}
+
+
+def _current_grade(rows: list[public_queries.PublicRecordRow]) -> PublicGrade | None:
+    ratings = [row for row in rows if row.kind == "rating"]
+    if not ratings:
+        return None
+    # Rows come newest first; the latest evaluation in force is the organization's grade.
+    latest = ratings[0]
+    return PublicGrade(
+        scheme=latest.details["scheme"],
+        code=latest.details["grade"],
+        label_zh=latest.grade_label_zh,
+        label_en=latest.grade_label_en,
+        evaluated_on=latest.effective_on,
+        valid_until=latest.ends_on,
+        department=latest.department_code,
+        record_id=latest.id,
+    )
+
+
+def _list_status(rows: list[public_queries.PublicRecordRow]) -> str:
+    lists = {row.list_name for row in rows if row.kind == "list_entry"}
+    # Black overrides red: a black listing ends red entries, but a red one entered later
+    # (against the rules, or before the sweep) must never make a blacklisted company look good.
+    return "black" if "black" in lists else "red" if "red" in lists else "none"
+
+
+def profile(conn: Connection, code: str, *, today: date) -> PublicProfile:
+    """The public profile of the organization with any form of this USCC or legacy code."""
+    parsed = codes.parse_code(code)
+    if parsed.kind == "uscc":
+        organization = public_queries.organization_by_uscc(conn, parsed.value)
+    else:
+        organization = public_queries.organization_by_org_code(conn, parsed.value)
+    if organization is None:
+        raise OrganizationNotFound(f"no organization is registered under {parsed.value}")
+    rows = public_queries.public_records(conn, organization["uscc"], today=today)
+    province = province_of(organization["region_code"])
+    status_zh, status_en = STATUS_LABELS.get(organization["status"], (organization["status"],) * 2)
+    return PublicProfile(
+        code=organization["uscc"],
+        org_code=codes.display_org_code(organization["org_code"]),
+        name=organization["name"],
+        region_code=organization["region_code"],
+        province_zh=province[0] if province else None,
+        province_en=province[1] if province else None,
+        status=organization["status"],
+        status_zh=status_zh,
+        status_en=status_en,
+        legal_representative=organization["legal_representative"],
+        check_digit_valid=bool(organization["check_digit_valid"]),
+        grade=_current_grade(rows),
+        list_status=_list_status(rows),
+        records=[
+            PublicRecord(row.id, row.kind, row.department_code, row.version, row.effective_on, row.ends_on,
+                         _summary(row.kind, row.details))
+            for row in rows
+        ],
+        as_of=today,
+    )

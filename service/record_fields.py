@@ -1,0 +1,131 @@
+"""The fields of each record kind (domain.md §3), validated once here for every entry path
+(single writes, corrections, bulk push, demo data).
+
+``PUBLIC_FIELDS`` names, per kind, the summary fields the public may see; everything else
+(internal notes, contacts) stays with the departments.
+"""
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
+
+Visibility = Literal["public", "shared", "restricted"]
+Severity = Literal["minor", "general", "serious"]
+ListName = Literal["red", "black"]
+PenaltyType = Literal[
+    "warning",
+    "fine",
+    "confiscation",
+    "suspension",
+    "licence_revocation",
+    "stop_production",
+    "business_closure",
+    "other",
+]
+DisclosureKind = Literal["quality_credit_report", "standard_declaration", "recall", "commitment"]
+
+# Dates a registry can hold: nothing before the PRC's first codes, nothing absurdly far ahead.
+EARLIEST, LATEST = date(1949, 10, 1), date(2199, 12, 31)
+RegistryDate = Annotated[date, Field(ge=EARLIEST, le=LATEST)]
+ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+LongText = Annotated[str, Field(min_length=1, max_length=4000)]
+
+
+class _Fields(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    internal_notes: LongText | None = Field(
+        default=None, description="Seen by departments only, never public."
+    )
+
+
+class RatingFields(_Fields):
+    scheme: ShortText = Field(default="default", examples=["default"])
+    grade: Annotated[str, Field(min_length=1, max_length=8)] = Field(examples=["AA"])
+    score: Decimal | None = Field(default=None, ge=0, le=1000, decimal_places=2, examples=["88.5"])
+    standard: ShortText | None = Field(default=None, examples=["GB/T 31863-2015"])
+    evaluated_on: RegistryDate
+    valid_until: RegistryDate | None = None
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> "RatingFields":
+        if self.valid_until is not None and self.valid_until <= self.evaluated_on:
+            raise ValueError("valid_until must be after evaluated_on")
+        return self
+
+
+class ViolationFields(_Fields):
+    decision_no: ShortText = Field(examples=["深市监罚〔2025〕123号"])
+    decided_on: RegistryDate
+    authority: ShortText = Field(examples=["深圳市市场监督管理局"])
+    category: ShortText = Field(description="Violation type", examples=["产品质量不合格"])
+    legal_basis: ShortText = Field(examples=["《中华人民共和国产品质量法》第四十九条"])
+    penalty: LongText = Field(examples=["警告，罚款人民币5万元"])
+    penalty_types: list[PenaltyType] = Field(min_length=1, examples=[["warning", "fine"]])
+    severity: Severity
+    fine_amount: Decimal | None = Field(default=None, ge=0, le=10**13, decimal_places=2)
+
+    @model_validator(mode="after")
+    def _fine_matches_penalty(self) -> "ViolationFields":
+        if len(set(self.penalty_types)) != len(self.penalty_types):
+            raise ValueError("penalty_types lists a penalty twice")
+        if self.fine_amount and "fine" not in self.penalty_types:
+            raise ValueError("fine_amount is set but penalty_types has no 'fine'")
+        return self
+
+
+class DisclosureFields(_Fields):
+    kind: DisclosureKind
+    title: ShortText
+    url: HttpUrl | None = None
+    body: LongText | None = None
+    published_on: RegistryDate
+
+    @model_validator(mode="after")
+    def _has_content(self) -> "DisclosureFields":
+        if self.url is None and self.body is None:
+            raise ValueError("a disclosure needs a url or a body")
+        return self
+
+
+class ListEntryFields(_Fields):
+    list: ListName
+    reason: LongText
+    legal_basis: ShortText
+    decision_no: ShortText
+    effective_on: RegistryDate
+    expires_on: RegistryDate | None = Field(
+        default=None, description="Defaults to the rule set's term for the list (black: 3 years)."
+    )
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> "ListEntryFields":
+        if self.expires_on is not None and self.expires_on <= self.effective_on:
+            raise ValueError("expires_on must be after effective_on")
+        return self
+
+
+FIELDS_BY_KIND: dict[str, type[_Fields]] = {
+    "rating": RatingFields,
+    "violation": ViolationFields,
+    "disclosure": DisclosureFields,
+    "list_entry": ListEntryFields,
+}
+
+PUBLIC_FIELDS: dict[str, tuple[str, ...]] = {
+    "rating": ("scheme", "grade", "score", "standard", "evaluated_on", "valid_until"),
+    "violation": (
+        "decision_no",
+        "decided_on",
+        "authority",
+        "category",
+        "legal_basis",
+        "penalty",
+        "severity",
+        "fine_amount",
+    ),
+    "disclosure": ("kind", "title", "url", "published_on"),
+    "list_entry": ("list", "reason", "legal_basis", "decision_no", "effective_on", "expires_on"),
+}

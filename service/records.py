@@ -1,0 +1,286 @@
+"""Records: publishing, correcting and withdrawing ratings, violations, disclosures and list entries.
+
+Rules that live here (domain.md §3-4):
+- a record belongs to the department that decided it; only that department corrects or withdraws it;
+- a correction is a new version, old versions are kept; nothing is ever deleted;
+- every status change carries a reason and writes an event in the same transaction;
+- a department cannot enter the same decision twice (same department, kind, decision number);
+- a black listing ends the organization's active red entries.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from db.ids import new_id
+from db.repositories.records import RecordRepository
+from db.tables import Record, RecordStatusChange, RecordVersion
+from service import events, organizations
+from service.clock import local_date
+from service.errors import DuplicateRecord, InvalidRecord, InvalidTransition, NotOwner, RecordNotFound
+from service.record_fields import (
+    DisclosureFields,
+    ListEntryFields,
+    RatingFields,
+    ViolationFields,
+    Visibility,
+    _Fields,
+)
+from service.reference import require_department, require_grade, rule_set_for, rules_of
+from service.rules import Rules, list_entry_expires_on, violation_publicity_until
+
+Kind = Literal["rating", "violation", "disclosure", "list_entry"]
+RecordStatus = Literal["active", "withdrawn", "expired", "repaired", "superseded"]
+
+# Event names per kind; list entries are "added"/"removed" rather than "published"/"withdrawn".
+_PUBLISHED = {"rating": "rating.published", "violation": "violation.published",
+              "disclosure": "disclosure.published", "list_entry": "list_entry.added"}
+
+
+@dataclass(frozen=True)
+class RecordHistory:
+    record: Record
+    versions: Sequence[RecordVersion]
+    status_changes: Sequence[RecordStatusChange]
+    shared_with: list[str]
+
+
+@dataclass(frozen=True)
+class _Derived:
+    """Columns a record's fields determine; recomputed on every version."""
+
+    effective_on: date
+    ends_on: date | None
+    decision_no: str | None = None
+    list_name: str | None = None
+    severity: str | None = None
+    grade_scheme: str | None = None
+    grade: str | None = None
+
+
+def _kind_of(fields: _Fields) -> Kind:
+    for kind, model in (("rating", RatingFields), ("violation", ViolationFields),
+                        ("disclosure", DisclosureFields), ("list_entry", ListEntryFields)):
+        if isinstance(fields, model):
+            return kind  # type: ignore[return-value]
+    raise TypeError(f"not a record's fields: {type(fields).__name__}")
+
+
+def _derive(session: Session, fields: _Fields, rules: Rules) -> _Derived:
+    if isinstance(fields, RatingFields):
+        require_grade(session, fields.scheme, fields.grade)
+        return _Derived(fields.evaluated_on, fields.valid_until, grade_scheme=fields.scheme, grade=fields.grade)
+    if isinstance(fields, ViolationFields):
+        until = violation_publicity_until(
+            rules, severity=fields.severity, decided_on=fields.decided_on, penalty_types=fields.penalty_types
+        )
+        return _Derived(fields.decided_on, until, decision_no=fields.decision_no, severity=fields.severity)
+    if isinstance(fields, ListEntryFields):
+        expires = fields.expires_on or list_entry_expires_on(
+            rules, list_name=fields.list, effective_on=fields.effective_on
+        )
+        return _Derived(fields.effective_on, expires, decision_no=fields.decision_no, list_name=fields.list)
+    assert isinstance(fields, DisclosureFields)
+    return _Derived(fields.published_on, None)
+
+
+def decision_date(fields: _Fields) -> date:
+    for name in ("decided_on", "effective_on", "evaluated_on", "published_on"):
+        if (value := getattr(fields, name, None)) is not None:
+            return value
+    raise TypeError("record fields without a date")
+
+
+def _content(fields: _Fields, derived: _Derived) -> dict[str, Any]:
+    content = fields.model_dump(mode="json")
+    if isinstance(fields, ListEntryFields):
+        # The term the rule set gave is part of the decision as recorded.
+        content["expires_on"] = derived.ends_on.isoformat() if derived.ends_on else None
+    return content
+
+
+def _apply(record: Record, derived: _Derived) -> None:
+    for name, value in derived.__dict__.items():
+        setattr(record, name, value)
+
+
+def _event_data(record: Record, **extra: Any) -> dict[str, Any]:
+    data = {
+        "record_id": record.id,
+        "kind": record.kind,
+        "organization": record.organization_uscc,
+        "department": record.department_code,
+        "version": record.version,
+        "visibility": record.visibility,
+    }
+    if record.list_name:
+        data["list"] = record.list_name
+    return data | extra
+
+
+def publish(
+    session: Session,
+    code: str,
+    fields: _Fields,
+    *,
+    department_code: str,
+    now: datetime,
+    visibility: Visibility = "public",
+    shared_with: Sequence[str] = (),
+) -> Record:
+    """Enter a new record for the organization ``code`` (any code form) on behalf of a department."""
+    kind = _kind_of(fields)
+    organization = organizations.get(session, code)
+    require_department(session, department_code)
+    shared_with = sorted(set(shared_with) - {department_code})
+    if shared_with and visibility != "restricted":
+        raise InvalidRecord("shared_with names departments only for restricted records", field="shared_with")
+    for other in shared_with:
+        require_department(session, other)
+
+    rule_set_id, rules = rule_set_for(session, decision_date(fields))
+    derived = _derive(session, fields, rules)
+    repository = RecordRepository(session)
+    if derived.decision_no is not None:
+        _refuse_duplicate(repository, department_code, kind, derived.decision_no)
+
+    record = Record(
+        id=new_id("rec"),
+        kind=kind,
+        organization_uscc=organization.uscc,
+        department_code=department_code,
+        visibility=visibility,
+        status="active",
+        version=1,
+        rule_set_id=rule_set_id,
+        details=_content(fields, derived),
+        created_at=now,
+        updated_at=now,
+        **derived.__dict__,
+    )
+    version = RecordVersion(
+        record_id=record.id, version=1, department_code=department_code, content=record.details, created_at=now
+    )
+    status = RecordStatusChange(record_id=record.id, status="active", reason="published", changed_at=now)
+    try:
+        # A savepoint, so a concurrent writer winning the natural key leaves this transaction usable.
+        with session.begin_nested():
+            repository.add(record, version, status)
+    except IntegrityError:
+        if derived.decision_no is not None:
+            _refuse_duplicate(repository, department_code, kind, derived.decision_no)
+        raise
+    if shared_with:
+        repository.grant(record.id, shared_with)
+    events.emit(session, _PUBLISHED[kind], _event_data(record), at=now,
+                organization_uscc=record.organization_uscc, record_id=record.id)
+    if record.list_name == "black":
+        _end_red_entries(session, record, now=now)
+    return record
+
+
+def _refuse_duplicate(repository: RecordRepository, department_code: str, kind: str, decision_no: str) -> None:
+    existing = repository.find_decision(department_code, kind, decision_no)
+    if existing is not None:
+        raise DuplicateRecord(
+            f"decision {decision_no} was already entered by {department_code} as record {existing.id}",
+            existing_id=existing.id,
+        )
+
+
+def _end_red_entries(session: Session, black_entry: Record, *, now: datetime) -> None:
+    """An organization is never on both lists: a black listing ends its active red entries."""
+    on = local_date(now)
+    repository = RecordRepository(session)
+    for red in repository.active_list_entries(black_entry.organization_uscc, "red", on=on):
+        _change_status(session, red, "superseded", "superseded_by_black_list", now=now,
+                       superseded_by=black_entry.id)
+
+
+def _owned_active(session: Session, record_id: str, department_code: str) -> Record:
+    record = RecordRepository(session).get(record_id)
+    if record is None:
+        raise RecordNotFound(f"no record {record_id}")
+    if record.department_code != department_code:
+        raise NotOwner(f"record {record_id} belongs to {record.department_code}; only it may change the record")
+    if record.status != "active":
+        raise InvalidTransition(f"record {record_id} is {record.status}; only active records can change")
+    return record
+
+
+def correct(
+    session: Session,
+    record_id: str,
+    fields: _Fields,
+    *,
+    department_code: str,
+    reason: str,
+    now: datetime,
+) -> Record:
+    """Replace a record's fields with a corrected version; the old version stays readable."""
+    record = _owned_active(session, record_id, department_code)
+    if _kind_of(fields) != record.kind:
+        raise InvalidRecord(f"record {record_id} is a {record.kind}; the correction must be one too")
+    if isinstance(fields, ListEntryFields) and fields.list != record.list_name:
+        raise InvalidRecord("a correction cannot move an entry to the other list; withdraw it and add a new one",
+                            field="list")
+    repository = RecordRepository(session)
+    # The rule set a record was decided under stays with it through corrections.
+    rules = rules_of(session, record.rule_set_id)
+    derived = _derive(session, fields, rules)
+    if derived.decision_no is not None and derived.decision_no != record.decision_no:
+        _refuse_duplicate(repository, department_code, record.kind, derived.decision_no)
+    record.version += 1
+    record.details = _content(fields, derived)
+    record.updated_at = now
+    _apply(record, derived)
+    repository.add_version(
+        record,
+        RecordVersion(record_id=record.id, version=record.version, department_code=department_code,
+                      reason=reason, content=record.details, created_at=now),
+    )
+    kind_event = "list_entry" if record.kind == "list_entry" else record.kind
+    events.emit(session, f"{kind_event}.corrected", _event_data(record, reason=reason), at=now,
+                organization_uscc=record.organization_uscc, record_id=record.id)
+    return record
+
+
+def withdraw(session: Session, record_id: str, *, department_code: str, reason: str, now: datetime) -> Record:
+    """Withdraw a record from publication (a revoked or annulled decision); it is kept, with its reason."""
+    record = _owned_active(session, record_id, department_code)
+    _change_status(session, record, "withdrawn", reason, now=now)
+    return record
+
+
+def _change_status(session: Session, record: Record, status: RecordStatus, reason: str, *,
+                   now: datetime, **extra: Any) -> None:
+    record.status = status
+    record.status_reason = reason
+    record.updated_at = now
+    RecordRepository(session).set_status(
+        record, RecordStatusChange(record_id=record.id, status=status, reason=reason, changed_at=now)
+    )
+    if record.kind == "list_entry":
+        event_type, extra = "list_entry.removed", {"reason": _list_removal_reason(status, reason), **extra}
+    else:
+        event_type, extra = f"{record.kind}.{status}", {"reason": reason, **extra}
+    events.emit(session, event_type, _event_data(record, **extra), at=now,
+                organization_uscc=record.organization_uscc, record_id=record.id)
+
+
+def _list_removal_reason(status: RecordStatus, reason: str) -> str:
+    # list_entry.removed carries a machine reason (expired, repaired, withdrawn, superseded_by_black_list).
+    return reason if status == "superseded" else status
+
+
+def history(session: Session, record_id: str) -> RecordHistory:
+    repository = RecordRepository(session)
+    record = repository.get(record_id)
+    if record is None:
+        raise RecordNotFound(f"no record {record_id}")
+    return RecordHistory(record, repository.versions(record_id), repository.status_changes(record_id),
+                         repository.granted_departments(record_id))

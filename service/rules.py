@@ -1,0 +1,71 @@
+"""Deadline rules (domain.md §4) as a named, versioned rule set.
+
+The defaults below are published as rule set ``default`` version 1. Each record stores the id of
+the rule set it was decided under, so a later rule change never rewrites an old decision.
+"""
+
+import calendar
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+DEFAULT_RULE_SET_NAME = "default"
+
+
+class Window(BaseModel):
+    min_months: int = Field(ge=0)
+    max_months: int = Field(ge=0)
+
+
+class Rules(BaseModel):
+    """What a rule set decides. Months, not days: the regulations count in months and years."""
+
+    # SAMR Order 45 / NDRC Order 36: publicity of administrative penalties by severity.
+    violation_publicity: dict[str, Window] = {
+        "minor": Window(min_months=0, max_months=3),
+        "general": Window(min_months=3, max_months=12),
+        "serious": Window(min_months=12, max_months=36),
+    }
+    # Warning-only penalties are not published at all.
+    publish_warning_only: bool = False
+    # SAMR Order 44: black list term 3 years, early removal after at least 1 year.
+    black_list_term_months: int = 36
+    black_list_min_months: int = 12
+    # A red-list decision without its own end date is valid this long (our default; configurable).
+    red_list_term_months: int = 36
+    objection_deadline_days: int = 20
+    # Penalties after which credit repair (early stop of publicity) is not available.
+    non_repairable_penalties: list[str] = ["licence_revocation", "stop_production", "business_closure"]
+
+
+DEFAULT_RULES = Rules()
+
+
+def rules_from_json(data: dict[str, Any]) -> Rules:
+    return Rules.model_validate(data)
+
+
+def add_months(start: date, months: int) -> date:
+    """Calendar months, clamped to the month's last day (2024-02-29 + 12 months = 2025-02-28)."""
+    month_index = start.month - 1 + months
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+
+
+def violation_publicity_until(
+    rules: Rules, *, severity: str, decided_on: date, penalty_types: list[str]
+) -> date:
+    """The last day + 1 on which a violation may be shown: publicity stops at the maximum window.
+
+    A warning-only penalty (when the rule set does not publish them) ends the day it starts,
+    so it is never public.
+    """
+    if penalty_types == ["warning"] and not rules.publish_warning_only:
+        return decided_on
+    return add_months(decided_on, rules.violation_publicity[severity].max_months)
+
+
+def list_entry_expires_on(rules: Rules, *, list_name: str, effective_on: date) -> date:
+    months = rules.black_list_term_months if list_name == "black" else rules.red_list_term_months
+    return add_months(effective_on, months)

@@ -1,0 +1,240 @@
+"""Records through the service layer (write endpoints arrive with departments and auth)."""
+
+import json
+from datetime import date
+
+import pytest
+from sqlmodel import select
+
+from db.tables import Event, Record
+from service import organizations, records
+from service.errors import (
+    DepartmentNotFound,
+    DuplicateRecord,
+    InvalidRecord,
+    InvalidTransition,
+    NotOwner,
+    OrganizationNotFound,
+    RecordNotFound,
+)
+from tests import factories as f
+
+
+@pytest.fixture
+def org(unit_of_work, clock):
+    with unit_of_work() as session:
+        f.make_department(session, now=clock.now())
+        f.make_department(session, now=clock.now(), code="SZTAX", name="国家税务总局深圳市税务局", kind="tax")
+        return f.make_organization(session, now=clock.now())
+
+
+def _events(session) -> list[dict]:
+    return [json.loads(e.envelope) for e in session.exec(select(Event).order_by(Event.seq))]
+
+
+class TestPublish:
+    def test_each_kind_gets_version_one_and_its_event(self, unit_of_work, clock, org) -> None:
+        with unit_of_work() as session:
+            for fields in (f.rating(), f.violation(), f.disclosure(), f.list_entry("red")):
+                records.publish(session, org.uscc, fields, department_code="SZAMR", now=clock.now())
+        with unit_of_work() as session:
+            kinds = sorted((r.kind, r.version, r.status) for r in session.exec(select(Record)))
+            types = [e["type"] for e in _events(session)]
+        assert kinds == [("disclosure", 1, "active"), ("list_entry", 1, "active"),
+                         ("rating", 1, "active"), ("violation", 1, "active")]
+        assert types == ["organization.updated", "rating.published", "violation.published",
+                         "disclosure.published", "list_entry.added"]
+
+    def test_legacy_code_finds_the_organization(self, unit_of_work, clock, org) -> None:
+        legacy = org.uscc[8:16] + "-" + org.uscc[16]
+        with unit_of_work() as session:
+            record = records.publish(session, legacy, f.rating(), department_code="SZAMR", now=clock.now())
+        assert record.organization_uscc == org.uscc
+
+    def test_unknown_organization(self, unit_of_work, clock, org) -> None:
+        with pytest.raises(OrganizationNotFound), unit_of_work() as session:
+            records.publish(session, f.HUAWEI, f.rating(), department_code="SZAMR", now=clock.now())
+
+    def test_unknown_department(self, unit_of_work, clock, org) -> None:
+        with pytest.raises(DepartmentNotFound), unit_of_work() as session:
+            records.publish(session, org.uscc, f.rating(), department_code="NOPE", now=clock.now())
+
+    def test_grade_must_be_in_the_scheme(self, unit_of_work, clock, org) -> None:
+        with pytest.raises(InvalidRecord, match="grade 'AAAA' is not in scheme 'default'"), unit_of_work() as s:
+            records.publish(s, org.uscc, f.rating(grade="AAAA"), department_code="SZAMR", now=clock.now())
+
+    def test_duplicate_decision_names_the_existing_record_and_writes_nothing(
+        self, unit_of_work, clock, org
+    ) -> None:
+        fields = f.violation()
+        with unit_of_work() as session:
+            first = records.publish(session, org.uscc, fields, department_code="SZAMR", now=clock.now())
+        with pytest.raises(DuplicateRecord) as error, unit_of_work() as session:
+            records.publish(session, org.uscc, fields, department_code="SZAMR", now=clock.now())
+        assert error.value.existing_id == first.id
+        with unit_of_work() as session:
+            assert len(session.exec(select(Record)).all()) == 1
+            assert [e["type"] for e in _events(session)][-1] == "violation.published"
+
+    def test_same_decision_number_from_another_department_is_another_record(
+        self, unit_of_work, clock, org
+    ) -> None:
+        fields = f.violation()
+        with unit_of_work() as session:
+            a = records.publish(session, org.uscc, fields, department_code="SZAMR", now=clock.now())
+            b = records.publish(session, org.uscc, fields, department_code="SZTAX", now=clock.now())
+        assert a.id != b.id
+
+    def test_shared_with_only_for_restricted(self, unit_of_work, clock, org) -> None:
+        with pytest.raises(InvalidRecord, match="restricted"), unit_of_work() as session:
+            records.publish(session, org.uscc, f.rating(), department_code="SZAMR", now=clock.now(),
+                            visibility="shared", shared_with=["SZTAX"])
+        with unit_of_work() as session:
+            record = records.publish(session, org.uscc, f.rating(), department_code="SZAMR", now=clock.now(),
+                                     visibility="restricted", shared_with=["SZTAX"])
+        with unit_of_work() as session:
+            assert records.history(session, record.id).shared_with == ["SZTAX"]
+
+
+class TestPublicityWindows:
+    @pytest.mark.parametrize(
+        ("severity", "penalty_types", "ends_on"),
+        [
+            ("minor", ["warning", "fine"], date(2026, 8, 1)),
+            ("general", ["fine"], date(2027, 5, 1)),
+            ("serious", ["fine", "licence_revocation"], date(2029, 5, 1)),
+            ("minor", ["warning"], date(2026, 5, 1)),  # warning-only: never published
+        ],
+    )
+    def test_window_from_severity_and_decision_date(
+        self, unit_of_work, clock, org, severity, penalty_types, ends_on
+    ) -> None:
+        fields = f.violation(severity=severity, penalty_types=penalty_types, decided_on=date(2026, 5, 1),
+                             fine_amount="1000" if "fine" in penalty_types else None)
+        with unit_of_work() as session:
+            record = records.publish(session, org.uscc, fields, department_code="SZAMR", now=clock.now())
+        assert record.ends_on == ends_on
+        assert record.rule_set_id is not None
+
+    def test_black_list_term_defaults_to_three_years(self, unit_of_work, clock, org) -> None:
+        with unit_of_work() as session:
+            entry = records.publish(session, org.uscc, f.list_entry("black", effective_on=date(2024, 2, 29)),
+                                    department_code="SZAMR", now=clock.now())
+        assert entry.ends_on == date(2027, 2, 28)
+        assert entry.details["expires_on"] == "2027-02-28"
+
+
+class TestBlackListEndsRedEntries:
+    def test_red_entry_is_superseded_with_reason_and_event(self, unit_of_work, clock, org) -> None:
+        with unit_of_work() as session:
+            red = records.publish(session, org.uscc, f.list_entry("red"), department_code="SZAMR", now=clock.now())
+            black = records.publish(session, org.uscc, f.list_entry("black"), department_code="SZTAX",
+                                    now=clock.now())
+        with unit_of_work() as session:
+            history = records.history(session, red.id)
+            removed = _events(session)[-1]
+        assert history.record.status == "superseded"
+        assert history.record.status_reason == "superseded_by_black_list"
+        assert [c.status for c in history.status_changes] == ["active", "superseded"]
+        assert removed["type"] == "list_entry.removed"
+        assert removed["data"]["reason"] == "superseded_by_black_list"
+        assert removed["data"]["superseded_by"] == black.id
+
+
+class TestCorrect:
+    def test_correction_is_a_new_version_and_keeps_the_old(self, unit_of_work, clock, org) -> None:
+        with unit_of_work() as session:
+            record = records.publish(session, org.uscc, f.violation(severity="general"),
+                                     department_code="SZAMR", now=clock.now())
+        corrected_fields = f.violation(decision_no=record.decision_no, severity="serious",
+                                       penalty="罚款人民币20万元", fine_amount="200000")
+        clock.advance(days=1)
+        with unit_of_work() as session:
+            records.correct(session, record.id, corrected_fields, department_code="SZAMR",
+                            reason="处罚金额录入错误", now=clock.now())
+        with unit_of_work() as session:
+            history = records.history(session, record.id)
+            last = _events(session)[-1]
+        assert history.record.version == 2
+        assert history.record.severity == "serious"
+        assert history.record.ends_on == date(2029, 5, 1)  # serious window, same rule set
+        assert [v.version for v in history.versions] == [1, 2]
+        assert history.versions[0].content["penalty"] == "警告，罚款人民币5万元"
+        assert history.versions[1].reason == "处罚金额录入错误"
+        assert last["type"] == "violation.corrected" and last["data"]["version"] == 2
+
+    def test_only_the_owner_corrects(self, unit_of_work, clock, org) -> None:
+        with unit_of_work() as session:
+            record = records.publish(session, org.uscc, f.rating(), department_code="SZAMR", now=clock.now())
+        with pytest.raises(NotOwner), unit_of_work() as session:
+            records.correct(session, record.id, f.rating(grade="D"), department_code="SZTAX", reason="x",
+                            now=clock.now())
+        with unit_of_work() as session:
+            assert records.history(session, record.id).record.grade == "AA"
+
+    def test_kind_cannot_change(self, unit_of_work, clock, org) -> None:
+        with unit_of_work() as session:
+            record = records.publish(session, org.uscc, f.rating(), department_code="SZAMR", now=clock.now())
+        with pytest.raises(InvalidRecord, match="is a rating"), unit_of_work() as session:
+            records.correct(session, record.id, f.disclosure(), department_code="SZAMR", reason="x",
+                            now=clock.now())
+
+    def test_entry_cannot_move_between_lists(self, unit_of_work, clock, org) -> None:
+        with unit_of_work() as session:
+            record = records.publish(session, org.uscc, f.list_entry("red"), department_code="SZAMR",
+                                     now=clock.now())
+        with pytest.raises(InvalidRecord, match="other list"), unit_of_work() as session:
+            records.correct(session, record.id, f.list_entry("black"), department_code="SZAMR", reason="x",
+                            now=clock.now())
+
+
+class TestWithdraw:
+    def test_withdrawal_keeps_the_record_with_its_reason(self, unit_of_work, clock, org) -> None:
+        with unit_of_work() as session:
+            record = records.publish(session, org.uscc, f.violation(), department_code="SZAMR", now=clock.now())
+            records.withdraw(session, record.id, department_code="SZAMR", reason="复议撤销", now=clock.now())
+        with unit_of_work() as session:
+            history = records.history(session, record.id)
+            last = _events(session)[-1]
+        assert history.record.status == "withdrawn"
+        assert [(c.status, c.reason) for c in history.status_changes] == [("active", "published"),
+                                                                           ("withdrawn", "复议撤销")]
+        assert last["type"] == "violation.withdrawn" and last["data"]["reason"] == "复议撤销"
+
+    def test_list_entry_withdrawal_is_a_removal(self, unit_of_work, clock, org) -> None:
+        with unit_of_work() as session:
+            record = records.publish(session, org.uscc, f.list_entry(), department_code="SZAMR", now=clock.now())
+            records.withdraw(session, record.id, department_code="SZAMR", reason="决定被撤销", now=clock.now())
+        with unit_of_work() as session:
+            last = _events(session)[-1]
+        assert (last["type"], last["data"]["reason"]) == ("list_entry.removed", "withdrawn")
+
+    def test_twice_is_refused(self, unit_of_work, clock, org) -> None:
+        with unit_of_work() as session:
+            record = records.publish(session, org.uscc, f.rating(), department_code="SZAMR", now=clock.now())
+            records.withdraw(session, record.id, department_code="SZAMR", reason="错误", now=clock.now())
+        with pytest.raises(InvalidTransition), unit_of_work() as session:
+            records.withdraw(session, record.id, department_code="SZAMR", reason="再次", now=clock.now())
+
+    def test_other_department_forbidden(self, unit_of_work, clock, org) -> None:
+        with unit_of_work() as session:
+            record = records.publish(session, org.uscc, f.rating(), department_code="SZAMR", now=clock.now())
+        with pytest.raises(NotOwner), unit_of_work() as session:
+            records.withdraw(session, record.id, department_code="SZTAX", reason="x", now=clock.now())
+
+    def test_unknown_record(self, unit_of_work, clock, org) -> None:
+        with pytest.raises(RecordNotFound), unit_of_work() as session:
+            records.withdraw(session, "rec_nope", department_code="SZAMR", reason="x", now=clock.now())
+
+
+class TestOrganizations:
+    def test_update_keeps_region_from_code_and_emits_event(self, unit_of_work, clock, org) -> None:
+        with unit_of_work() as session:
+            updated = organizations.register(
+                session, org.uscc.lower(), organizations.OrganizationFields(name="深圳市华兴电子科技股份有限公司",
+                                                                            status="revoked"),
+                now=clock.now(),
+            )
+        assert (updated.uscc, updated.region_code, updated.status) == (org.uscc, "440300", "revoked")
+        with unit_of_work() as session:
+            assert [e["data"]["created"] for e in _events(session)] == [True, False]
