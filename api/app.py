@@ -33,6 +33,17 @@ def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
+def _document_problems(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = problems.only_problem_json(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
     database = open_database(settings.database_url)
@@ -54,6 +65,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.database = database
     app.state.clock = clock or SystemClock()
     problems.install(app)
+    _document_problems(app)
     app.include_router(public.router)
     app.include_router(health.router)
     if settings.access_log:

@@ -142,3 +142,15 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
                  "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
         for status in statuses
     }
+
+
+def only_problem_json(spec: dict[str, Any]) -> dict[str, Any]:
+    """FastAPI documents a response ``model`` as application/json; problems are sent as
+    application/problem+json only, so the spec says just that."""
+    for path in spec.get("paths", {}).values():
+        for operation in path.values():
+            for response in operation.get("responses", {}).values():
+                content = response.get("content", {})
+                if PROBLEM_JSON in content:
+                    content.pop("application/json", None)
+    return spec
