@@ -7,9 +7,11 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from api import problems
-from api.logs import AccessLog
-from api.routes import health, public
+from api.routes import admin, auth, health, organizations, public, records
 from api.settings import Settings, get_settings
+from api.throttle import SlidingWindow
+from api.tokens import Keyring
+from api.trail import RequestTrail
 from db.session import open_database
 from service.clock import Clock, SystemClock
 
@@ -24,6 +26,10 @@ Errors are RFC 9457 `application/problem+json`. Organization codes in paths acce
 
 TAGS = [
     {"name": "public", "description": "No login. What anyone may see."},
+    {"name": "auth", "description": "Tokens for department clients (OAuth2 client credentials)."},
+    {"name": "organizations", "description": "Department API: master data, records, credit checks."},
+    {"name": "records", "description": "Department API: list entries, record history, corrections, withdrawals."},
+    {"name": "admin", "description": "Departments, API clients and the audit log."},
     {"name": "operations", "description": "Health and readiness."},
 ]
 
@@ -64,10 +70,19 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.settings = settings
     app.state.database = database
     app.state.clock = clock or SystemClock()
+    app.state.keyring = _keyring(settings)
+    # Failed client authentications per address and client id: 10 a minute, then 429.
+    app.state.login_throttle = SlidingWindow(limit=10, seconds=60)
     problems.install(app)
     _document_problems(app)
-    app.include_router(public.router)
-    app.include_router(health.router)
-    if settings.access_log:
-        app.add_middleware(AccessLog)
+    for router in (public.router, auth.router, organizations.router, records.router, admin.router, health.router):
+        app.include_router(router)
+    app.add_middleware(RequestTrail, access_log_enabled=settings.access_log)
     return app
+
+
+def _keyring(settings: Settings) -> Keyring:
+    if settings.signing_key:
+        return Keyring(signing_kid=settings.signing_key_id, signing_pem=settings.signing_key,
+                       previous=settings.previous_public_keys)
+    return Keyring(directory=settings.keys_dir)

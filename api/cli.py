@@ -1,5 +1,6 @@
 """``credit-registry``: serve, migrate, load demo data. More commands come with later issues."""
 
+import json
 import sys
 from itertools import islice
 
@@ -11,8 +12,11 @@ from api import logs
 from api.settings import Settings, get_settings
 from db import migrations
 from db.session import open_database, transaction
-from service import demo
+from api.tokens import Keyring, generate_key_pem
+from service import clients, demo, reference
+from service.access import Scope
 from service.clock import SystemClock, local_date
+from service.errors import DomainError
 
 cli = typer.Typer(help="Quality Credit Registry", no_args_is_help=True, add_completion=False)
 
@@ -50,6 +54,79 @@ def load_demo(settings: Settings, organizations: int, *, only_if_empty: bool, se
         database.dispose()
 
 
+def _fail(error: DomainError) -> None:
+    typer.echo(f"error: {error.detail}", err=True)
+    raise typer.Exit(code=2)
+
+
+@cli.command("create-department")
+def create_department(
+    code: str = typer.Argument(..., help="Short code, e.g. SZAMR"),
+    name: str = typer.Option(..., "--name", help="Official name, e.g. 深圳市市场监督管理局"),
+    kind: str = typer.Option("market_regulation", help=f"One of: {', '.join(reference.DEPARTMENT_KINDS)}"),
+    region: str = typer.Option("000000", "--region", help="GB/T 2260 division code"),
+    name_en: str = typer.Option(None, "--name-en"),
+) -> None:
+    """Register a department (bootstrapping a fresh install needs no other tool)."""
+    settings = get_settings()
+    migrations.upgrade(settings.database_url)
+    database = open_database(settings.database_url)
+    try:
+        with transaction(database) as session:
+            reference.ensure_defaults(session, now=SystemClock().now())
+            reference.add_department(session, code=code, name=name, name_en=name_en, kind=kind, region_code=region,
+                                     now=SystemClock().now())
+    except DomainError as error:
+        _fail(error)
+    finally:
+        database.dispose()
+    typer.echo(f"department {code} created")
+
+
+@cli.command("create-client")
+def create_client(
+    department: str = typer.Argument(..., help="Department code"),
+    scope: list[Scope] = typer.Option(..., "--scope", help="Repeat for each scope"),
+    name: str = typer.Option("default", "--name"),
+    as_json: bool = typer.Option(False, "--json", help='Print {"client_id": ..., "client_secret": ...}'),
+) -> None:
+    """Create an API client; prints its id and secret once (only a hash is kept)."""
+    settings = get_settings()
+    migrations.upgrade(settings.database_url)
+    database = open_database(settings.database_url)
+    try:
+        with transaction(database) as session:
+            created = clients.create(session, department, name=name, scopes=[s.value for s in scope],
+                                     now=SystemClock().now())
+    except DomainError as error:
+        _fail(error)
+    finally:
+        database.dispose()
+    if as_json:
+        typer.echo(json.dumps({"client_id": created.client.client_id, "client_secret": created.secret}))
+    else:
+        typer.echo(f"client_id:     {created.client.client_id}\nclient_secret: {created.secret}\n"
+                   f"scopes:        {created.client.scopes}\n(the secret is shown only now)")
+
+
+@cli.command("rotate-signing-key")
+def rotate_signing_key() -> None:
+    """Add a new token signing key in the data directory. Running servers pick it up; tokens
+    signed by the previous key stay valid until they expire."""
+    settings = get_settings()
+    if settings.signing_key:
+        typer.echo("the signing key comes from configuration: rotate it there", err=True)
+        raise typer.Exit(code=2)
+    typer.echo(f"new signing key {Keyring(directory=settings.keys_dir).rotate()}")
+
+
+@cli.command("generate-signing-key")
+def generate_signing_key() -> None:
+    """Print a new ES256 key as environment lines for a production configuration (.env)."""
+    kid, pem = generate_key_pem()
+    typer.echo(f"REGISTRY_SIGNING_KEY_ID={kid}\nREGISTRY_SIGNING_KEY=\"{pem.strip()}\"")
+
+
 @cli.command("demo-data")
 def demo_data(
     organizations: int = typer.Option(300, "--organizations", "-n", min=0, max=2_000_000,
@@ -62,6 +139,15 @@ def demo_data(
     migrations.upgrade(settings.database_url)
     loaded = load_demo(settings, organizations, only_if_empty=if_empty, seed=seed)
     typer.echo(f"loaded {loaded} organizations" if loaded else "database already has data; nothing loaded")
+    codes = ", ".join(code for code, *_ in demo.DEPARTMENTS)
+    typer.echo(
+        f"departments: {codes}\n"
+        "to push records, create a client and get a token:\n"
+        "  .venv/bin/credit-registry create-client SZAMR --scope records:read --scope records:write "
+        "--scope lists:write\n"
+        "  curl -s -d grant_type=client_credentials -d client_id=ID -d client_secret=SECRET "
+        f"http://{settings.host}:{settings.port}/v1/auth/token"
+    )
 
 
 @cli.command()

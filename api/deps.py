@@ -4,10 +4,12 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy import Connection
+from sqlmodel import Session
 
-from db.session import Database, reading
+from api import trail
+from db.session import Database, reading, transaction
 from service.clock import Clock, today
 
 
@@ -24,6 +26,15 @@ def get_read_connection(request: Request) -> Iterator[Connection]:
         yield conn
 
 
+def get_session(request: Request) -> Iterator[Session]:
+    """The request's unit of work: committed when the route returns, before the response is sent
+    (scope="function"), so an acknowledged write is a committed write. The audit entry of a
+    successful call is part of the same transaction."""
+    with transaction(request.app.state.database) as session:
+        yield session
+        trail.audit_success(session, request)
+
+
 def get_today(request: Request) -> date:
     return today(request.app.state.clock)
 
@@ -31,4 +42,9 @@ def get_today(request: Request) -> date:
 DatabaseDep = Annotated[Database, Depends(get_database)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 ReadConnection = Annotated[Connection, Depends(get_read_connection)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 Today = Annotated[date, Depends(get_today)]
+
+MAX_PAGE = 200
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"Page size, at most {MAX_PAGE}")]
+Cursor = Annotated[str | None, Query(max_length=200, description="Opaque cursor from the previous page")]

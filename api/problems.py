@@ -21,9 +21,11 @@ from service.errors import (
     DuplicateRecord,
     InvalidCode,
     InvalidRecord,
+    MissingScope,
     NotFound,
     NotOwner,
 )
+from service.idempotency import IdempotencyKeyInvalid, IdempotencyKeyReused
 
 log = logging.getLogger("registry.errors")
 
@@ -36,6 +38,9 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     NotFound: 404,
     Conflict: 409,
     NotOwner: 403,
+    MissingScope: 403,
+    IdempotencyKeyInvalid: 400,
+    IdempotencyKeyReused: 422,
 }
 
 
@@ -86,7 +91,9 @@ async def _domain_error(request: Request, error: DomainError) -> JSONResponse:
     extra: dict[str, Any] = {}
     if isinstance(error, InvalidCode):
         extra["errors"] = [{"loc": ["path", "code"], "msg": error.detail, "type": "invalid_code"}]
-    if isinstance(error, InvalidRecord) and error.field:
+    if isinstance(error, InvalidRecord) and error.errors:
+        extra["errors"] = error.errors
+    elif isinstance(error, InvalidRecord) and error.field:
         extra["errors"] = [{"loc": ["body", error.field], "msg": error.detail, "type": "invalid_record"}]
     if isinstance(error, DuplicateRecord):
         extra["existing_id"] = error.existing_id

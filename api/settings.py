@@ -27,6 +27,16 @@ class Settings(BaseSettings):
     access_log: bool = True
     demo_organizations: int = 300
 
+    # Tokens. On the embedded default the ES256 signing key is generated on first start and kept in
+    # data_dir/keys (owner-only); in production it must come from here.
+    token_issuer: str = "credit-registry"
+    token_audience: str = "credit-registry-api"
+    signing_key: str = Field(default="", repr=False, description="PEM of the ES256 private key (production)")
+    signing_key_id: str = ""
+    previous_public_keys: dict[str, str] = Field(
+        default_factory=dict, description="kid -> PEM public key still accepted after a rotation"
+    )
+
     @model_validator(mode="after")
     def _default_database(self) -> "Settings":
         if not self.database_url:
@@ -34,7 +44,13 @@ class Settings(BaseSettings):
         if self.environment == "production" and self.database_url.startswith("sqlite") and \
                 ":memory:" in self.database_url:
             raise ValueError("an in-memory database loses every record on restart; refuse in production")
+        if self.environment == "production" and not (self.signing_key and self.signing_key_id):
+            raise ValueError("production needs REGISTRY_SIGNING_KEY and REGISTRY_SIGNING_KEY_ID")
         return self
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
 
 
 @lru_cache

@@ -90,6 +90,8 @@ class Organization(SQLModel, table=True):
     industry: str | None = Field(default=None, max_length=100)
     # False only for legally issued pilot codes an administrator registered as an exception.
     check_digit_valid: bool = True
+    # The department that first registered it (NULL: loaded by an operator, e.g. demo data).
+    registered_by: str | None = Field(default=None, foreign_key="department.code", max_length=32)
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp()
 
@@ -138,6 +140,9 @@ class RecordVersion(SQLModel, table=True):
     department_code: str = Field(foreign_key="department.code", max_length=32)
     reason: str | None = Field(default=None, sa_type=Text)
     content: dict[str, Any] = Field(sa_type=JSON)
+    # The public window this version gave the record, so "as of" questions need no rule replay.
+    effective_on: date | None = None
+    ends_on: date | None = None
     created_at: datetime = _timestamp()
 
 
@@ -185,3 +190,54 @@ class Event(SQLModel, table=True):
     record_id: str | None = Field(default=None, max_length=40)
     # The exact bytes of the envelope: what is stored is what is served and signed.
     envelope: str = Field(sa_type=Text)
+
+
+class ApiClient(SQLModel, table=True):
+    """A machine client of a department (OAuth2 client credentials). The secret is kept only as a
+    slow hash; revoking sets ``revoked_at`` and the client's tokens stop working at once."""
+
+    __tablename__ = "api_client"
+
+    client_id: str = Field(primary_key=True, max_length=40)
+    department_code: str = Field(foreign_key="department.code", max_length=32, index=True)
+    name: str = Field(max_length=200)
+    scopes: str = Field(max_length=500)  # space-separated, as in OAuth2
+    secret_hash: str = Field(max_length=300)
+    created_at: datetime = _timestamp()
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_reason: str | None = Field(default=None, max_length=500)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who did what, when, and how it ended. Append-only: database triggers refuse updates and
+    deletes (see the migration)."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (Index("ix_audit_entry_department_id", "department_code", "id"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"),
+                                                          primary_key=True, autoincrement=True))
+    at: datetime = _timestamp()
+    request_id: str = Field(max_length=64)
+    client_id: str | None = Field(default=None, max_length=40)
+    department_code: str | None = Field(default=None, max_length=32)
+    action: str = Field(max_length=64, index=True)
+    method: str = Field(max_length=8)
+    resource: str = Field(max_length=300)
+    status: int
+    outcome: str = Field(max_length=16)
+    detail: str | None = Field(default=None, max_length=500)
+
+
+class IdempotentResponse(SQLModel, table=True):
+    """The first response to a write sent with an ``Idempotency-Key``, stored in the write's own
+    transaction so a retry gets exactly that response and never a second copy of the write."""
+
+    __tablename__ = "idempotent_response"
+
+    client_id: str = Field(sa_column=Column(String(40), primary_key=True))
+    key: str = Field(sa_column=Column(String(200), primary_key=True))
+    request_hash: str = Field(max_length=64)
+    status: int
+    body: str = Field(sa_type=Text)
+    created_at: datetime = _timestamp()

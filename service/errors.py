@@ -21,9 +21,10 @@ class InvalidRecord(DomainError):
 
     title = "Invalid record"
 
-    def __init__(self, detail: str, *, field: str | None = None) -> None:
+    def __init__(self, detail: str, *, field: str | None = None, errors: list[dict] | None = None) -> None:
         super().__init__(detail)
         self.field = field
+        self.errors = errors
 
 
 class NotFound(DomainError):
@@ -66,3 +67,9 @@ class NotOwner(DomainError):
     """Only the department that decided a record may correct or withdraw it."""
 
     title = "Not the owning department"
+
+
+class MissingScope(DomainError):
+    """The client's scopes do not cover this change (e.g. a list entry needs lists:write)."""
+
+    title = "Insufficient scope"

@@ -9,7 +9,8 @@ from sqlmodel import Session
 from db.repositories.organizations import OrganizationRepository
 from db.tables import Organization
 from service import codes, events
-from service.errors import OrganizationNotFound
+from service.errors import NotOwner, OrganizationNotFound
+from service.reference import require_department
 
 OrganizationStatus = Literal["operating", "suspended", "revoked", "deregistered"]
 STATUS_LABELS = {
@@ -32,16 +33,27 @@ class OrganizationFields(BaseModel):
     industry: Annotated[str, Field(min_length=1, max_length=100)] | None = None
 
 
-def register(
+def register(session: Session, code: str, fields: OrganizationFields, *, now: datetime,
+             department_code: str | None = None, allow_nonconforming: bool = False) -> Organization:
+    return upsert(session, code, fields, now=now, department_code=department_code,
+                  allow_nonconforming=allow_nonconforming)[0]
+
+
+def upsert(
     session: Session,
     code: str,
     fields: OrganizationFields,
     *,
     now: datetime,
+    department_code: str | None = None,
     allow_nonconforming: bool = False,
-) -> Organization:
-    """Register an organization or update its master data; emits ``organization.updated``.
+) -> tuple[Organization, bool]:
+    """Register an organization or update its master data; ``(organization, created)``.
+    Emits ``organization.updated``.
 
+    Master data belongs to the registration authorities: any market-regulation department may
+    update it; another department may register an organization the registry does not know yet,
+    and update only what it registered itself. ``department_code=None`` is an operator (CLI).
     ``allow_nonconforming`` is for administrators registering a legally issued pilot code whose
     check character does not conform; the organization is then flagged.
     """
@@ -49,9 +61,14 @@ def register(
     repository = OrganizationRepository(session)
     organization = repository.get(uscc)
     created = organization is None
+    if organization is not None and department_code is not None:
+        _require_master_data_authority(session, organization, department_code)
     if organization is None:
+        if department_code is not None:
+            require_department(session, department_code)
         organization = Organization(
             uscc=uscc,
+            registered_by=department_code,
             org_code=codes.org_code_of(uscc),
             region_code=codes.region_of(uscc),
             check_digit_valid=codes.uscc_check_digit_valid(uscc),
@@ -71,7 +88,14 @@ def register(
         at=now,
         organization_uscc=uscc,
     )
-    return organization
+    return organization, created
+
+
+def _require_master_data_authority(session: Session, organization: Organization, department_code: str) -> None:
+    department = require_department(session, department_code)
+    if department.kind != "market_regulation" and organization.registered_by != department_code:
+        raise NotOwner(f"master data of {organization.uscc} is kept by the market regulation authorities; "
+                       f"{department_code} may only update organizations it registered")
 
 
 def get(session: Session, code: str) -> Organization:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -21,8 +22,17 @@ from db.repositories.records import RecordRepository
 from db.tables import Record, RecordStatusChange, RecordVersion
 from service import events, organizations
 from service.clock import local_date
-from service.errors import DuplicateRecord, InvalidRecord, InvalidTransition, NotOwner, RecordNotFound
+from service.access import Scope
+from service.errors import (
+    DuplicateRecord,
+    InvalidRecord,
+    InvalidTransition,
+    MissingScope,
+    NotOwner,
+    RecordNotFound,
+)
 from service.record_fields import (
+    FIELDS_BY_KIND,
     DisclosureFields,
     ListEntryFields,
     RatingFields,
@@ -163,7 +173,8 @@ def publish(
         **derived.__dict__,
     )
     version = RecordVersion(
-        record_id=record.id, version=1, department_code=department_code, content=record.details, created_at=now
+        record_id=record.id, version=1, department_code=department_code, content=record.details,
+        effective_on=record.effective_on, ends_on=record.ends_on, created_at=now,
     )
     status = RecordStatusChange(record_id=record.id, status="active", reason="published", changed_at=now)
     try:
@@ -201,28 +212,48 @@ def _end_red_entries(session: Session, black_entry: Record, *, now: datetime) ->
                        superseded_by=black_entry.id)
 
 
-def _owned_active(session: Session, record_id: str, department_code: str) -> Record:
-    record = RecordRepository(session).get(record_id)
+def _owned_active(session: Session, record_id: str, department_code: str,
+                  scopes: frozenset[str] | None) -> Record:
+    # A record the department may not see is "not found", never "not yours": no existence oracle.
+    record = RecordRepository(session).get_visible(record_id, department_code)
     if record is None:
         raise RecordNotFound(f"no record {record_id}")
     if record.department_code != department_code:
         raise NotOwner(f"record {record_id} belongs to {record.department_code}; only it may change the record")
+    needed = Scope.LISTS_WRITE if record.kind == "list_entry" else Scope.RECORDS_WRITE
+    if scopes is not None and needed.value not in scopes:
+        raise MissingScope(f"changing a {record.kind} needs the scope {needed.value}")
     if record.status != "active":
         raise InvalidTransition(f"record {record_id} is {record.status}; only active records can change")
     return record
 
 
+def _fields_for(kind: str, raw: dict[str, Any]) -> _Fields:
+    try:
+        return FIELDS_BY_KIND[kind].model_validate(raw)
+    except ValidationError as error:
+        issues = [{"loc": ["body", "fields", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in error.errors()]
+        raise InvalidRecord(f"the corrected fields are not a valid {kind}", errors=issues) from None
+
+
 def correct(
     session: Session,
     record_id: str,
-    fields: _Fields,
+    fields: _Fields | dict[str, Any],
     *,
     department_code: str,
     reason: str,
     now: datetime,
+    scopes: frozenset[str] | None = None,
 ) -> Record:
-    """Replace a record's fields with a corrected version; the old version stays readable."""
-    record = _owned_active(session, record_id, department_code)
+    """Replace a record's fields with a corrected version; the old version stays readable.
+
+    ``fields`` may be raw (a dict from a request): it is validated as the record's own kind.
+    ``scopes`` (of an API caller) must allow changing that kind; None is a trusted caller.
+    """
+    record = _owned_active(session, record_id, department_code, scopes)
+    if isinstance(fields, dict):
+        fields = _fields_for(record.kind, fields)
     if _kind_of(fields) != record.kind:
         raise InvalidRecord(f"record {record_id} is a {record.kind}; the correction must be one too")
     if isinstance(fields, ListEntryFields) and fields.list != record.list_name:
@@ -241,7 +272,8 @@ def correct(
     repository.add_version(
         record,
         RecordVersion(record_id=record.id, version=record.version, department_code=department_code,
-                      reason=reason, content=record.details, created_at=now),
+                      reason=reason, content=record.details, effective_on=record.effective_on,
+                      ends_on=record.ends_on, created_at=now),
     )
     kind_event = "list_entry" if record.kind == "list_entry" else record.kind
     events.emit(session, f"{kind_event}.corrected", _event_data(record, reason=reason), at=now,
@@ -249,9 +281,10 @@ def correct(
     return record
 
 
-def withdraw(session: Session, record_id: str, *, department_code: str, reason: str, now: datetime) -> Record:
+def withdraw(session: Session, record_id: str, *, department_code: str, reason: str, now: datetime,
+             scopes: frozenset[str] | None = None) -> Record:
     """Withdraw a record from publication (a revoked or annulled decision); it is kept, with its reason."""
-    record = _owned_active(session, record_id, department_code)
+    record = _owned_active(session, record_id, department_code, scopes)
     _change_status(session, record, "withdrawn", reason, now=now)
     return record
 
@@ -277,10 +310,25 @@ def _list_removal_reason(status: RecordStatus, reason: str) -> str:
     return reason if status == "superseded" else status
 
 
-def history(session: Session, record_id: str) -> RecordHistory:
-    repository = RecordRepository(session)
-    record = repository.get(record_id)
+def history(session: Session, record_id: str, *, viewer: str) -> RecordHistory:
+    """One record with every version and status change, if ``viewer`` (a department) may see it."""
+    record = RecordRepository(session).get_visible(record_id, viewer)
     if record is None:
         raise RecordNotFound(f"no record {record_id}")
-    return RecordHistory(record, repository.versions(record_id), repository.status_changes(record_id),
-                         repository.granted_departments(record_id))
+    return histories(session, [record])[0]
+
+
+def histories(session: Session, records: Sequence[Record]) -> list[RecordHistory]:
+    """Histories of many records in three queries (no query per record)."""
+    repository = RecordRepository(session)
+    ids = [r.id for r in records]
+    versions: dict[str, list[RecordVersion]] = {i: [] for i in ids}
+    changes: dict[str, list[RecordStatusChange]] = {i: [] for i in ids}
+    grants: dict[str, list[str]] = {i: [] for i in ids}
+    for version in repository.versions_of(ids):
+        versions[version.record_id].append(version)
+    for change in repository.status_changes_of(ids):
+        changes[change.record_id].append(change)
+    for grant in repository.grants_of(ids):
+        grants[grant.record_id].append(grant.department_code)
+    return [RecordHistory(r, versions[r.id], changes[r.id], sorted(grants[r.id])) for r in records]

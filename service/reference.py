@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from db.repositories.reference import ReferenceRepository
 from db.tables import Department, Grade, GradeScheme, RuleSet
-from service.errors import DepartmentNotFound, InvalidRecord
+from service.errors import Conflict, DepartmentNotFound, InvalidRecord
 from service.rules import DEFAULT_RULE_SET_NAME, DEFAULT_RULES, Rules, rules_from_json
 
 DEFAULT_SCHEME = "default"
@@ -98,8 +98,14 @@ def add_department(
 ) -> Department:
     if kind not in DEPARTMENT_KINDS:
         raise InvalidRecord(f"department kind must be one of {', '.join(DEPARTMENT_KINDS)}", field="kind")
+    if find_department(session, code) is not None:
+        raise Conflict(f"department {code} already exists")
     department = Department(
         code=code, name=name, name_en=name_en, kind=kind, region_code=region_code, created_at=now
     )
     ReferenceRepository(session).add(department)
     return department
+
+
+def list_departments(session: Session) -> list[Department]:
+    return list(ReferenceRepository(session).departments())

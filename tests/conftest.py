@@ -78,9 +78,15 @@ def _empty_all_tables(database: Database) -> None:
     tables = [t.name for t in reversed(metadata.sorted_tables)]
     with database.writer.begin() as conn:
         if database.is_sqlite:
+            # The append-only triggers refuse deletes: lift them for the wipe, then put them back.
+            triggers = conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")).all()
+            for name, _ in triggers:
+                conn.execute(text(f"DROP TRIGGER {name}"))
             for name in tables:
                 conn.execute(text(f"DELETE FROM {name}"))
-        else:
+            for _, sql in triggers:
+                conn.execute(text(sql))
+        else:  # TRUNCATE does not fire row triggers
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         # The migration's seed row: the event sequence starts again at 1.
         conn.execute(text("INSERT INTO event_counter (name, value) VALUES ('event', 0)"))
@@ -107,7 +113,55 @@ def unit_of_work(db: Database) -> Callable[[], AbstractContextManager[Session]]:
 
 
 @pytest.fixture
-def client(db: Database, database_url: str, clock: MovableClock) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=database_url, access_log=False, environment="test"), clock=clock)
+def data_dir(tmp_path):
+    """The installation's data directory (its signing keys live here), new for each test."""
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def settings(database_url: str, data_dir) -> Settings:
+    return Settings(database_url=database_url, data_dir=data_dir, access_log=False, environment="test")
+
+
+@pytest.fixture
+def app(db: Database, settings: Settings, clock: MovableClock):
+    return create_app(settings, clock=clock)
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
+
+
+class Party:
+    """A department's API client as a test uses it: its ids, secret and a ready bearer header."""
+
+    def __init__(self, department: str, client_id: str, secret: str, headers: dict[str, str]) -> None:
+        self.department, self.client_id, self.secret, self.headers = department, client_id, secret, headers
+
+
+@pytest.fixture
+def parties(app, unit_of_work, clock) -> dict[str, Party]:
+    """Departments A (market regulation), B (tax) and the registry's administrators, each with a
+    client; tokens come from the app's own keyring, exactly as the token endpoint issues them."""
+    from service import clients
+
+    spec = {
+        "a": ("SZAMR", "market_regulation", ["records:read", "records:write", "lists:write"]),
+        "b": ("SZTAX", "tax", ["records:read", "records:write", "lists:write"]),
+        "reader": ("SZBANK", "bank", ["records:read"]),
+        "admin": ("REGISTRY", "other", ["admin"]),
+    }
+    result = {}
+    with unit_of_work() as session:
+        for name, (code, kind, scopes) in spec.items():
+            reference.add_department(session, code=code, name=f"{code} 部门", kind=kind, region_code="440300",
+                                     now=clock.now())
+            created = clients.create(session, code, name=f"{name} client", scopes=scopes, now=clock.now())
+            token, _ = app.state.keyring.issue(
+                issuer=app.state.settings.token_issuer, audience=app.state.settings.token_audience,
+                client_id=created.client.client_id, department_code=code, scopes=frozenset(scopes))
+            result[name] = Party(code, created.client.client_id, created.secret,
+                                 {"Authorization": f"Bearer {token}"})
+    return result

@@ -44,7 +44,8 @@ def test_demo_data_loads_every_kind_with_valid_codes(settings_env: Settings) -> 
     again = CliRunner().invoke(cli, ["demo-data", "--organizations", "200", "--if-empty"])
     assert "nothing loaded" in again.output
 
-    app = create_app(Settings(database_url=settings_env.database_url, access_log=False))
+    app = create_app(Settings(database_url=settings_env.database_url, data_dir=settings_env.data_dir,
+                              access_log=False))
     with TestClient(app) as client:
         typed = " ".join(["9144", "0300", "7084", "6113", "6t"])  # Tencent, lower case with spaces
         response = client.get(f"/v1/public/organizations/{typed}")

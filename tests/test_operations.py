@@ -18,7 +18,8 @@ class TestHealth:
         assert body["migration"] == body["expected_migration"] is not None
 
     def test_readyz_is_503_on_an_unmigrated_database(self, tmp_path) -> None:
-        app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'empty.db'}", access_log=False))
+        app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'empty.db'}", data_dir=tmp_path,
+                                  access_log=False))
         with TestClient(app) as client:
             response = client.get("/readyz")
         assert response.status_code == 503

@@ -93,7 +93,7 @@ class TestPublish:
             record = records.publish(session, org.uscc, f.rating(), department_code="SZAMR", now=clock.now(),
                                      visibility="restricted", shared_with=["SZTAX"])
         with unit_of_work() as session:
-            assert records.history(session, record.id).shared_with == ["SZTAX"]
+            assert records.history(session, record.id, viewer="SZAMR").shared_with == ["SZTAX"]
 
 
 class TestPublicityWindows:
@@ -131,7 +131,7 @@ class TestBlackListEndsRedEntries:
             black = records.publish(session, org.uscc, f.list_entry("black"), department_code="SZTAX",
                                     now=clock.now())
         with unit_of_work() as session:
-            history = records.history(session, red.id)
+            history = records.history(session, red.id, viewer="SZAMR")
             removed = _events(session)[-1]
         assert history.record.status == "superseded"
         assert history.record.status_reason == "superseded_by_black_list"
@@ -153,7 +153,7 @@ class TestCorrect:
             records.correct(session, record.id, corrected_fields, department_code="SZAMR",
                             reason="处罚金额录入错误", now=clock.now())
         with unit_of_work() as session:
-            history = records.history(session, record.id)
+            history = records.history(session, record.id, viewer="SZAMR")
             last = _events(session)[-1]
         assert history.record.version == 2
         assert history.record.severity == "serious"
@@ -170,7 +170,7 @@ class TestCorrect:
             records.correct(session, record.id, f.rating(grade="D"), department_code="SZTAX", reason="x",
                             now=clock.now())
         with unit_of_work() as session:
-            assert records.history(session, record.id).record.grade == "AA"
+            assert records.history(session, record.id, viewer="SZAMR").record.grade == "AA"
 
     def test_kind_cannot_change(self, unit_of_work, clock, org) -> None:
         with unit_of_work() as session:
@@ -194,7 +194,7 @@ class TestWithdraw:
             record = records.publish(session, org.uscc, f.violation(), department_code="SZAMR", now=clock.now())
             records.withdraw(session, record.id, department_code="SZAMR", reason="复议撤销", now=clock.now())
         with unit_of_work() as session:
-            history = records.history(session, record.id)
+            history = records.history(session, record.id, viewer="SZAMR")
             last = _events(session)[-1]
         assert history.record.status == "withdrawn"
         assert [(c.status, c.reason) for c in history.status_changes] == [("active", "published"),

@@ -3,9 +3,22 @@
 from collections.abc import Sequence
 from datetime import date
 
-from sqlmodel import Session, col, or_, select
+from sqlalchemy import ColumnElement, exists
+from sqlmodel import Session, and_, col, or_, select
 
 from db.tables import Record, RecordAccess, RecordStatusChange, RecordVersion
+
+
+def visible_to(department_code: str) -> ColumnElement[bool]:
+    """The one rule for what a department may see: its own records; public and shared records of
+    others; restricted records of others that name it. A repaired record of another department
+    is no longer shared ("谁认定、谁修复": the repair stops sharing)."""
+    granted = exists().where(RecordAccess.record_id == Record.id, RecordAccess.department_code == department_code)
+    others = and_(
+        col(Record.status) != "repaired",
+        or_(col(Record.visibility).in_(("public", "shared")), and_(Record.visibility == "restricted", granted)),
+    )
+    return or_(Record.department_code == department_code, others)
 
 
 class RecordRepository:
@@ -13,7 +26,40 @@ class RecordRepository:
         self.session = session
 
     def get(self, record_id: str) -> Record | None:
+        """Unfiltered: for the owner's own writes and system jobs, never for a department's read."""
         return self.session.get(Record, record_id)
+
+    def get_visible(self, record_id: str, viewer: str) -> Record | None:
+        statement = select(Record).where(Record.id == record_id, visible_to(viewer))
+        return self.session.exec(statement).first()
+
+    def of_organization_visible(self, organization_uscc: str, viewer: str) -> Sequence[Record]:
+        statement = (
+            select(Record)
+            .where(Record.organization_uscc == organization_uscc, visible_to(viewer))
+            .order_by(col(Record.effective_on).desc(), col(Record.id).desc())
+        )
+        return self.session.exec(statement).all()
+
+    def versions_of(self, record_ids: Sequence[str]) -> Sequence[RecordVersion]:
+        statement = (
+            select(RecordVersion)
+            .where(col(RecordVersion.record_id).in_(record_ids))
+            .order_by(col(RecordVersion.record_id), col(RecordVersion.version))
+        )
+        return self.session.exec(statement).all() if record_ids else []
+
+    def status_changes_of(self, record_ids: Sequence[str]) -> Sequence[RecordStatusChange]:
+        statement = (
+            select(RecordStatusChange)
+            .where(col(RecordStatusChange.record_id).in_(record_ids))
+            .order_by(col(RecordStatusChange.id))
+        )
+        return self.session.exec(statement).all() if record_ids else []
+
+    def grants_of(self, record_ids: Sequence[str]) -> Sequence[RecordAccess]:
+        statement = select(RecordAccess).where(col(RecordAccess.record_id).in_(record_ids))
+        return self.session.exec(statement).all() if record_ids else []
 
     def find_decision(self, department_code: str, kind: str, decision_no: str) -> Record | None:
         statement = select(Record).where(

@@ -14,6 +14,9 @@ class ReferenceRepository:
     def department(self, code: str) -> Department | None:
         return self.session.get(Department, code)
 
+    def departments(self) -> list[Department]:
+        return list(self.session.exec(select(Department).order_by(col(Department.code))))
+
     def grade_scheme(self, code: str) -> GradeScheme | None:
         return self.session.get(GradeScheme, code)
 

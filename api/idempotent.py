@@ -1,0 +1,44 @@
+"""``Idempotency-Key`` for department writes: the route hands over how to produce its response;
+a retry with the same key and request gets the stored first response (same status, same body)."""
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Header, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+from sqlmodel import Session
+
+from service.access import Actor
+from service.idempotency import StoredResponse, run_once
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", max_length=200,
+           description="Makes the write safe to retry: the same key and request give the first response"),
+]
+
+
+def respond(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    key: str | None,
+    body: BaseModel | None,
+    produce: Callable[[], tuple[int, BaseModel]],
+) -> Response:
+    fingerprint = hashlib.sha256(json.dumps(
+        [request.method, request.url.path, body.model_dump(mode="json") if body else None],
+        sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+    def produce_stored() -> StoredResponse:
+        status, model = produce()
+        return StoredResponse(status, model.model_dump_json())
+
+    stored, replayed = run_once(session, client_id=actor.client_id, key=key, request_hash=fingerprint,
+                                now=request.app.state.clock.now(), produce=produce_stored)
+    request.state.response_status = stored.status
+    headers = {"Idempotent-Replayed": "true"} if replayed else None
+    return Response(stored.body, status_code=stored.status, media_type="application/json", headers=headers)

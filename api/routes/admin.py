@@ -1,0 +1,94 @@
+"""Administration: departments, their API clients, and the audit log (scope `admin`)."""
+
+import base64
+import binascii
+from datetime import datetime
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+
+from api.deps import Cursor, Limit, SessionDep
+from api.problems import problem_responses
+from api.schemas.admin import (
+    AuditEntryView,
+    AuditPage,
+    ClientCreate,
+    ClientCreated,
+    ClientView,
+    DepartmentCreate,
+    DepartmentPage,
+    DepartmentView,
+)
+from api.security import Admin
+from service import audit, clients, reference
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"])
+
+ADMIN_ERRORS = (401, 403, 422)
+DepartmentPath = Path(max_length=32, examples=["SZAMR"])
+
+
+@router.post("/departments", status_code=201, response_model=DepartmentView, operation_id="create_department",
+             responses=problem_responses(*ADMIN_ERRORS, 409))
+def create_department(request: Request, body: DepartmentCreate, session: SessionDep, actor: Admin) -> DepartmentView:
+    """Register a department (market regulation, tax, customs, bank, insurer...)."""
+    return DepartmentView.of(reference.add_department(session, now=request.app.state.clock.now(),
+                                                      **body.model_dump()))
+
+
+@router.get("/departments", response_model=DepartmentPage, operation_id="list_departments",
+            responses=problem_responses(*ADMIN_ERRORS))
+def list_departments(session: SessionDep, actor: Admin) -> DepartmentPage:
+    """Every department, by code (a province has at most a few hundred: one page)."""
+    return DepartmentPage(items=[DepartmentView.of(d) for d in reference.list_departments(session)],
+                          next_cursor=None)
+
+
+@router.post("/departments/{code}/clients", status_code=201, response_model=ClientCreated,
+             operation_id="create_client", responses=problem_responses(*ADMIN_ERRORS, 404))
+def create_client(request: Request, body: ClientCreate, session: SessionDep, actor: Admin,
+                  code: str = DepartmentPath) -> ClientCreated:
+    """Create an API client for a department. The secret is in this response only; keep it safe."""
+    created = clients.create(session, code, name=body.name, scopes=[s.value for s in body.scopes],
+                             now=request.app.state.clock.now())
+    return ClientCreated(**ClientView.of(created.client).model_dump(), client_secret=created.secret)
+
+
+@router.get("/departments/{code}/clients", response_model=list[ClientView], operation_id="list_clients",
+            responses=problem_responses(*ADMIN_ERRORS, 404))
+def list_clients(session: SessionDep, actor: Admin, code: str = DepartmentPath) -> list[ClientView]:
+    """A department's clients (never their secrets)."""
+    return [ClientView.of(c) for c in clients.of_department(session, code)]
+
+
+@router.delete("/clients/{client_id}", response_model=ClientView, operation_id="revoke_client",
+               responses=problem_responses(*ADMIN_ERRORS, 404, 409))
+def revoke_client(request: Request, session: SessionDep, actor: Admin,
+                  client_id: str = Path(max_length=40),
+                  reason: str = Query("revoked by an administrator", min_length=1, max_length=500)) -> ClientView:
+    """Revoke a client: its tokens stop working on their next use. The client is kept, marked revoked."""
+    return ClientView.of(clients.revoke(session, client_id, reason=reason, now=request.app.state.clock.now()))
+
+
+def _cursor(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(base64.urlsafe_b64decode(value.encode() + b"==").decode())
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise HTTPException(422, "the cursor is not one this service issued") from None
+
+
+@router.get("/audit", response_model=AuditPage, operation_id="list_audit_entries",
+            responses=problem_responses(*ADMIN_ERRORS))
+def list_audit_entries(
+    session: SessionDep, actor: Admin, limit: Limit = 50, cursor: Cursor = None,
+    department: str | None = Query(None, max_length=32), client_id: str | None = Query(None, max_length=40),
+    action: str | None = Query(None, max_length=64), outcome: str | None = Query(None, max_length=16),
+    since: datetime | None = None, until: datetime | None = None,
+) -> AuditPage:
+    """Who did what, when, and how it ended; newest first."""
+    page = audit.page(session, limit=limit, before_id=_cursor(cursor), department_code=department,
+                      client_id=client_id, action=action, outcome=outcome, since=since, until=until)
+    next_cursor = base64.urlsafe_b64encode(str(page.next_before).encode()).decode().rstrip("=") \
+        if page.next_before else None
+    return AuditPage(items=[AuditEntryView.of(e) for e in page.entries], next_cursor=next_cursor)

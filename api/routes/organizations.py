@@ -1,0 +1,102 @@
+"""Department API: organizations (master data), their records, and the credit check."""
+
+from datetime import date
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+
+from api.deps import SessionDep, Today
+from api.idempotent import IdempotencyKey, respond
+from api.problems import problem_responses
+from api.schemas.records import (
+    CreditCheckView,
+    DisclosureCreate,
+    OrganizationDepartmentView,
+    OrganizationMaster,
+    RatingCreate,
+    RecordView,
+    ViolationCreate,
+    _Placement,
+)
+from api.security import Reader, Writer
+from service import department_view, organizations, records
+from service.organizations import OrganizationFields
+
+router = APIRouter(prefix="/v1/organizations", tags=["organizations"])
+
+CodePath = Path(description="USCC or legacy organization code, any typed form", max_length=64,
+                examples=["914403001922038216"])
+AUTH_ERRORS = (401, 403, 422)
+
+
+@router.put("/{code}", response_model=OrganizationMaster, status_code=200, operation_id="put_organization",
+            responses={201: {"model": OrganizationMaster, "description": "Registered"},
+                       **problem_responses(*AUTH_ERRORS, 409)})
+def put_organization(request: Request, body: OrganizationFields, session: SessionDep, actor: Writer,
+                     idempotency_key: IdempotencyKey = None, code: str = CodePath) -> Response:
+    """Register an organization (201) or update its master data (200). The region comes from the
+    code. Market-regulation departments keep master data; others may update only what they registered."""
+    def produce() -> tuple[int, OrganizationMaster]:
+        organization, created = organizations.upsert(session, code, body, now=request.app.state.clock.now(),
+                                                     department_code=actor.department_code)
+        return (201 if created else 200), OrganizationMaster.of(organization)
+    return respond(request, session, actor, idempotency_key, body, produce)
+
+
+@router.get("/{code}", response_model=OrganizationDepartmentView, operation_id="get_organization",
+            responses=problem_responses(*AUTH_ERRORS, 404))
+def get_organization(session: SessionDep, actor: Reader, code: str = CodePath) -> OrganizationDepartmentView:
+    """Master data and every record the calling department may see (public, shared, and restricted
+    ones naming it), with versions and status history."""
+    view = department_view.organization_view(session, code, viewer=actor.department_code)
+    return OrganizationDepartmentView(organization=OrganizationMaster.of(view.organization),
+                                      records=[RecordView.of(h) for h in view.records])
+
+
+@router.get("/{code}/credit-check", response_model=CreditCheckView, operation_id="credit_check",
+            responses=problem_responses(*AUTH_ERRORS, 404))
+def credit_check(session: SessionDep, actor: Reader, today: Today, code: str = CodePath,
+                 as_of: date | None = Query(default=None, description="Answer as the registry stood at the "
+                                            "end of this day (China Standard Time); default today")
+                 ) -> CreditCheckView:
+    """The summary a department consults before granting a licence or a subsidy."""
+    return CreditCheckView.of(department_view.credit_check(session, code, viewer=actor.department_code,
+                                                           today=today, as_of=as_of))
+
+
+def _publish(request: Request, session: SessionDep, actor, key: str | None, code: str,
+             body: _Placement) -> Response:
+    def produce() -> tuple[int, RecordView]:
+        record = records.publish(session, code, body.record_fields(), department_code=actor.department_code,
+                                 now=request.app.state.clock.now(), visibility=body.visibility,
+                                 shared_with=body.shared_with)
+        return 201, RecordView.of(records.history(session, record.id, viewer=actor.department_code))
+    return respond(request, session, actor, key, body, produce)
+
+
+PUBLISH_RESPONSES = problem_responses(*AUTH_ERRORS, 404, 409)
+
+
+@router.post("/{code}/ratings", status_code=201, response_model=RecordView, operation_id="create_rating",
+             responses=PUBLISH_RESPONSES)
+def create_rating(request: Request, body: RatingCreate, session: SessionDep, actor: Writer,
+                  idempotency_key: IdempotencyKey = None, code: str = CodePath) -> Response:
+    """Publish a quality credit rating decided by the calling department."""
+    return _publish(request, session, actor, idempotency_key, code, body)
+
+
+@router.post("/{code}/violations", status_code=201, response_model=RecordView, operation_id="create_violation",
+             responses=PUBLISH_RESPONSES)
+def create_violation(request: Request, body: ViolationCreate, session: SessionDep, actor: Writer,
+                     idempotency_key: IdempotencyKey = None, code: str = CodePath) -> Response:
+    """Publish an administrative penalty. Its public window follows from severity and decision date
+    (the rule set in force is stored on the record). The same decision number twice is a 409."""
+    return _publish(request, session, actor, idempotency_key, code, body)
+
+
+@router.post("/{code}/disclosures", status_code=201, response_model=RecordView,
+             operation_id="create_disclosure", responses=PUBLISH_RESPONSES)
+def create_disclosure(request: Request, body: DisclosureCreate, session: SessionDep, actor: Writer,
+                      idempotency_key: IdempotencyKey = None, code: str = CodePath) -> Response:
+    """Publish a disclosure (quality credit report, standard declaration, recall, commitment)."""
+    return _publish(request, session, actor, idempotency_key, code, body)

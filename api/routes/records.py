@@ -1,0 +1,63 @@
+"""Department API: list entries, one record with its versions, corrections and withdrawals."""
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import Response
+
+from api.deps import SessionDep
+from api.idempotent import IdempotencyKey, respond
+from api.problems import problem_responses
+from api.routes.organizations import AUTH_ERRORS
+from api.schemas.records import CorrectionRequest, ListEntryCreate, RecordView, WithdrawalRequest
+from api.security import ListWriter, Reader, Writer
+from service import records
+
+router = APIRouter(prefix="/v1", tags=["records"])
+
+RecordId = Path(max_length=40, pattern=r"^rec_[0-9A-Z]{26}$", examples=["rec_01JD2X3Y4Z5A6B7C8D9E0F1G2H"])
+
+
+@router.post("/list-entries", status_code=201, response_model=RecordView, operation_id="create_list_entry",
+             responses=problem_responses(*AUTH_ERRORS, 404, 409))
+def create_list_entry(request: Request, body: ListEntryCreate, session: SessionDep, actor: ListWriter,
+                      idempotency_key: IdempotencyKey = None) -> Response:
+    """Add a red or black list entry. A black listing ends the organization's active red entries."""
+    def produce() -> tuple[int, RecordView]:
+        record = records.publish(session, body.code, body.record_fields(), department_code=actor.department_code,
+                                 now=request.app.state.clock.now(), visibility=body.visibility,
+                                 shared_with=body.shared_with)
+        return 201, RecordView.of(records.history(session, record.id, viewer=actor.department_code))
+    return respond(request, session, actor, idempotency_key, body, produce)
+
+
+@router.get("/records/{record_id}", response_model=RecordView, operation_id="get_record",
+            responses=problem_responses(*AUTH_ERRORS, 404))
+def get_record(session: SessionDep, actor: Reader, record_id: str = RecordId) -> RecordView:
+    """One record with all its versions and status changes. A record the department may not see
+    answers 404, exactly like one that does not exist."""
+    return RecordView.of(records.history(session, record_id, viewer=actor.department_code))
+
+
+@router.post("/records/{record_id}/corrections", response_model=RecordView, operation_id="correct_record",
+             responses=problem_responses(*AUTH_ERRORS, 404, 409))
+def correct_record(request: Request, body: CorrectionRequest, session: SessionDep, actor: Writer,
+                   idempotency_key: IdempotencyKey = None, record_id: str = RecordId) -> Response:
+    """Correct a record: a new version with the complete corrected fields and a reason; the old
+    version stays readable. Only the deciding department may (403 for others)."""
+    def produce() -> tuple[int, RecordView]:
+        records.correct(session, record_id, body.fields, department_code=actor.department_code,
+                        reason=body.reason, now=request.app.state.clock.now(), scopes=actor.scopes)
+        return 200, RecordView.of(records.history(session, record_id, viewer=actor.department_code))
+    return respond(request, session, actor, idempotency_key, body, produce)
+
+
+@router.post("/records/{record_id}/withdrawal", response_model=RecordView, operation_id="withdraw_record",
+             responses=problem_responses(*AUTH_ERRORS, 404, 409))
+def withdraw_record(request: Request, body: WithdrawalRequest, session: SessionDep, actor: Writer,
+                    idempotency_key: IdempotencyKey = None, record_id: str = RecordId) -> Response:
+    """Withdraw a record from publication, with a reason (e.g. the decision was revoked). The record
+    is kept. Only the deciding department may (403 for others)."""
+    def produce() -> tuple[int, RecordView]:
+        records.withdraw(session, record_id, department_code=actor.department_code, reason=body.reason,
+                         now=request.app.state.clock.now(), scopes=actor.scopes)
+        return 200, RecordView.of(records.history(session, record_id, viewer=actor.department_code))
+    return respond(request, session, actor, idempotency_key, body, produce)

@@ -1,0 +1,82 @@
+"""Authentication and scope checks for the department API.
+
+``current_actor`` verifies the bearer token (api.tokens), then checks in the database that the
+client still exists, is not revoked and still holds the scopes: revocation takes effect on the
+next request, not when the token expires. Route signatures name what they need with the aliases
+at the bottom (``Reader``, ``Writer``, ``ListWriter``, ``Admin``).
+"""
+
+import logging
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
+from fastapi.security import OAuth2, SecurityScopes
+
+from api.deps import SessionDep
+from api.tokens import InvalidToken, Keyring
+from service import clients
+from service.access import SCOPE_DESCRIPTIONS, Actor, Scope
+
+log = logging.getLogger("registry.auth")
+
+TOKEN_URL = "/v1/auth/token"
+
+
+class BearerAuth(OAuth2):
+    """OAuth2 client credentials in the OpenAPI document (so /docs shows the scopes); the token is
+    taken from the Authorization header only, never from the query string."""
+
+    def __init__(self) -> None:
+        flows = OAuthFlows(clientCredentials=OAuthFlowClientCredentials(
+            tokenUrl=TOKEN_URL, scopes={s.value: d for s, d in SCOPE_DESCRIPTIONS.items()}))
+        super().__init__(flows=flows, scheme_name="departmentToken", auto_error=False,
+                         description="Client credentials of a department's API client")
+
+    async def __call__(self, request: Request) -> str | None:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+bearer = BearerAuth()
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(401, detail, headers={"WWW-Authenticate": 'Bearer realm="credit-registry"'})
+
+
+def get_keyring(request: Request) -> Keyring:
+    return request.app.state.keyring
+
+
+def current_actor(
+    security_scopes: SecurityScopes,
+    request: Request,
+    session: SessionDep,
+    token: Annotated[str | None, Depends(bearer)],
+) -> Actor:
+    if token is None:
+        raise _unauthorized("a bearer token is required")
+    settings = request.app.state.settings
+    try:
+        verified = get_keyring(request).verify(token, issuer=settings.token_issuer, audience=settings.token_audience)
+        actor = clients.active_actor(session, verified.client_id, verified.department_code, verified.scopes)
+    except (InvalidToken, clients.InvalidClient) as error:
+        log.info("token refused: %s", error or "client inactive", extra={"path": request.url.path})
+        raise _unauthorized("the token is invalid, expired or revoked") from error
+    request.state.actor = actor
+    request.state.audit_subject = (actor.client_id, actor.department_code)
+    missing = [s for s in security_scopes.scopes if s not in actor.scopes]
+    if missing:
+        raise HTTPException(
+            403, f"this client lacks the scope(s) {', '.join(missing)}",
+            headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{" ".join(missing)}"'},
+        )
+    return actor
+
+
+Reader = Annotated[Actor, Security(current_actor, scopes=[Scope.RECORDS_READ.value])]
+Writer = Annotated[Actor, Security(current_actor, scopes=[Scope.RECORDS_WRITE.value])]
+ListWriter = Annotated[Actor, Security(current_actor, scopes=[Scope.LISTS_WRITE.value])]
+Admin = Annotated[Actor, Security(current_actor, scopes=[Scope.ADMIN.value])]

@@ -1,0 +1,48 @@
+"""The audit trail: every authenticated call and every administrative action, append-only."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from db.repositories.audit import AuditRepository
+from db.tables import AuditEntry
+
+
+@dataclass(frozen=True)
+class AuditedCall:
+    request_id: str
+    client_id: str | None
+    department_code: str | None
+    action: str
+    method: str
+    resource: str
+
+
+def outcome_of(status: int) -> str:
+    if status < 400:
+        return "ok"
+    return {401: "unauthenticated", 403: "denied", 404: "not_found", 409: "conflict",
+            422: "invalid", 429: "throttled"}.get(status, "error" if status >= 500 else "rejected")
+
+
+def record(session: Session, call: AuditedCall, *, status: int, at: datetime, detail: str | None = None) -> None:
+    AuditRepository(session).append(AuditEntry(
+        at=at, request_id=call.request_id, client_id=call.client_id, department_code=call.department_code,
+        action=call.action, method=call.method, resource=call.resource[:300], status=status,
+        outcome=outcome_of(status), detail=detail[:500] if detail else None,
+    ))
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    entries: Sequence[AuditEntry]
+    next_before: int | None
+
+
+def page(session: Session, *, limit: int, before_id: int | None = None, **filters: object) -> AuditPage:
+    entries = AuditRepository(session).page(limit=limit + 1, before_id=before_id, **filters)  # type: ignore[arg-type]
+    has_more = len(entries) > limit
+    entries = entries[:limit]
+    return AuditPage(entries, entries[-1].id if has_more and entries else None)

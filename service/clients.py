@@ -1,0 +1,132 @@
+"""API clients of departments: created with a secret shown once, stored as a slow hash, revocable.
+
+The hash is scrypt (stdlib, memory-hard); a wrong secret and an unknown client cost the same time,
+so the token endpoint does not tell which client ids exist.
+"""
+
+import base64
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from db.ids import new_id
+from db.repositories.clients import ClientRepository
+from db.tables import ApiClient
+from service.access import ALL_SCOPES, Actor
+from service.errors import InvalidRecord, InvalidTransition, NotFound
+from service.reference import require_department
+
+SECRET_PREFIX = "crs_"
+_N, _R, _P = 2**14, 8, 1  # ~60 ms on this machine's cores; raise with hardware
+_DUMMY_HASH = ""
+
+
+class ClientNotFound(NotFound):
+    title = "Client not found"
+
+
+class InvalidClient(Exception):
+    """Authentication failed. One message for every cause, so callers learn nothing from it."""
+
+
+@dataclass(frozen=True)
+class CreatedClient:
+    client: ApiClient
+    secret: str  # shown once; never stored
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def hash_secret(secret: str, *, salt: bytes | None = None) -> str:
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.scrypt(secret.encode(), salt=salt, n=_N, r=_R, p=_P, maxmem=64 * 1024 * 1024, dklen=32)
+    return f"scrypt${_N}${_R}${_P}${_b64(salt)}${_b64(digest)}"
+
+
+def secret_matches(secret: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        candidate = hashlib.scrypt(secret.encode(), salt=_unb64(salt), n=int(n), r=int(r), p=int(p),
+                                   maxmem=64 * 1024 * 1024, dklen=32)
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(candidate, _unb64(digest))
+
+
+def parse_scopes(requested: Iterable[str]) -> frozenset[str]:
+    scopes = frozenset(s for s in requested if s)
+    unknown = sorted(scopes - {s.value for s in ALL_SCOPES})
+    if unknown:
+        raise InvalidRecord(f"unknown scope(s): {', '.join(unknown)}; known: "
+                            f"{', '.join(sorted(s.value for s in ALL_SCOPES))}", field="scopes")
+    if not scopes:
+        raise InvalidRecord("a client needs at least one scope", field="scopes")
+    return scopes
+
+
+def create(session: Session, department_code: str, *, name: str, scopes: Iterable[str],
+           now: datetime) -> CreatedClient:
+    require_department(session, department_code)
+    granted = parse_scopes(scopes)
+    secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+    client = ApiClient(
+        client_id=new_id("cli"), department_code=department_code, name=name,
+        scopes=" ".join(sorted(granted)), secret_hash=hash_secret(secret), created_at=now,
+    )
+    ClientRepository(session).add(client)
+    return CreatedClient(client, secret)
+
+
+def revoke(session: Session, client_id: str, *, reason: str, now: datetime) -> ApiClient:
+    repository = ClientRepository(session)
+    client = repository.get(client_id)
+    if client is None:
+        raise ClientNotFound(f"no client {client_id}")
+    if client.revoked_at is not None:
+        raise InvalidTransition(f"client {client_id} was already revoked")
+    client.revoked_at, client.revoked_reason = now, reason
+    repository.add(client)
+    return client
+
+
+def authenticate(session: Session, client_id: str, secret: str) -> ApiClient:
+    """The client for these credentials, or ``InvalidClient``."""
+    global _DUMMY_HASH
+    client = ClientRepository(session).get(client_id) if len(client_id) <= 40 else None
+    if client is None:
+        # Same work as a real check, so timing does not reveal which client ids exist.
+        _DUMMY_HASH = _DUMMY_HASH or hash_secret("dummy")
+        secret_matches(secret, _DUMMY_HASH)
+        raise InvalidClient
+    if not secret_matches(secret, client.secret_hash) or client.revoked_at is not None:
+        raise InvalidClient
+    return client
+
+
+def active_actor(session: Session, client_id: str, department_code: str, scopes: frozenset[str]) -> Actor:
+    """The actor behind a verified token, if its client still exists, is not revoked, and still
+    belongs to the department and holds the scopes the token claims."""
+    client = ClientRepository(session).get(client_id)
+    if client is None or client.revoked_at is not None or client.department_code != department_code:
+        raise InvalidClient
+    if not scopes <= frozenset(client.scopes.split()):
+        raise InvalidClient
+    return Actor(client_id, department_code, scopes)
+
+
+def of_department(session: Session, department_code: str) -> list[ApiClient]:
+    require_department(session, department_code)
+    return list(ClientRepository(session).of_department(department_code))
