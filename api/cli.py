@@ -10,9 +10,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from api import logs
 from api.settings import Settings, get_settings
+from api.tokens import Keyring, generate_key_pem
 from db import migrations
 from db.session import open_database, transaction
-from api.tokens import Keyring, generate_key_pem
 from service import clients, demo, reference
 from service.access import Scope
 from service.clock import SystemClock, local_date

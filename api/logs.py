@@ -6,7 +6,6 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-
 # Attributes every LogRecord has, plus uvicorn's terminal-coloured duplicate of the message.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "color_message"}
 

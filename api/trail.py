@@ -12,9 +12,9 @@ import time
 import uuid
 
 import anyio
+from sqlmodel import Session
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from sqlmodel import Session
 
 from db.session import transaction
 from service import audit

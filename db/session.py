@@ -113,17 +113,15 @@ def transaction(database: Database) -> Iterator[Session]:
 
     Callers (services) only ``flush()``; the commit happens here, before the caller acknowledges.
     """
-    with Session(database.writer, expire_on_commit=False) as session:
-        with session.begin():
-            yield session
+    with Session(database.writer, expire_on_commit=False) as session, session.begin():
+        yield session
 
 
 @contextmanager
 def reading(database: Database) -> Iterator[Connection]:
     """A read-only connection; on SQLite one consistent snapshot for the block."""
-    with database.reader.connect() as conn:
-        with conn.begin():
-            yield conn
+    with database.reader.connect() as conn, conn.begin():
+        yield conn
 
 
 def ping(database: Database) -> None:

@@ -15,4 +15,5 @@ if [ -z "${TEST_DATABASE_URL:-}" ]; then
     fi
 fi
 
+.venv/bin/ruff check api service db migrations tests
 .venv/bin/python -m pytest "$@"

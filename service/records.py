@@ -21,8 +21,8 @@ from db.ids import new_id
 from db.repositories.records import RecordRepository
 from db.tables import Record, RecordStatusChange, RecordVersion
 from service import events, organizations
-from service.clock import local_date
 from service.access import Scope
+from service.clock import local_date
 from service.errors import (
     DuplicateRecord,
     InvalidRecord,

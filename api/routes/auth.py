@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from api import trail
-from api.problems import PROBLEM_JSON, problem_responses, problem_response
+from api.problems import PROBLEM_JSON, problem_response, problem_responses
 from api.schemas.admin import TokenResponse
 from db.session import transaction
 from service import clients
