@@ -2,11 +2,14 @@
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from itertools import islice
 
 import typer
 import uvicorn
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlmodel import Session
 
 from api import logs
 from api.settings import Settings, get_settings
@@ -54,9 +57,20 @@ def load_demo(settings: Settings, organizations: int, *, only_if_empty: bool, se
         database.dispose()
 
 
-def _fail(error: DomainError) -> None:
-    typer.echo(f"error: {error.detail}", err=True)
-    raise typer.Exit(code=2)
+@contextmanager
+def _unit_of_work() -> Iterator[Session]:
+    """Migrate, then one transaction; a domain error becomes a sentence and exit code 2."""
+    settings = get_settings()
+    migrations.upgrade(settings.database_url)
+    database = open_database(settings.database_url)
+    try:
+        with transaction(database) as session:
+            yield session
+    except DomainError as error:
+        typer.echo(f"error: {error.detail}", err=True)
+        raise typer.Exit(code=2) from None
+    finally:
+        database.dispose()
 
 
 @cli.command("create-department")
@@ -68,18 +82,10 @@ def create_department(
     name_en: str = typer.Option(None, "--name-en"),
 ) -> None:
     """Register a department (bootstrapping a fresh install needs no other tool)."""
-    settings = get_settings()
-    migrations.upgrade(settings.database_url)
-    database = open_database(settings.database_url)
-    try:
-        with transaction(database) as session:
-            reference.ensure_defaults(session, now=SystemClock().now())
-            reference.add_department(session, code=code, name=name, name_en=name_en, kind=kind, region_code=region,
-                                     now=SystemClock().now())
-    except DomainError as error:
-        _fail(error)
-    finally:
-        database.dispose()
+    with _unit_of_work() as session:
+        reference.ensure_defaults(session, now=SystemClock().now())
+        reference.add_department(session, code=code, name=name, name_en=name_en, kind=kind, region_code=region,
+                                 now=SystemClock().now())
     typer.echo(f"department {code} created")
 
 
@@ -91,17 +97,9 @@ def create_client(
     as_json: bool = typer.Option(False, "--json", help='Print {"client_id": ..., "client_secret": ...}'),
 ) -> None:
     """Create an API client; prints its id and secret once (only a hash is kept)."""
-    settings = get_settings()
-    migrations.upgrade(settings.database_url)
-    database = open_database(settings.database_url)
-    try:
-        with transaction(database) as session:
-            created = clients.create(session, department, name=name, scopes=[s.value for s in scope],
-                                     now=SystemClock().now())
-    except DomainError as error:
-        _fail(error)
-    finally:
-        database.dispose()
+    with _unit_of_work() as session:
+        created = clients.create(session, department, name=name, scopes=[s.value for s in scope],
+                                 now=SystemClock().now())
     if as_json:
         typer.echo(json.dumps({"client_id": created.client.client_id, "client_secret": created.secret}))
     else:

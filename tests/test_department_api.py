@@ -110,9 +110,8 @@ class TestOwnership:
     def test_other_department_cannot_correct(self, client, parties, registered, unit_of_work) -> None:
         record = push(client, parties["a"])
         response = client.post(f"/v1/records/{record['id']}/corrections", headers=parties["b"].headers,
-                               json={"reason": "改", "fields": violation_body(decision_no=record["decision_no"]
-                                                                             if "decision_no" in record else
-                                                                             record["details"]["decision_no"])})
+                               json={"reason": "改", "fields": violation_body(
+                                   decision_no=record["details"]["decision_no"])})
         assert response.status_code == 403
         after = client.get(f"/v1/records/{record['id']}", headers=parties["a"].headers).json()
         assert (after["version"], after["details"]) == (1, record["details"])

@@ -9,7 +9,6 @@ from api.deps import SessionDep, Today
 from api.idempotent import IdempotencyKey, respond
 from api.problems import problem_responses
 from api.schemas.records import (
-    CreditCheckView,
     DisclosureCreate,
     OrganizationDepartmentView,
     OrganizationMaster,
@@ -20,6 +19,7 @@ from api.schemas.records import (
 )
 from api.security import Reader, Writer
 from service import department_view, organizations, records
+from service.department_view import CreditCheck
 from service.organizations import OrganizationFields
 
 router = APIRouter(prefix="/v1/organizations", tags=["organizations"])
@@ -53,15 +53,14 @@ def get_organization(session: SessionDep, actor: Reader, code: str = CodePath) -
                                       records=[RecordView.of(h) for h in view.records])
 
 
-@router.get("/{code}/credit-check", response_model=CreditCheckView, operation_id="credit_check",
+@router.get("/{code}/credit-check", response_model=CreditCheck, operation_id="credit_check",
             responses=problem_responses(*AUTH_ERRORS, 404))
 def credit_check(session: SessionDep, actor: Reader, today: Today, code: str = CodePath,
                  as_of: date | None = Query(default=None, description="Answer as the registry stood at the "
                                             "end of this day (China Standard Time); default today")
-                 ) -> CreditCheckView:
+                 ) -> CreditCheck:
     """The summary a department consults before granting a licence or a subsidy."""
-    return CreditCheckView.of(department_view.credit_check(session, code, viewer=actor.department_code,
-                                                           today=today, as_of=as_of))
+    return department_view.credit_check(session, code, viewer=actor.department_code, today=today, as_of=as_of)
 
 
 def _publish(request: Request, session: SessionDep, actor, key: str | None, code: str,

@@ -11,7 +11,6 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from db.tables import Organization
-from service.department_view import CreditCheck
 from service.record_fields import (
     DisclosureFields,
     ListEntryFields,
@@ -153,18 +152,3 @@ class RecordView(BaseModel):
 class OrganizationDepartmentView(BaseModel):
     organization: OrganizationMaster
     records: list[RecordView] = Field(description="Records the calling department may see, with history")
-
-
-class CreditCheckView(BaseModel):
-    code: str
-    name: str
-    black_listed: bool
-    red_listed: bool
-    grade: str | None
-    grade_scheme: str | None
-    active_violations: int
-    as_of: date
-
-    @classmethod
-    def of(cls, check: CreditCheck) -> "CreditCheckView":
-        return cls(**check.__dict__)
