@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from api import problems
-from api.routes import admin, auth, health, organizations, public, records
+from api.routes import admin, auth, health, organizations, public, public_lists, records
 from api.settings import Settings, get_settings
 from api.throttle import SlidingWindow
 from api.tokens import Keyring
@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.login_throttle = SlidingWindow(limit=10, seconds=60)
     problems.install(app)
     _document_problems(app)
-    for router in (public.router, auth.router, organizations.router, records.router, admin.router, health.router):
+    for router in (public.router, public_lists.router, auth.router, organizations.router, records.router, admin.router, health.router):
         app.include_router(router)
     app.add_middleware(RequestTrail, access_log_enabled=settings.access_log)
     return app

@@ -83,6 +83,8 @@ class Organization(SQLModel, table=True):
     # Positions 9-17 of the USCC: legacy (GB 11714) lookups resolve through this column.
     org_code: str = Field(max_length=9, index=True)
     name: str = Field(max_length=200)
+    # The name as searches compare it (NFKC, lower case); see service.name_search.fold.
+    search_name: str = Field(max_length=200)
     region_code: str = Field(max_length=6, index=True)
     status: str = Field(max_length=16)
     legal_representative: str | None = Field(default=None, max_length=100)
@@ -94,6 +96,23 @@ class Organization(SQLModel, table=True):
     registered_by: str | None = Field(default=None, foreign_key="department.code", max_length=32)
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp()
+
+
+class OrganizationNameGram(SQLModel, table=True):
+    """Every two-character piece of every organization's name: the name-search index.
+
+    A trigram index (FTS5, pg_trgm) cannot serve the two-character queries people type most
+    (华为, 腾讯); bigrams serve every query of two or more characters, identically on SQLite and
+    PostgreSQL. The primary key (gram, uscc) is the index: one gram's organizations, in code
+    order, which is also the order of the result pages.
+    """
+
+    __tablename__ = "organization_name_gram"
+    # On SQLite the table is its own index (no rowid B-tree beside it): about half the size.
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    gram: str = Field(sa_column=Column(String(2), primary_key=True))
+    uscc: str = Field(sa_column=Column(String(18), ForeignKey("organization.uscc"), primary_key=True))
 
 
 class Record(SQLModel, table=True):

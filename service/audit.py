@@ -8,6 +8,8 @@ from sqlmodel import Session
 
 from db.repositories.audit import AuditRepository
 from db.tables import AuditEntry
+from service.cursors import decode_cursor_parts, encode_cursor
+from service.errors import InvalidQuery
 
 
 @dataclass(frozen=True)
@@ -38,11 +40,16 @@ def record(session: Session, call: AuditedCall, *, status: int, at: datetime, de
 @dataclass(frozen=True)
 class AuditPage:
     entries: Sequence[AuditEntry]
-    next_before: int | None
+    next_cursor: str | None
 
 
-def page(session: Session, *, limit: int, before_id: int | None = None, **filters: object) -> AuditPage:
-    entries = AuditRepository(session).page(limit=limit + 1, before_id=before_id, **filters)  # type: ignore[arg-type]
+def page(session: Session, *, limit: int, cursor: str | None = None, **filters: object) -> AuditPage:
+    """Newest first; ``cursor`` continues below the previous page's last entry."""
+    before = decode_cursor_parts(cursor, size=1)
+    if before is not None and not isinstance(before[0], int):
+        raise InvalidQuery("the cursor is not one this service issued; start again without it", param="cursor")
+    entries = AuditRepository(session).page(limit=limit + 1, before_id=before[0] if before else None,
+                                            **filters)  # type: ignore[arg-type]
     has_more = len(entries) > limit
     entries = entries[:limit]
-    return AuditPage(entries, entries[-1].id if has_more and entries else None)
+    return AuditPage(entries, encode_cursor(entries[-1].id) if has_more and entries else None)

@@ -27,6 +27,15 @@ class InvalidRecord(DomainError):
         self.errors = errors
 
 
+class InvalidQuery(InvalidRecord):
+    """A query parameter that breaks a rule (search too short, foreign cursor...)."""
+
+    title = "Invalid query"
+
+    def __init__(self, detail: str, *, param: str) -> None:
+        super().__init__(detail, errors=[{"loc": ["query", param], "msg": detail, "type": "invalid_query"}])
+
+
 class NotFound(DomainError):
     title = "Not found"
 

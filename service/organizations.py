@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from db.repositories.organizations import OrganizationRepository
 from db.tables import Organization
-from service import codes, events
+from service import codes, events, name_search
 from service.errors import NotOwner, OrganizationNotFound
 from service.reference import require_department
 
@@ -61,6 +61,7 @@ def upsert(
     repository = OrganizationRepository(session)
     organization = repository.get(uscc)
     created = organization is None
+    renamed = created or organization.name != fields.name
     if organization is not None and department_code is not None:
         _require_master_data_authority(session, organization, department_code)
     if organization is None:
@@ -80,7 +81,10 @@ def upsert(
         for name, value in fields.model_dump().items():
             setattr(organization, name, value)
         organization.updated_at = now
+    organization.search_name = name_search.fold(organization.name)
     repository.add(organization)
+    if renamed:
+        repository.index_name(uscc, name_search.grams(organization.name))
     events.emit(
         session,
         "organization.updated",

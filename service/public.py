@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from db.repositories import public as public_queries
-from service import codes
+from service import codes, name_search
+from service.cursors import decode_cursor, encode_cursor
 from service.errors import OrganizationNotFound
 from service.organizations import STATUS_LABELS
 from service.record_fields import PUBLIC_FIELDS
@@ -124,3 +125,47 @@ def profile(conn: Connection, code: str, *, today: date) -> PublicProfile:
         ],
         as_of=today,
     )
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    code: str
+    org_code: str
+    name: str
+    region_code: str
+    province_zh: str | None
+    province_en: str | None
+    status: str
+    list_status: str
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    items: list[SearchHit]
+    next_cursor: str | None
+
+
+def _hit(row: dict[str, Any], list_status: str) -> SearchHit:
+    province = province_of(row["region_code"])
+    return SearchHit(row["uscc"], codes.display_org_code(row["org_code"]), row["name"], row["region_code"],
+                     province[0] if province else None, province[1] if province else None, row["status"],
+                     list_status)
+
+
+def search(conn: Connection, q: str, *, today: date, region: str | None = None, list_name: str | None = None,
+           cursor: str | None = None, limit: int = 50) -> SearchPage:
+    """Organizations by name (two or more characters, anywhere in the name) or by code prefix,
+    in code order; ``cursor`` continues after the previous page."""
+    query = name_search.parse_query(q)
+    after = decode_cursor(cursor)
+    if query.code_prefix and any(c.isdigit() for c in query.code_prefix):
+        rows = public_queries.search_by_code_prefix(conn, prefix=query.code_prefix, region=region,
+                                                    list_name=list_name, today=today, after=after, limit=limit + 1)
+    else:
+        gram = public_queries.rarest_gram(conn, query.grams)
+        rows = public_queries.search_by_name(conn, gram=gram, text=query.text, region=region, list_name=list_name,
+                                             today=today, after=after, limit=limit + 1)
+    page = rows[:limit]
+    statuses = public_queries.list_statuses(conn, [r["uscc"] for r in page], today=today)
+    next_cursor = encode_cursor(page[-1]["uscc"]) if len(rows) > limit else None
+    return SearchPage([_hit(r, statuses.get(r["uscc"], "none")) for r in page], next_cursor)

@@ -26,6 +26,9 @@ RULES = {
     ("GET", "/.well-known/jwks.json"): PUBLIC,
     ("POST", "/v1/auth/token"): PUBLIC,
     ("GET", "/v1/public/organizations/{code}"): PUBLIC,
+    ("GET", "/v1/public/organizations"): PUBLIC,
+    ("GET", "/v1/public/lists/{list_name}"): PUBLIC,
+    ("GET", "/v1/public/lists/{list_name}/export"): PUBLIC,
     ("PUT", "/v1/organizations/{code}"): OWNER_WRITE,
     ("GET", "/v1/organizations/{code}"): READ,
     ("GET", "/v1/organizations/{code}/credit-check"): READ,
@@ -84,7 +87,9 @@ def _request(method: str, path: str, world: dict, parties) -> dict:
         ("POST", "/v1/admin/departments/{code}/clients"): {"name": "c", "scopes": ["records:read"]},
     }.get((method, path))
     url = path.format(code="SZAMR" if path.startswith("/v1/admin") else world["code"],
-                      record_id=world["record_id"], client_id=world["client_id"])
+                      record_id=world["record_id"], client_id=world["client_id"], list_name="black")
+    if path == "/v1/public/organizations":
+        return {"url": url, "params": {"q": "华为"}}
     if path == "/v1/auth/token":
         a = parties["a"]
         return {"url": url, "data": {"grant_type": "client_credentials", "client_id": a.client_id,

@@ -1,10 +1,12 @@
 """Public API: no login. The hottest path of the service lives here; keep it lean."""
 
-from fastapi import APIRouter, Path
+from typing import Literal
 
-from api.deps import ReadConnection, Today
+from fastapi import APIRouter, Path, Query
+
+from api.deps import Cursor, Limit, ReadConnection, Today
 from api.problems import problem_responses
-from api.schemas.public import OrganizationProfile
+from api.schemas.public import OrganizationProfile, SearchPage
 from service import public
 from service.public import PublicProfile
 
@@ -16,6 +18,24 @@ CodePath = Path(
     examples=["914403001922038216", "91440300 7084 6113 6t", "19220382-1"],
     max_length=64,
 )
+
+
+RegionQuery = Query(None, pattern=r"^[0-9]{2,6}$", description="Division code prefix: 44 Guangdong, 4403 Shenzhen")
+ListQuery = Query(None, description="Only organizations on this list")
+
+
+@router.get("/organizations", response_model=SearchPage, operation_id="search_organizations",
+            responses=problem_responses(422, 429))
+def search_organizations(
+    conn: ReadConnection, today: Today,
+    q: str = Query(min_length=1, max_length=50, description="Part of the name (2+ characters, e.g. 华为) "
+                   "or the beginning of a code", examples=["华为"]),
+    region: str | None = RegionQuery, list: Literal["red", "black"] | None = ListQuery,
+    limit: Limit = 50, cursor: Cursor = None,
+) -> public.SearchPage:
+    """Search organizations by name (any two or more consecutive characters of it) or by the
+    beginning of their unified social credit code, in code order, page by page."""
+    return public.search(conn, q, today=today, region=region, list_name=list, cursor=cursor, limit=limit)
 
 
 @router.get(

@@ -1,8 +1,9 @@
 """Queries on organizations (master data)."""
 
+from sqlalchemy import delete
 from sqlmodel import Session, select
 
-from db.tables import Organization
+from db.tables import Organization, OrganizationNameGram
 
 
 class OrganizationRepository:
@@ -29,3 +30,9 @@ class OrganizationRepository:
 
     def is_empty(self) -> bool:
         return self.session.exec(select(Organization.uscc).limit(1)).first() is None
+
+    def index_name(self, uscc: str, grams: set[str]) -> None:
+        """Replace the organization's name pieces in the search index."""
+        self.session.execute(delete(OrganizationNameGram).where(OrganizationNameGram.uscc == uscc))
+        self.session.add_all(OrganizationNameGram(gram=g, uscc=uscc) for g in sorted(grams))
+        self.session.flush()

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, exists, func, or_, select
 
-from db.tables import Grade, Organization, Record
+from db.tables import Department, Grade, Organization, OrganizationNameGram, Record
 
 _org = Organization.__table__
 _rec = Record.__table__
@@ -81,11 +81,126 @@ def public_records(conn: Connection, uscc: str, *, today: date) -> list[PublicRe
         )
         .where(
             _rec.c.organization_uscc == uscc,
-            _rec.c.status == "active",
-            _rec.c.visibility == "public",
-            _rec.c.effective_on <= today,
-            or_(_rec.c.ends_on.is_(None), _rec.c.ends_on > today),
+            _in_force(today),
         )
         .order_by(_rec.c.effective_on.desc(), _rec.c.id.desc())
     )
     return [PublicRecordRow(*row) for row in conn.execute(statement)]
+
+
+_gram = OrganizationNameGram.__table__
+_SEARCH_COLUMNS = (_org.c.uscc, _org.c.org_code, _org.c.name, _org.c.region_code, _org.c.status)
+# Counting a gram's organizations stops here: enough to tell a rare piece from a common one.
+_GRAM_COUNT_CAP = 5000
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _in_force(today: date) -> ColumnElement[bool]:
+    return and_(_rec.c.status == "active", _rec.c.visibility == "public", _rec.c.effective_on <= today,
+                or_(_rec.c.ends_on.is_(None), _rec.c.ends_on > today))
+
+
+def _on_list(list_name: str, today: date) -> ColumnElement[bool]:
+    listed = exists().where(_rec.c.organization_uscc == _org.c.uscc, _rec.c.kind == "list_entry",
+                            _rec.c.list_name == list_name, _in_force(today))
+    if list_name == "red":  # a black listing outweighs a red entry not yet ended
+        return and_(listed, ~_on_list("black", today))
+    return listed
+
+
+def rarest_gram(conn: Connection, grams: tuple[str, ...]) -> str:
+    def count(gram: str) -> int:
+        capped = select(_gram.c.uscc).where(_gram.c.gram == gram).limit(_GRAM_COUNT_CAP).subquery()
+        return conn.execute(select(func.count()).select_from(capped)).scalar_one()
+
+    return grams[0] if len(grams) == 1 else min(grams, key=count)
+
+
+def search_by_name(conn: Connection, *, gram: str, text: str, region: str | None, list_name: str | None,
+                   today: date, after: str | None, limit: int) -> list[dict[str, Any]]:
+    """Organizations whose folded name contains ``text``, read through the index of ``gram``
+    (one of the text's pieces), in code order after ``after``."""
+    statement = (
+        select(*_SEARCH_COLUMNS)
+        .select_from(_gram.join(_org, _org.c.uscc == _gram.c.uscc))
+        .where(_gram.c.gram == gram, _org.c.search_name.like(f"%{_like_escape(text)}%", escape="\\"))
+        .order_by(_gram.c.uscc)
+        .limit(limit)
+    )
+    if after is not None:
+        statement = statement.where(_gram.c.uscc > after)
+    return _filtered(conn, statement, region=region, list_name=list_name, today=today)
+
+
+def search_by_code_prefix(conn: Connection, *, prefix: str, region: str | None, list_name: str | None,
+                          today: date, after: str | None, limit: int) -> list[dict[str, Any]]:
+    # A range on the primary key: prefix <= uscc < prefix + the highest code character.
+    statement = (
+        select(*_SEARCH_COLUMNS)
+        .where(_org.c.uscc >= prefix, _org.c.uscc < prefix + "Z")
+        .order_by(_org.c.uscc)
+        .limit(limit)
+    )
+    if after is not None:
+        statement = statement.where(_org.c.uscc > after)
+    return _filtered(conn, statement, region=region, list_name=list_name, today=today)
+
+
+def _filtered(conn: Connection, statement: Select, *, region: str | None, list_name: str | None,
+              today: date) -> list[dict[str, Any]]:
+    if region:
+        statement = statement.where(_org.c.region_code.like(f"{_like_escape(region)}%", escape="\\"))
+    if list_name:
+        statement = statement.where(_on_list(list_name, today))
+    return [dict(row) for row in conn.execute(statement).mappings()]
+
+
+def list_statuses(conn: Connection, usccs: list[str], *, today: date) -> dict[str, str]:
+    """red/black for those of ``usccs`` on a public list today (black outweighs red)."""
+    if not usccs:
+        return {}
+    statement = select(_rec.c.organization_uscc, _rec.c.list_name).where(
+        _rec.c.organization_uscc.in_(usccs), _rec.c.kind == "list_entry", _in_force(today))
+    statuses: dict[str, str] = {}
+    for uscc, list_name in conn.execute(statement):
+        if statuses.get(uscc) != "black":
+            statuses[uscc] = list_name
+    return statuses
+
+
+_dept = Department.__table__
+
+_LIST_COLUMNS = (
+    _rec.c.id, _rec.c.organization_uscc, _org.c.name, _org.c.region_code, _rec.c.list_name,
+    _rec.c.department_code, _dept.c.name.label("department_name"), _rec.c.effective_on, _rec.c.ends_on,
+    _rec.c.details,
+)
+
+
+def list_entries(conn: Connection, list_name: str, *, today: date, region: str | None = None,
+                 department: str | None = None, since: date | None = None,
+                 after: tuple[date, str] | None = None, limit: int) -> list[dict[str, Any]]:
+    """Entries on a public list today, newest first; ``after`` = (effective_on, id) of the last
+    entry of the previous page. Keyset order, so inserts between pages never shift a page."""
+    statement = (
+        select(*_LIST_COLUMNS)
+        .select_from(_rec.join(_org, _org.c.uscc == _rec.c.organization_uscc)
+                     .join(_dept, _dept.c.code == _rec.c.department_code))
+        .where(_rec.c.list_name == list_name, _rec.c.kind == "list_entry", _in_force(today))
+        .order_by(_rec.c.effective_on.desc(), _rec.c.id.desc())
+        .limit(limit)
+    )
+    if region:
+        statement = statement.where(_org.c.region_code.like(f"{_like_escape(region)}%", escape="\\"))
+    if department:
+        statement = statement.where(_rec.c.department_code == department)
+    if since:
+        statement = statement.where(_rec.c.effective_on >= since)
+    if after is not None:
+        day, record_id = after
+        statement = statement.where(or_(_rec.c.effective_on < day,
+                                        and_(_rec.c.effective_on == day, _rec.c.id < record_id)))
+    return [dict(row) for row in conn.execute(statement).mappings()]

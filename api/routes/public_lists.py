@@ -1,0 +1,69 @@
+"""Public API: the red and black lists, browsed page by page or exported whole."""
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import asdict
+from datetime import date
+from typing import Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import StreamingResponse
+
+from api.deps import Cursor, Limit, ReadConnection, Today
+from api.problems import problem_responses
+from api.routes.public import RegionQuery
+from api.schemas.public import ListPage
+from db.session import reading
+from service import public_lists
+
+router = APIRouter(prefix="/v1/public/lists", tags=["public"])
+
+ListName = Literal["red", "black"]
+ListPath = Path(description="red (守信) or black (失信)")
+DepartmentQuery = Query(None, max_length=32, description="Deciding department code")
+SinceQuery = Query(None, description="Only entries effective on or after this date")
+
+
+@router.get("/{list_name}", response_model=ListPage, operation_id="browse_list",
+            responses=problem_responses(422, 429))
+def browse_list(conn: ReadConnection, today: Today, list_name: ListName = ListPath,
+                region: str | None = RegionQuery, department: str | None = DepartmentQuery,
+                since: date | None = SinceQuery, limit: Limit = 50, cursor: Cursor = None) -> public_lists.ListPage:
+    """Entries on the list today, newest first, page by page (stable while entries are added)."""
+    return public_lists.browse(conn, list_name, today=today, region=region, department=department, since=since,
+                               cursor=cursor, limit=limit)
+
+
+def _csv_lines(entries: Iterator[public_lists.ListEntry]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)  # excel dialect: CRLF rows, quotes where needed
+    writer.writerow(public_lists.EXPORT_FIELDS)
+    yield "\ufeff" + buffer.getvalue()  # BOM: spreadsheet software then reads the file as UTF-8
+    for entry in entries:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(["" if v is None else v for v in asdict(entry).values()])
+        yield buffer.getvalue()
+
+
+def _ndjson_lines(entries: Iterator[public_lists.ListEntry]) -> Iterator[str]:
+    for entry in entries:
+        yield json.dumps(asdict(entry), ensure_ascii=False, default=str) + "\n"
+
+
+@router.get("/{list_name}/export", operation_id="export_list", response_class=StreamingResponse,
+            responses={200: {"description": "The whole list", "content": {"text/csv": {}, "application/x-ndjson": {}}},
+                       **problem_responses(422, 429)})
+def export_list(request: Request, today: Today, list_name: ListName = ListPath,
+                format: Literal["csv", "ndjson"] = Query("csv"), region: str | None = RegionQuery,
+                department: str | None = DepartmentQuery, since: date | None = SinceQuery) -> StreamingResponse:
+    """The whole list as CSV (UTF-8 with BOM) or NDJSON, streamed: memory stays flat whatever its length."""
+    entries = public_lists.export(lambda: reading(request.app.state.database), list_name, today=today,
+                                  region=region, department=department, since=since)
+    lines, media = (_csv_lines(entries), "text/csv; charset=utf-8") if format == "csv" \
+        else (_ndjson_lines(entries), "application/x-ndjson")
+    filename = f"{list_name}-list-{today.isoformat()}.{format}"
+    return StreamingResponse(lines, media_type=media,
+                             headers={"Content-Disposition": f'attachment; filename="{filename}"'})
