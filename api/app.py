@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from api import problems
+from api.protection import ClientAddress, PublicCaching, PublicRateLimit, RateLimiter
 from api.routes import admin, auth, health, organizations, public, public_lists, records
 from api.settings import Settings, get_settings
 from api.throttle import SlidingWindow
@@ -66,6 +67,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         openapi_tags=TAGS,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        # Larger bodies are refused with 413 before they are read (Content-Length) or as soon as
+        # the running count passes the limit (chunked).
+        max_body_size=settings.max_body_bytes,
     )
     app.state.settings = settings
     app.state.database = database
@@ -77,6 +81,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     _document_problems(app)
     for router in (public.router, public_lists.router, auth.router, organizations.router, records.router, admin.router, health.router):
         app.include_router(router)
+    # Outermost last: the trail sees every request, including those the rate limit refuses.
+    app.add_middleware(PublicCaching, max_age=settings.public_cache_seconds)
+    app.add_middleware(PublicRateLimit,
+                       limiter=RateLimiter(settings.public_rate_per_minute, settings.public_rate_burst),
+                       addresses=ClientAddress(settings.trusted_proxies, settings.client_ip_header))
     app.add_middleware(RequestTrail, access_log_enabled=settings.access_log)
     return app
 

@@ -27,6 +27,14 @@ class Settings(BaseSettings):
     access_log: bool = True
     demo_organizations: int = 300
 
+    # The public edge.
+    public_rate_per_minute: int = Field(default=120, ge=1, description="Per client address, on average")
+    public_rate_burst: int = Field(default=60, ge=1)
+    public_cache_seconds: int = Field(default=60, ge=0)
+    trusted_proxies: list[str] = Field(default_factory=list, description="Addresses or networks of reverse proxies")
+    client_ip_header: str = "X-Forwarded-For"
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+
     # Tokens. On the embedded default the ES256 signing key is generated on first start and kept in
     # data_dir/keys (owner-only); in production it must come from here.
     token_issuer: str = "credit-registry"

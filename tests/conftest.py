@@ -120,7 +120,9 @@ def data_dir(tmp_path):
 
 @pytest.fixture
 def settings(database_url: str, data_dir) -> Settings:
-    return Settings(database_url=database_url, data_dir=data_dir, access_log=False, environment="test")
+    # A rate limit no ordinary test reaches; the rate-limit tests build their own app.
+    return Settings(database_url=database_url, data_dir=data_dir, access_log=False, environment="test",
+                    public_rate_per_minute=100_000, public_rate_burst=10_000)
 
 
 @pytest.fixture

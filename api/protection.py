@@ -1,0 +1,144 @@
+"""The public edge: per-address rate limits and HTTP caching for what anyone may fetch.
+
+Both are pure ASGI middleware (no per-request object churn on the hottest path) and apply only
+to public paths: the department API is limited by its own credentials and never cached.
+
+Client address: the peer of the connection, unless that peer is a configured trusted proxy, in
+which case the right-most address in the configured header that is not itself a trusted proxy.
+A header from anyone else is ignored, so a client cannot choose its own identity.
+"""
+
+import hashlib
+import ipaddress
+import json
+import math
+import threading
+import time
+from collections.abc import Iterable
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+PUBLIC_PREFIXES = ("/v1/public/", "/organizations/", "/lists/", "/static/")
+PUBLIC_EXACT = ("/",)
+
+
+def is_public(path: str) -> bool:
+    return path in PUBLIC_EXACT or path.startswith(PUBLIC_PREFIXES)
+
+
+class RateLimiter:
+    """GCRA (a token bucket kept as one timestamp per key): ``per_minute`` on average, bursts up
+    to ``burst``. Constant memory per client; thread-safe."""
+
+    def __init__(self, per_minute: int, burst: int, *, max_keys: int = 200_000) -> None:
+        self.interval = 60.0 / per_minute
+        self.tolerance = self.interval * (burst - 1)
+        self.max_keys = max_keys
+        self._tat: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def retry_after(self, key: str, now: float | None = None) -> float:
+        """0 when the request may pass (and it is counted), else seconds to wait."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            tat = max(self._tat.get(key, now), now)
+            if tat - now > self.tolerance:
+                return tat - now - self.tolerance
+            if len(self._tat) >= self.max_keys:
+                self._tat = {k: v for k, v in self._tat.items() if v > now}  # forget the idle
+            self._tat[key] = tat + self.interval
+            return 0.0
+
+
+class ClientAddress:
+    def __init__(self, trusted_proxies: Iterable[str], header: str) -> None:
+        self.trusted = [ipaddress.ip_network(p, strict=False) for p in trusted_proxies]
+        self.header = header.lower().encode()
+
+    def _is_trusted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address.strip())
+        except ValueError:
+            return False
+        return any(ip in network for network in self.trusted)
+
+    def of(self, scope: Scope) -> str:
+        peer = scope["client"][0] if scope.get("client") else "-"
+        if not self.trusted or not self._is_trusted(peer):
+            return peer
+        values = [v.decode("latin-1") for k, v in scope["headers"] if k == self.header]
+        hops = [h.strip() for h in ",".join(values).split(",") if h.strip()]
+        for hop in reversed(hops):
+            if not self._is_trusted(hop):
+                return hop
+        return peer
+
+
+class PublicRateLimit:
+    def __init__(self, app: ASGIApp, *, limiter: RateLimiter, addresses: ClientAddress) -> None:
+        self.app, self.limiter, self.addresses = app, limiter, addresses
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not is_public(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        wait = self.limiter.retry_after(self.addresses.of(scope))
+        if not wait:
+            await self.app(scope, receive, send)
+            return
+        seconds = str(max(1, math.ceil(wait)))
+        body = json.dumps({"type": "/problems/rate-limited", "title": "Too Many Requests", "status": 429,
+                           "detail": f"too many requests from this address; retry in {seconds} s"}).encode()
+        await send({"type": "http.response.start", "status": 429, "headers": [
+            (b"content-type", b"application/problem+json"), (b"retry-after", seconds.encode()),
+            (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class PublicCaching:
+    """ETag and Cache-Control on successful public GETs; ``If-None-Match`` answers 304.
+
+    The ETag is a hash of the body, so it changes exactly when the answer does. Streaming
+    responses (exports) are passed through untouched.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_age: int) -> None:
+        self.app = app
+        self.cache_control = f"public, max-age={max_age}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or not is_public(scope["path"]) \
+                or scope["path"].endswith("/export"):
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def buffer(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                if message["status"] != 200:
+                    await send(message)
+                return
+            if start is None or start["status"] != 200:
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                await self._finish(scope, start, b"".join(chunks), send)
+
+        await self.app(scope, receive, buffer)
+
+    async def _finish(self, scope: Scope, start: Message, body: bytes, send: Send) -> None:
+        etag = b'W/"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode() + b'"'
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() not in (b"etag", b"cache-control")]
+        headers += [(b"etag", etag), (b"cache-control", self.cache_control)]
+        wanted = b",".join(v for k, v in scope["headers"] if k == b"if-none-match")
+        if etag in [t.strip() for t in wanted.split(b",")] or wanted.strip() == b"*":
+            headers = [(k, v) for k, v in headers if k.lower() not in (b"content-length", b"content-type")]
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await send({**start, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

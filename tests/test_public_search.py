@@ -1,0 +1,200 @@
+"""Public search and the red/black lists over HTTP, and the query plans that keep them off table scans."""
+
+import csv
+import io
+import json
+import random
+from datetime import date
+
+import pytest
+from sqlalchemy import event, insert, text
+
+from db.tables import Organization, OrganizationNameGram
+from service import codes, name_search, records
+from tests import factories as f
+from tests.conftest import FIXED_NOW
+
+NAMES = {
+    f.HUAWEI: "华为技术有限公司",
+    "91440300708461136T": "深圳市腾讯计算机系统有限公司",
+    "91440300192317458F": "比亚迪股份有限公司",
+    "91110000710926094P": "中国石油化工股份有限公司",
+}
+
+
+@pytest.fixture
+def known(unit_of_work, clock):
+    with unit_of_work() as session:
+        f.make_department(session, now=clock.now())
+        for code, name in NAMES.items():
+            f.make_organization(session, now=clock.now(), code=code, name=name)
+        f.make_organization(session, now=clock.now(), code=f.new_uscc("350100"), name="福州市百分_之百%食品有限公司")
+
+
+def names(response) -> list[str]:
+    assert response.status_code == 200, response.text
+    return [item["name"] for item in response.json()["items"]]
+
+
+class TestSearch:
+    def test_two_characters_find_the_company(self, client, known) -> None:
+        assert names(client.get("/v1/public/organizations", params={"q": "华为"})) == ["华为技术有限公司"]
+
+    @pytest.mark.parametrize(("q", "expected"), [("腾讯计算", "深圳市腾讯计算机系统有限公司"), ("比亚迪股份", "比亚迪股份有限公司"),
+                                                 ("石油化工", "中国石油化工股份有限公司"), ("ｂｙｄ", None)])
+    def test_longer_queries(self, client, known, q, expected) -> None:
+        assert names(client.get("/v1/public/organizations", params={"q": q})) == ([expected] if expected else [])
+
+    def test_substring_must_be_contiguous(self, client, known) -> None:
+        # 为技 and 有限 are both in Huawei's name, but not as "为技有限".
+        assert names(client.get("/v1/public/organizations", params={"q": "为技有限"})) == []
+
+    @pytest.mark.parametrize("q", ["%%", "__", "\\\\", "_之", "%食"])
+    def test_like_metacharacters_are_literal(self, client, known, q) -> None:
+        found = names(client.get("/v1/public/organizations", params={"q": q}))
+        assert found == [n for n in ["福州市百分_之百%食品有限公司"] if q in n]
+
+    def test_code_prefix(self, client, known) -> None:
+        found = client.get("/v1/public/organizations", params={"q": "91440300"}).json()["items"]
+        assert sorted(i["code"] for i in found) == sorted(c for c in NAMES if c.startswith("91440300"))
+        assert client.get("/v1/public/organizations", params={"q": "9144 0300 1922"}).json()["items"][0]["code"] == f.HUAWEI
+
+    def test_region_filter(self, client, known) -> None:
+        assert names(client.get("/v1/public/organizations", params={"q": "有限公司", "region": "11"})) == \
+            ["中国石油化工股份有限公司"]
+
+    def test_list_filter_and_status(self, client, known, unit_of_work, clock) -> None:
+        with unit_of_work() as session:
+            records.publish(session, f.HUAWEI, f.list_entry("black"), department_code="SZAMR", now=clock.now())
+        found = client.get("/v1/public/organizations", params={"q": "有限公司", "list": "black"}).json()["items"]
+        assert [(i["name"], i["list_status"]) for i in found] == [("华为技术有限公司", "black")]
+
+    @pytest.mark.parametrize(("params", "loc"), [({"q": "华"}, ["query", "q"]), ({"q": "x" * 51}, ["query", "q"]),
+                                                 ({"q": "华为", "limit": 201}, ["query", "limit"]),
+                                                 ({"q": "华为", "cursor": "garbage"}, ["query", "cursor"]),
+                                                 ({"q": "华为", "region": "4x"}, ["query", "region"])])
+    def test_bad_queries_are_422(self, client, known, params, loc) -> None:
+        response = client.get("/v1/public/organizations", params=params)
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["loc"] == loc
+
+    def test_pages_follow_the_cursor_without_repeats(self, client, unit_of_work, clock) -> None:
+        with unit_of_work() as session:
+            made = {f.make_organization(session, now=clock.now(), name=f"深圳市华兴第{i}电子有限公司").uscc for i in range(7)}
+        seen, cursor = [], None
+        while True:
+            params = {"q": "华兴", "limit": 3} | ({"cursor": cursor} if cursor else {})
+            body = client.get("/v1/public/organizations", params=params).json()
+            seen += [i["code"] for i in body["items"]]
+            if not (cursor := body["next_cursor"]):
+                break
+        assert seen == sorted(made)
+
+    def test_renaming_reindexes(self, client, known, unit_of_work, clock) -> None:
+        with unit_of_work() as session:
+            f.make_organization(session, now=clock.now(), code=f.HUAWEI, name="华为终端有限公司")
+        assert names(client.get("/v1/public/organizations", params={"q": "技术有限"})) == []
+        assert names(client.get("/v1/public/organizations", params={"q": "终端"})) == ["华为终端有限公司"]
+
+
+class TestLists:
+    @pytest.fixture
+    def listed(self, unit_of_work, clock, known):
+        entries = []
+        with unit_of_work() as session:
+            f.make_department(session, now=clock.now(), code="GDAMR", name="广东省市场监督管理局", region_code="440000")
+            for i, (code, day) in enumerate([(f.HUAWEI, date(2026, 1, 5)), ("91440300708461136T", date(2026, 3, 1)),
+                                             ("91110000710926094P", date(2026, 3, 1))]):
+                entries.append(records.publish(
+                    session, code, f.list_entry("black", effective_on=day, reason=f'原因 "{i}", 含逗号'),
+                    department_code="SZAMR" if i < 2 else "GDAMR", now=clock.now()))
+            records.publish(session, "91440300192317458F", f.list_entry("red"), department_code="SZAMR", now=clock.now())
+        return entries
+
+    def test_newest_first_with_filters(self, client, listed) -> None:
+        items = client.get("/v1/public/lists/black").json()["items"]
+        assert [i["effective_on"] for i in items] == ["2026-03-01", "2026-03-01", "2026-01-05"]
+        assert names(client.get("/v1/public/lists/black", params={"department": "GDAMR"})) == ["中国石油化工股份有限公司"]
+        assert names(client.get("/v1/public/lists/black", params={"region": "4403", "since": "2026-02-01"})) == \
+            ["深圳市腾讯计算机系统有限公司"]
+        assert names(client.get("/v1/public/lists/red")) == ["比亚迪股份有限公司"]
+
+    def test_pages_stay_stable_while_entries_are_added(self, client, listed, unit_of_work, clock) -> None:
+        first = client.get("/v1/public/lists/black", params={"limit": 2}).json()
+        with unit_of_work() as session:  # a newer entry arrives between the pages
+            records.publish(session, "91440300192317458F", f.list_entry("black", effective_on=date(2026, 6, 1)),
+                            department_code="SZAMR", now=clock.now())
+        second = client.get("/v1/public/lists/black", params={"limit": 2, "cursor": first["next_cursor"]}).json()
+        walked = [i["record_id"] for i in first["items"] + second["items"]]
+        assert walked == [e.id for e in sorted(listed, key=lambda e: (e.effective_on, e.id), reverse=True)]
+
+    def test_csv_export_opens_in_a_spreadsheet(self, client, listed) -> None:
+        response = client.get("/v1/public/lists/black/export")
+        assert response.headers["content-type"] == "text/csv; charset=utf-8"
+        assert "attachment" in response.headers["content-disposition"]
+        raw = response.content
+        assert raw.startswith(b"\xef\xbb\xbf")
+        rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+        assert len(rows) == 3
+        assert {r["reason"] for r in rows} == {'原因 "0", 含逗号', '原因 "1", 含逗号', '原因 "2", 含逗号'}
+
+    def test_ndjson_export(self, client, listed) -> None:
+        lines = client.get("/v1/public/lists/black/export", params={"format": "ndjson"}).text.splitlines()
+        assert [json.loads(line)["list"] for line in lines] == ["black"] * 3
+
+
+def _bulk_organizations(db, count: int) -> None:
+    """Many organizations straight into the tables (setup at volume), indexed as the service does."""
+    rng = random.Random(7)
+    chars = "华兴盛达恒通泰安宏信鑫源佳美丰瑞康宁晨光远博创力新永嘉昌隆和锦天海明德正科技电子食品机械"
+    orgs, grams = [], []
+    for i in range(count):
+        uscc = codes.make_uscc("91", "440300", f"{i:08d}")
+        name = "深圳市" + "".join(rng.sample(chars, 3)) + "有限公司"
+        orgs.append({"uscc": uscc, "org_code": uscc[8:17], "name": name, "search_name": name_search.fold(name),
+                     "region_code": "440300", "status": "operating", "check_digit_valid": True,
+                     "created_at": FIXED_NOW, "updated_at": FIXED_NOW})
+        grams += [{"gram": g, "uscc": uscc} for g in name_search.grams(name)]
+    with db.writer.begin() as conn:
+        conn.execute(insert(Organization), orgs)
+        conn.execute(insert(OrganizationNameGram), grams)
+        if not db.is_sqlite:
+            conn.execute(text("ANALYZE organization"))
+            conn.execute(text("ANALYZE organization_name_gram"))
+
+
+def _plan_nodes(node: dict) -> list[tuple[str, str | None, str | None]]:
+    found = [(node["Node Type"], node.get("Relation Name"), node.get("Index Name"))]
+    for child in node.get("Plans", []):
+        found += _plan_nodes(child)
+    return found
+
+
+@pytest.mark.parametrize("q", ["华兴", "有限公司"])
+def test_name_search_reads_the_index_not_the_table(db, q) -> None:
+    """The plan of the search statement on 20,000 organizations: an index lookup on the gram,
+    and no full scan of either table."""
+    from db.repositories import public as public_queries
+
+    _bulk_organizations(db, 20_000)
+    query = name_search.parse_query(q)
+    captured = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany) -> None:
+        captured.append((statement, parameters))
+
+    with db.reader.connect() as conn:
+        gram = public_queries.rarest_gram(conn, query.grams)
+        event.listen(conn, "before_cursor_execute", capture)
+        public_queries.search_by_name(conn, gram=gram, text=query.text, region=None, list_name=None,
+                                      today=date(2026, 6, 15), after=None, limit=51)
+        event.remove(conn, "before_cursor_execute", capture)
+        statement, parameters = captured[-1]
+        if db.is_sqlite:
+            plan = " | ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters))
+            assert "SEARCH organization_name_gram USING PRIMARY KEY (gram=?" in plan, plan
+            assert "SCAN" not in plan, plan
+        else:
+            nodes = _plan_nodes(conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}", parameters).scalar()[0]["Plan"])
+            assert not [n for n in nodes if n[0] == "Seq Scan"], nodes
+            assert any(n[2] == "pk_organization_name_gram" for n in nodes), nodes
