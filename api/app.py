@@ -10,7 +10,6 @@ from api import problems
 from api.protection import ClientAddress, PublicCaching, PublicRateLimit, RateLimiter
 from api.routes import admin, auth, health, organizations, public, public_lists, records
 from api.settings import Settings, get_settings
-from api.throttle import SlidingWindow
 from api.tokens import Keyring
 from api.trail import RequestTrail
 from db.session import open_database
@@ -75,8 +74,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.database = database
     app.state.clock = clock or SystemClock()
     app.state.keyring = _keyring(settings)
-    # Failed client authentications per address and client id: 10 a minute, then 429.
-    app.state.login_throttle = SlidingWindow(limit=10, seconds=60)
+    app.state.client_address = ClientAddress(settings.trusted_proxies, settings.client_ip_header)
+    # Token requests per client address: bursts of 10, then one every 2 seconds.
+    app.state.token_limiter = RateLimiter(per_minute=30, burst=10)
     problems.install(app)
     _document_problems(app)
     for router in (public.router, public_lists.router, auth.router, organizations.router, records.router, admin.router, health.router):
@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.add_middleware(PublicCaching, max_age=settings.public_cache_seconds)
     app.add_middleware(PublicRateLimit,
                        limiter=RateLimiter(settings.public_rate_per_minute, settings.public_rate_burst),
-                       addresses=ClientAddress(settings.trusted_proxies, settings.client_ip_header))
+                       addresses=app.state.client_address)
     app.add_middleware(RequestTrail, access_log_enabled=settings.access_log)
     return app
 

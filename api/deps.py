@@ -33,6 +33,8 @@ def get_session(request: Request) -> Iterator[Session]:
     with transaction(request.app.state.database) as session:
         yield session
         trail.audit_success(session, request)
+    # Only once committed: a failed commit is then audited as the failure it is.
+    request.state.audited = True
 
 
 def get_today(request: Request) -> date:

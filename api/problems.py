@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.errors import (
@@ -127,6 +128,14 @@ async def _http_error(request: Request, error: StarletteHTTPException) -> JSONRe
                             headers=getattr(error, "headers", None))
 
 
+async def _database_refused(request: Request, error: DataError) -> JSONResponse:
+    # Input the validators let through but the database cannot store (a NUL character in text on
+    # PostgreSQL, a number out of the column's range): the caller's mistake, not a server error.
+    log.info("database refused a value on %s %s: %s", request.method, request.url.path, type(error.orig).__name__)
+    return problem_response(422, "Invalid value", detail="a value cannot be stored (for example a NUL "
+                            "character in text, or a number out of range)", type_=TYPE_BASE + "invalid-value")
+
+
 async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(500, "Internal Server Error", detail="The error was logged.",
@@ -137,6 +146,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(DataError, _database_refused)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected_error)
 
 

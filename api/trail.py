@@ -7,7 +7,6 @@ middleware writes their entry afterwards in a transaction of its own.
 """
 
 import logging
-import re
 import time
 import uuid
 
@@ -21,9 +20,6 @@ from service import audit
 
 access_log = logging.getLogger("registry.access")
 log = logging.getLogger("registry.audit")
-
-_CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{8,64}")
-
 
 def _call(request: Request, subject: tuple[str | None, str | None]) -> audit.AuditedCall:
     route = request.scope.get("route")
@@ -40,7 +36,6 @@ def audit_success(session: Session, request: Request) -> None:
     route = request.scope.get("route")
     status = getattr(request.state, "response_status", None) or getattr(route, "status_code", None) or 200
     audit.record(session, _call(request, subject), status=status, at=request.app.state.clock.now())
-    request.state.audited = True
 
 
 class RequestTrail:
@@ -56,8 +51,8 @@ class RequestTrail:
             return
         started = time.perf_counter()
         state = scope.setdefault("state", {})
-        offered = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
-        request_id = offered if _CLIENT_REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
+        # Always our own id: one a client chose could forge or collide audit correlations.
+        request_id = uuid.uuid4().hex
         state["request_id"] = request_id
         status = 500
 

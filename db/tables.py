@@ -185,6 +185,9 @@ class RecordStatusChange(SQLModel, table=True):
     record_id: str = Field(foreign_key="record.id", max_length=40, index=True)
     status: str = Field(max_length=16)
     reason: str = Field(sa_type=Text)
+    # The record whose change caused this one (a black entry that superseded a red one), so the
+    # effect can be undone when the cause is withdrawn.
+    caused_by: str | None = Field(default=None, foreign_key="record.id", max_length=40, index=True)
     changed_at: datetime = _timestamp()
 
 

@@ -31,7 +31,12 @@ class ClientNotFound(NotFound):
 
 
 class InvalidClient(Exception):
-    """Authentication failed. One message for every cause, so callers learn nothing from it."""
+    """Authentication failed. One message for every cause, so callers learn nothing from it;
+    ``client`` is the existing client a wrong secret was tried against (for the audit log only)."""
+
+    def __init__(self, client: ApiClient | None = None) -> None:
+        super().__init__("client authentication failed")
+        self.client = client
 
 
 @dataclass(frozen=True)
@@ -112,7 +117,7 @@ def authenticate(session: Session, client_id: str, secret: str) -> ApiClient:
         secret_matches(secret, _DUMMY_HASH)
         raise InvalidClient
     if not secret_matches(secret, client.secret_hash) or client.revoked_at is not None:
-        raise InvalidClient
+        raise InvalidClient(client)
     return client
 
 

@@ -34,6 +34,8 @@ class SearchQuery:
 
 def parse_query(raw: str) -> SearchQuery:
     text = " ".join(fold(raw).split())
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise InvalidQuery("a search cannot contain control characters", param="q")
     if len(text) < MIN_QUERY:
         raise InvalidQuery(f"a search needs at least {MIN_QUERY} characters", param="q")
     if len(text) > MAX_QUERY:

@@ -1,7 +1,7 @@
 """Organizations: master data keyed on the USCC, and finding one by any code form."""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
@@ -10,6 +10,7 @@ from db.repositories.organizations import OrganizationRepository
 from db.tables import Organization
 from service import codes, events, name_search
 from service.errors import NotOwner, OrganizationNotFound
+from service.record_fields import Text
 from service.reference import require_department
 
 OrganizationStatus = Literal["operating", "suspended", "revoked", "deregistered"]
@@ -26,11 +27,11 @@ class OrganizationFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: Annotated[str, Field(min_length=2, max_length=200)] = Field(examples=["华为技术有限公司"])
+    name: Text(200, min_length=2) = Field(examples=["华为技术有限公司"])  # type: ignore[valid-type]
     status: OrganizationStatus = "operating"
-    legal_representative: Annotated[str, Field(min_length=1, max_length=100)] | None = None
-    address: Annotated[str, Field(min_length=1, max_length=300)] | None = None
-    industry: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    legal_representative: Text(100) | None = None  # type: ignore[valid-type]
+    address: Text(300) | None = None  # type: ignore[valid-type]
+    industry: Text(100) | None = None  # type: ignore[valid-type]
 
 
 def register(session: Session, code: str, fields: OrganizationFields, *, now: datetime,

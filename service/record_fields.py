@@ -7,9 +7,9 @@
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
 Visibility = Literal["public", "shared", "restricted"]
 Severity = Literal["minor", "general", "serious"]
@@ -29,8 +29,23 @@ DisclosureKind = Literal["quality_credit_report", "standard_declaration", "recal
 # Dates a registry can hold: nothing before the PRC's first codes, nothing absurdly far ahead.
 EARLIEST, LATEST = date(1949, 10, 1), date(2199, 12, 31)
 RegistryDate = Annotated[date, Field(ge=EARLIEST, le=LATEST)]
-ShortText = Annotated[str, Field(min_length=1, max_length=200)]
-LongText = Annotated[str, Field(min_length=1, max_length=4000)]
+
+
+def _no_control_characters(text: str) -> str:
+    # NUL and other control characters are never meant in a name or a decision, render as
+    # nothing, and PostgreSQL cannot store NUL at all; line breaks and tabs are fine.
+    if any((ord(c) < 32 and c not in "\n\r\t") or ord(c) == 127 for c in text):
+        raise ValueError("control characters are not allowed in text")
+    return text
+
+
+def Text(max_length: int, *, min_length: int = 1) -> Any:
+    """Text of a person or a department: bounded, and free of control characters."""
+    return Annotated[str, Field(min_length=min_length, max_length=max_length), AfterValidator(_no_control_characters)]
+
+
+ShortText = Text(200)
+LongText = Text(4000)
 
 
 class _Fields(BaseModel):

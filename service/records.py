@@ -90,9 +90,11 @@ def _derive(session: Session, fields: _Fields, rules: Rules) -> _Derived:
         )
         return _Derived(fields.decided_on, until, decision_no=fields.decision_no, severity=fields.severity)
     if isinstance(fields, ListEntryFields):
-        expires = fields.expires_on or list_entry_expires_on(
-            rules, list_name=fields.list, effective_on=fields.effective_on
-        )
+        term_end = list_entry_expires_on(rules, list_name=fields.list, effective_on=fields.effective_on)
+        if fields.list == "black" and fields.expires_on and fields.expires_on > term_end:
+            raise InvalidRecord(f"a black listing lasts at most {rules.black_list_term_months} months: "
+                                f"expires_on must be on or before {term_end.isoformat()}", field="expires_on")
+        expires = fields.expires_on or term_end
         return _Derived(fields.effective_on, expires, decision_no=fields.decision_no, list_name=fields.list)
     assert isinstance(fields, DisclosureFields)
     return _Derived(fields.published_on, None)
@@ -189,7 +191,7 @@ def publish(
         repository.grant(record.id, shared_with)
     events.emit(session, _PUBLISHED[kind], _event_data(record), at=now,
                 organization_uscc=record.organization_uscc, record_id=record.id)
-    if record.list_name == "black":
+    if record.list_name == "black" and record.visibility == "public":
         _end_red_entries(session, record, now=now)
     return record
 
@@ -204,12 +206,21 @@ def _refuse_duplicate(repository: RecordRepository, department_code: str, kind: 
 
 
 def _end_red_entries(session: Session, black_entry: Record, *, now: datetime) -> None:
-    """An organization is never on both lists: a black listing ends its active red entries."""
+    """An organization is never on both published lists: a public black listing ends its active
+    red entries, whoever decided them. Only a public one: a shared or restricted black entry is
+    not a publication, and letting it end red entries would reveal it to everyone who sees those."""
     on = local_date(now)
     repository = RecordRepository(session)
     for red in repository.active_list_entries(black_entry.organization_uscc, "red", on=on):
-        _change_status(session, red, "superseded", "superseded_by_black_list", now=now,
-                       superseded_by=black_entry.id)
+        _change_status(session, red, "superseded", "superseded_by_black_list", now=now, caused_by=black_entry.id)
+
+
+def _reinstate_red_entries(session: Session, black_entry: Record, *, now: datetime) -> None:
+    """A withdrawn black listing never happened: the red entries it ended are active again
+    (those whose own term has run out since stay off the public list by their dates)."""
+    for red in RecordRepository(session).superseded_by(black_entry.id):
+        _change_status(session, red, "active", "reinstated: the black listing that ended it was withdrawn",
+                       now=now, caused_by=black_entry.id)
 
 
 def _owned_active(session: Session, record_id: str, department_code: str,
@@ -286,28 +297,30 @@ def withdraw(session: Session, record_id: str, *, department_code: str, reason: 
     """Withdraw a record from publication (a revoked or annulled decision); it is kept, with its reason."""
     record = _owned_active(session, record_id, department_code, scopes)
     _change_status(session, record, "withdrawn", reason, now=now)
+    if record.list_name == "black":
+        _reinstate_red_entries(session, record, now=now)
     return record
 
 
 def _change_status(session: Session, record: Record, status: RecordStatus, reason: str, *,
-                   now: datetime, **extra: Any) -> None:
+                   now: datetime, caused_by: str | None = None) -> None:
     record.status = status
     record.status_reason = reason
     record.updated_at = now
     RecordRepository(session).set_status(
-        record, RecordStatusChange(record_id=record.id, status=status, reason=reason, changed_at=now)
+        record, RecordStatusChange(record_id=record.id, status=status, reason=reason, caused_by=caused_by,
+                                   changed_at=now)
     )
-    if record.kind == "list_entry":
-        event_type, extra = "list_entry.removed", {"reason": _list_removal_reason(status, reason), **extra}
+    extra = {"caused_by": caused_by} if caused_by else {}
+    if record.kind != "list_entry":
+        event_type, extra["reason"] = f"{record.kind}.{status}", reason
+    elif status == "active":
+        event_type, extra["reason"] = "list_entry.added", "reinstated"
     else:
-        event_type, extra = f"{record.kind}.{status}", {"reason": reason, **extra}
+        # list_entry.removed carries a machine reason: expired, repaired, withdrawn, superseded_by_black_list.
+        event_type, extra["reason"] = "list_entry.removed", reason if status == "superseded" else status
     events.emit(session, event_type, _event_data(record, **extra), at=now,
                 organization_uscc=record.organization_uscc, record_id=record.id)
-
-
-def _list_removal_reason(status: RecordStatus, reason: str) -> str:
-    # list_entry.removed carries a machine reason (expired, repaired, withdrawn, superseded_by_black_list).
-    return reason if status == "superseded" else status
 
 
 def history(session: Session, record_id: str, *, viewer: str) -> RecordHistory:

@@ -138,7 +138,28 @@ class TestBlackListEndsRedEntries:
         assert [c.status for c in history.status_changes] == ["active", "superseded"]
         assert removed["type"] == "list_entry.removed"
         assert removed["data"]["reason"] == "superseded_by_black_list"
-        assert removed["data"]["superseded_by"] == black.id
+        assert removed["data"]["caused_by"] == black.id
+
+    def test_a_restricted_black_entry_ends_nothing(self, unit_of_work, clock, org) -> None:
+        with unit_of_work() as session:
+            red = records.publish(session, org.uscc, f.list_entry("red"), department_code="SZAMR", now=clock.now())
+            records.publish(session, org.uscc, f.list_entry("black"), department_code="SZTAX", now=clock.now(),
+                            visibility="restricted")
+        with unit_of_work() as session:
+            assert records.history(session, red.id, viewer="SZAMR").record.status == "active"
+
+    def test_withdrawing_the_black_entry_reinstates_the_red_one(self, unit_of_work, clock, org) -> None:
+        with unit_of_work() as session:
+            red = records.publish(session, org.uscc, f.list_entry("red"), department_code="SZAMR", now=clock.now())
+            black = records.publish(session, org.uscc, f.list_entry("black"), department_code="SZTAX",
+                                    now=clock.now())
+            records.withdraw(session, black.id, department_code="SZTAX", reason="决定被撤销", now=clock.now())
+        with unit_of_work() as session:
+            history = records.history(session, red.id, viewer="SZAMR")
+            last = _events(session)[-1]
+        assert [c.status for c in history.status_changes] == ["active", "superseded", "active"]
+        assert (last["type"], last["data"]["reason"], last["data"]["caused_by"]) == \
+            ("list_entry.added", "reinstated", black.id)
 
 
 class TestCorrect:

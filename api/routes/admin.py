@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from api.deps import Cursor, Limit, SessionDep
 from api.problems import problem_responses
@@ -43,9 +43,10 @@ def list_departments(session: SessionDep, actor: Admin) -> DepartmentPage:
 
 @router.post("/departments/{code}/clients", status_code=201, response_model=ClientCreated,
              operation_id="create_client", responses=problem_responses(*ADMIN_ERRORS, 404))
-def create_client(request: Request, body: ClientCreate, session: SessionDep, actor: Admin,
+def create_client(request: Request, response: Response, body: ClientCreate, session: SessionDep, actor: Admin,
                   code: str = DepartmentPath) -> ClientCreated:
     """Create an API client for a department. The secret is in this response only; keep it safe."""
+    response.headers["Cache-Control"] = "no-store"
     created = clients.create(session, code, name=body.name, scopes=[s.value for s in body.scopes],
                              now=request.app.state.clock.now())
     return ClientCreated(**ClientView.of(created.client).model_dump(), client_secret=created.secret)

@@ -3,6 +3,7 @@
 import base64
 import binascii
 import logging
+import math
 from typing import Any
 from urllib.parse import parse_qs, unquote_plus
 
@@ -84,15 +85,12 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
 
 def _issue(request: Request, client_id: str, secret: str, requested: str | None, basic: bool) -> dict[str, Any]:
     app = request.app
-    throttle = app.state.login_throttle
-    key = f"{request.client.host if request.client else '-'}|{client_id[:40]}"
-    if wait := throttle.retry_after(key):
-        raise OAuthError(429, "slow_down", "too many failed attempts; try again later", retry_after=wait)
     with transaction(app.state.database) as session:
         try:
             client = clients.authenticate(session, client_id, secret)
-        except clients.InvalidClient:
-            throttle.hit(key)
+        except clients.InvalidClient as error:
+            if error.client is not None:  # a wrong secret for a real client: its department should know
+                request.state.audit_subject = (error.client.client_id, error.client.department_code)
             raise OAuthError(401, "invalid_client", "client authentication failed", basic=basic) from None
         granted = frozenset(client.scopes.split())
         scopes = frozenset(requested.split()) if requested else granted
@@ -104,6 +102,7 @@ def _issue(request: Request, client_id: str, secret: str, requested: str | None,
             issuer=settings.token_issuer, audience=settings.token_audience, client_id=client.client_id,
             department_code=client.department_code, scopes=scopes)
         trail.audit_success(session, request)
+    request.state.audited = True
     return TokenResponse(access_token=token, expires_in=expires_in, scope=" ".join(sorted(scopes))).model_dump()
 
 
@@ -115,6 +114,11 @@ async def issue_token(request: Request) -> JSONResponse:
     """OAuth2 client credentials: form-encoded `grant_type=client_credentials` with `client_id` and
     `client_secret` (or HTTP Basic). Returns an ES256 JWT valid for at most 15 minutes."""
     try:
+        # Every token request from an address counts, failed or not, before any secret is hashed:
+        # this bounds both guessing and the CPU an attacker can make the slow hash burn.
+        if wait := request.app.state.token_limiter.retry_after(request.app.state.client_address.of(request.scope)):
+            raise OAuthError(429, "slow_down", "too many token requests from this address; try again later",
+                             retry_after=max(1, math.ceil(wait)))
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
             raise OAuthError(415, "invalid_request", "send the token request as application/x-www-form-urlencoded")
         body = b""

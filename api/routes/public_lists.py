@@ -36,6 +36,16 @@ def browse_list(conn: ReadConnection, today: Today, list_name: ListName = ListPa
                                cursor=cursor, limit=limit)
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> str:
+    """Text as a spreadsheet will show it: a leading =, +, -, @ would be run as a formula
+    (CSV injection), so such cells get an apostrophe, which spreadsheets display as text."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def _csv_lines(entries: Iterator[public_lists.ListEntry]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)  # excel dialect: CRLF rows, quotes where needed
@@ -44,7 +54,7 @@ def _csv_lines(entries: Iterator[public_lists.ListEntry]) -> Iterator[str]:
     for entry in entries:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow(["" if v is None else v for v in asdict(entry).values()])
+        writer.writerow([_cell(v) for v in asdict(entry).values()])
         yield buffer.getvalue()
 
 

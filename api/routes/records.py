@@ -8,7 +8,7 @@ from api.idempotent import IdempotencyKey, respond
 from api.problems import problem_responses
 from api.routes.organizations import AUTH_ERRORS
 from api.schemas.records import CorrectionRequest, ListEntryCreate, RecordView, WithdrawalRequest
-from api.security import ListWriter, Reader, Writer
+from api.security import ListWriter, Reader, RecordChanger
 from service import records
 
 router = APIRouter(prefix="/v1", tags=["records"])
@@ -39,10 +39,11 @@ def get_record(session: SessionDep, actor: Reader, record_id: str = RecordId) ->
 
 @router.post("/records/{record_id}/corrections", response_model=RecordView, operation_id="correct_record",
              responses=problem_responses(*AUTH_ERRORS, 404, 409))
-def correct_record(request: Request, body: CorrectionRequest, session: SessionDep, actor: Writer,
+def correct_record(request: Request, body: CorrectionRequest, session: SessionDep, actor: RecordChanger,
                    idempotency_key: IdempotencyKey = None, record_id: str = RecordId) -> Response:
     """Correct a record: a new version with the complete corrected fields and a reason; the old
-    version stays readable. Only the deciding department may (403 for others)."""
+    version stays readable. Only the deciding department may (403 for others), with `lists:write`
+    for a list entry and `records:write` for anything else."""
     def produce() -> tuple[int, RecordView]:
         records.correct(session, record_id, body.fields, department_code=actor.department_code,
                         reason=body.reason, now=request.app.state.clock.now(), scopes=actor.scopes)
@@ -52,10 +53,11 @@ def correct_record(request: Request, body: CorrectionRequest, session: SessionDe
 
 @router.post("/records/{record_id}/withdrawal", response_model=RecordView, operation_id="withdraw_record",
              responses=problem_responses(*AUTH_ERRORS, 404, 409))
-def withdraw_record(request: Request, body: WithdrawalRequest, session: SessionDep, actor: Writer,
+def withdraw_record(request: Request, body: WithdrawalRequest, session: SessionDep, actor: RecordChanger,
                     idempotency_key: IdempotencyKey = None, record_id: str = RecordId) -> Response:
     """Withdraw a record from publication, with a reason (e.g. the decision was revoked). The record
-    is kept. Only the deciding department may (403 for others)."""
+    is kept. Only the deciding department may (403 for others), with `lists:write` for a list entry
+    and `records:write` for anything else. Withdrawing a black listing reinstates the red entries it ended."""
     def produce() -> tuple[int, RecordView]:
         records.withdraw(session, record_id, department_code=actor.department_code, reason=body.reason,
                          now=request.app.state.clock.now(), scopes=actor.scopes)

@@ -79,6 +79,13 @@ class RecordRepository:
         )
         return self.session.exec(statement).all()
 
+    def superseded_by(self, cause_id: str) -> Sequence[Record]:
+        """Records still superseded by ``cause_id``'s change."""
+        caused = select(RecordStatusChange.record_id).where(RecordStatusChange.caused_by == cause_id,
+                                                            RecordStatusChange.status == "superseded")
+        statement = select(Record).where(col(Record.id).in_(caused), Record.status == "superseded")
+        return self.session.exec(statement).all()
+
     def versions(self, record_id: str) -> Sequence[RecordVersion]:
         statement = (
             select(RecordVersion)
