@@ -131,6 +131,11 @@ class PublicCaching:
         await self.app(scope, receive, buffer)
 
     async def _finish(self, scope: Scope, start: Message, body: bytes, send: Send) -> None:
+        if any(k.lower() == b"cache-control" for k, _ in start.get("headers", [])):
+            # The route decided (e.g. no-store for a ticket read with its secret).
+            await send(start)
+            await send({"type": "http.response.body", "body": body})
+            return
         etag = b'W/"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode() + b'"'
         headers = [(k, v) for k, v in start.get("headers", []) if k.lower() not in (b"etag", b"cache-control")]
         headers += [(b"etag", etag), (b"cache-control", self.cache_control)]

@@ -42,6 +42,7 @@ class PublicRecord:
     effective_on: date
     ends_on: date | None
     summary: dict[str, Any]
+    under_objection: bool
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ def profile(conn: Connection, code: str, *, today: date) -> PublicProfile:
         list_status=_list_status(rows),
         records=[
             PublicRecord(row.id, row.kind, row.department_code, row.version, row.effective_on, row.ends_on,
-                         _summary(row.kind, row.details))
+                         _summary(row.kind, row.details), bool(row.under_objection))
             for row in rows
         ],
         as_of=today,

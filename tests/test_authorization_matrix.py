@@ -29,6 +29,10 @@ RULES = {
     ("GET", "/v1/public/organizations"): PUBLIC,
     ("GET", "/v1/public/lists/{list_name}"): PUBLIC,
     ("GET", "/v1/public/lists/{list_name}/export"): PUBLIC,
+    ("POST", "/v1/public/objections"): PUBLIC,
+    ("GET", "/v1/public/objections/{ticket}"): PUBLIC,
+    ("POST", "/v1/public/repair-requests"): PUBLIC,
+    ("GET", "/v1/public/repair-requests/{ticket}"): PUBLIC,
     ("PUT", "/v1/organizations/{code}"): OWNER_WRITE,
     ("GET", "/v1/organizations/{code}"): READ,
     ("GET", "/v1/organizations/{code}/credit-check"): READ,
@@ -85,9 +89,16 @@ def _request(method: str, path: str, world: dict, parties) -> dict:
         ("POST", "/v1/admin/departments"): {"code": f"D{len(path)}X", "name": "某部门", "kind": "bank",
                                             "region_code": "440300"},
         ("POST", "/v1/admin/departments/{code}/clients"): {"name": "c", "scopes": ["records:read"]},
+        ("POST", "/v1/public/objections"): {"record_id": world["record_id"], "reason": "记录有误，请核实",
+                                           "contact": "wang@example.org"},
+        ("POST", "/v1/public/repair-requests"): {"record_id": world["record_id"], "statement": "罚款已缴清并完成整改",
+                                                "commitment": "承诺守法经营，接受社会监督", "contact": "wang@example.org"},
     }.get((method, path))
     url = path.format(code="SZAMR" if path.startswith("/v1/admin") else world["code"],
-                      record_id=world["record_id"], client_id=world["client_id"], list_name="black")
+                      record_id=world["record_id"], client_id=world["client_id"], list_name="black",
+                      ticket="obj_" + "0" * 26 if "objections" in path else "rep_" + "0" * 26)
+    if "{ticket}" in path:
+        return {"url": url, "headers_extra": {"Ticket-Secret": "s" * 43}}
     if path == "/v1/public/organizations":
         return {"url": url, "params": {"q": "华为"}}
     if path == "/v1/auth/token":
@@ -102,7 +113,9 @@ def test_route_against_every_caller(client, parties, world, method, path) -> Non
     outcomes = {}
     for role in ROLES:
         headers = parties[role].headers if role != "anonymous" else {}
-        response = client.request(method, headers=headers, **_request(method, path, world, parties))
+        request = _request(method, path, world, parties)
+        headers = headers | request.pop("headers_extra", {})
+        response = client.request(method, headers=headers, **request)
         outcomes[role] = response.status_code if response.status_code in (401, 403) else "ok"
         assert response.status_code < 500, (role, response.text)
     assert outcomes == RULES[(method, path)]

@@ -1,6 +1,6 @@
 """What the public API returns. Separate from internal views: only summary fields appear here."""
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -28,6 +28,7 @@ class RecordSummary(BaseModel):
         description="The kind's public summary fields (decision no., violation type, penalty, authority, date...)",
         examples=[{"decision_no": "深市监罚〔2025〕123号", "category": "产品质量不合格", "severity": "general"}],
     )
+    under_objection: bool = Field(description="An objection (异议中) is pending with the deciding department")
 
 
 class OrganizationProfile(BaseModel):
@@ -89,3 +90,23 @@ class ListEntryPublic(BaseModel):
 class ListPage(BaseModel):
     items: list[ListEntryPublic]
     next_cursor: str | None
+
+
+class Filed(BaseModel):
+    ticket: str = Field(examples=["obj_01JD2X3Y4Z5A6B7C8D9E0F1G2H"])
+    secret: str = Field(description="Needed with the ticket to follow it; shown only in this response")
+    record_id: str
+    status: str = Field(examples=["pending"])
+    filed_at: datetime
+    deadline: date | None = Field(description="When the department must have answered (objections)")
+
+
+class TicketStatus(BaseModel):
+    ticket: str
+    record_id: str
+    status: str = Field(examples=["pending", "corrected", "upheld", "withdrawn", "approved", "rejected"])
+    filed_at: datetime
+    deadline: date | None
+    overdue: bool
+    decided_at: datetime | None
+    decision_reason: str | None

@@ -11,11 +11,12 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, exists, func, or_, select
 
-from db.tables import Department, Grade, Organization, OrganizationNameGram, Record
+from db.tables import Department, Grade, Objection, Organization, OrganizationNameGram, Record
 
 _org = Organization.__table__
 _rec = Record.__table__
 _grade = Grade.__table__
+_objection = Objection.__table__
 
 _ORG_COLUMNS = (
     _org.c.uscc,
@@ -41,6 +42,7 @@ class PublicRecordRow:
     grade_label_zh: str | None
     grade_label_en: str | None
     details: dict[str, Any]
+    under_objection: bool
 
 
 def organization_by_uscc(conn: Connection, uscc: str) -> dict[str, Any] | None:
@@ -73,6 +75,8 @@ def public_records(conn: Connection, uscc: str, *, today: date) -> list[PublicRe
             _grade.c.label_zh,
             _grade.c.label_en,
             _rec.c.details,
+            exists().where(_objection.c.record_id == _rec.c.id, _objection.c.status == "pending")
+            .label("under_objection"),
         )
         .select_from(
             _rec.outerjoin(

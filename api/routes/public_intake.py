@@ -1,0 +1,57 @@
+"""Public API: objections to published records and credit repair requests."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Request, Response
+
+from api.deps import SessionDep, Today
+from api.problems import problem_responses
+from api.schemas.public import Filed, TicketStatus
+from service import public_intake
+from service.public_intake import ObjectionFiling, RepairFiling
+
+router = APIRouter(prefix="/v1/public", tags=["public"])
+
+NO_STORE = "no-store"
+TicketSecret = Annotated[str, Header(alias="Ticket-Secret", min_length=10, max_length=100,
+                                     description="The secret given when the ticket was filed")]
+
+
+@router.post("/objections", status_code=201, response_model=Filed, operation_id="file_objection",
+             responses=problem_responses(422, 429))
+def file_objection(request: Request, response: Response, body: ObjectionFiling, session: SessionDep) -> public_intake.Filed:
+    """Object to a published record (异议). The record shows as "under objection" until the
+    deciding department answers (within 20 days by default). Keep the ticket and the secret: both
+    are needed to follow the objection, and the secret is shown only now."""
+    response.headers["Cache-Control"] = NO_STORE
+    return public_intake.file_objection(session, body, now=request.app.state.clock.now())
+
+
+@router.post("/repair-requests", status_code=201, response_model=Filed, operation_id="request_repair",
+             responses=problem_responses(422, 429))
+def request_repair(request: Request, response: Response, body: RepairFiling, session: SessionDep) -> public_intake.Filed:
+    """Apply for credit repair (信用修复) of a violation or black list entry, once its minimum
+    publicity has been served, with a statement and a public credit commitment."""
+    response.headers["Cache-Control"] = NO_STORE
+    return public_intake.request_repair(session, body, now=request.app.state.clock.now())
+
+
+def _status(response: Response, session: SessionDep, ticket: str, secret: str, today) -> public_intake.TicketStatus:
+    response.headers["Cache-Control"] = NO_STORE
+    return public_intake.ticket_status(session, ticket, secret, today=today)
+
+
+@router.get("/objections/{ticket}", response_model=TicketStatus, operation_id="get_objection",
+            responses=problem_responses(404, 422, 429))
+def get_objection(response: Response, session: SessionDep, today: Today, secret: TicketSecret,
+                  ticket: str = Path(max_length=40, pattern=r"^obj_[0-9A-Z]{26}$")) -> public_intake.TicketStatus:
+    """The state of an objection, for whoever holds its ticket and secret (header Ticket-Secret)."""
+    return _status(response, session, ticket, secret, today)
+
+
+@router.get("/repair-requests/{ticket}", response_model=TicketStatus, operation_id="get_repair_request",
+            responses=problem_responses(404, 422, 429))
+def get_repair_request(response: Response, session: SessionDep, today: Today, secret: TicketSecret,
+                       ticket: str = Path(max_length=40, pattern=r"^rep_[0-9A-Z]{26}$")) -> public_intake.TicketStatus:
+    """The state of a repair request, for whoever holds its ticket and secret (header Ticket-Secret)."""
+    return _status(response, session, ticket, secret, today)

@@ -1,0 +1,152 @@
+"""What the public files about published records: objections (异议) and credit repair requests
+(信用修复). Stored and validated here; the deciding department answers them later.
+
+Each filing gets a ticket id and a secret; the filer needs both to follow it. The secret is 32
+random bytes, so a fast hash (SHA-256) is as safe as a slow one, and is kept instead of it.
+The contact given is personal data and never leaves through a public answer.
+"""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from sqlmodel import Session
+
+from db.ids import new_id
+from db.repositories.intake import IntakeRepository
+from db.repositories.records import RecordRepository
+from db.tables import Objection, Record, RepairRequest
+from service import events
+from service.clock import local_date
+from service.errors import InvalidRecord, NotFound
+from service.record_fields import Text
+from service.reference import rules_of
+from service.rules import add_months
+
+
+class TicketNotFound(NotFound):
+    title = "Ticket not found"
+
+
+class ObjectionFiling(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    record_id: str = Field(max_length=40, pattern=r"^rec_[0-9A-Z]{26}$")
+    reason: Text(2000, min_length=5) = Field(description="What is wrong with the record")  # type: ignore[valid-type]
+    contact: Text(200, min_length=3) = Field(description="How the department can reach you; never published")  # type: ignore[valid-type]
+    evidence_url: HttpUrl | None = Field(default=None, description="A link to supporting documents")
+
+
+class RepairFiling(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    record_id: str = Field(max_length=40, pattern=r"^rec_[0-9A-Z]{26}$")
+    statement: Text(4000, min_length=10) = Field(  # type: ignore[valid-type]
+        description="How the obligations of the decision were performed (fine paid, defects corrected...)")
+    commitment: Text(4000, min_length=10) = Field(  # type: ignore[valid-type]
+        description="The public credit commitment (信用承诺) of the organization")
+    contact: Text(200, min_length=3) = Field(description="Never published")  # type: ignore[valid-type]
+
+
+@dataclass(frozen=True)
+class Filed:
+    ticket: str
+    secret: str  # shown once
+    record_id: str
+    status: str
+    filed_at: datetime
+    deadline: date | None
+
+
+@dataclass(frozen=True)
+class TicketStatus:
+    ticket: str
+    record_id: str
+    status: str
+    filed_at: datetime
+    deadline: date | None
+    overdue: bool
+    decided_at: datetime | None
+    decision_reason: str | None
+
+
+def _secret() -> tuple[str, str]:
+    secret = secrets.token_urlsafe(32)
+    return secret, hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _published_record(session: Session, record_id: str, *, today: date) -> Record:
+    record = RecordRepository(session).get(record_id)
+    in_force = record is not None and record.visibility == "public" and record.status == "active" \
+        and record.effective_on <= today and (record.ends_on is None or today < record.ends_on)
+    if not in_force:
+        # Only published records can be objected to; saying more would reveal unpublished ones.
+        raise InvalidRecord(f"{record_id} is not a record on public display", field="record_id")
+    return record  # type: ignore[return-value]
+
+
+def file_objection(session: Session, filing: ObjectionFiling, *, now: datetime) -> Filed:
+    record = _published_record(session, filing.record_id, today=local_date(now))
+    rules = rules_of(session, record.rule_set_id)
+    secret, secret_hash = _secret()
+    objection = Objection(
+        id=new_id("obj"), record_id=record.id, status="pending", reason=filing.reason,
+        evidence_url=str(filing.evidence_url) if filing.evidence_url else None, contact=filing.contact,
+        secret_hash=secret_hash, rule_set_id=record.rule_set_id, filed_at=now,
+        deadline=local_date(now) + timedelta(days=rules.objection_deadline_days),
+    )
+    IntakeRepository(session).add(objection)
+    events.emit(session, "objection.filed", {"objection_id": objection.id, "record_id": record.id,
+                                             "department": record.department_code, "deadline": str(objection.deadline)},
+                at=now, organization_uscc=record.organization_uscc, record_id=record.id)
+    return Filed(objection.id, secret, record.id, objection.status, now, objection.deadline)
+
+
+def _repair_allowed(session: Session, record: Record, *, today: date) -> None:
+    rules = rules_of(session, record.rule_set_id)
+    if record.kind == "violation":
+        blocking = sorted(set(record.details.get("penalty_types", [])) & set(rules.non_repairable_penalties))
+        if blocking:
+            raise InvalidRecord(f"penalties of this kind cannot be repaired early: {', '.join(blocking)}",
+                                field="record_id")
+        earliest = add_months(record.effective_on, rules.violation_publicity[record.severity or "general"].min_months)
+    elif record.kind == "list_entry" and record.list_name == "black":
+        earliest = add_months(record.effective_on, rules.black_list_min_months)
+    else:
+        raise InvalidRecord("only violations and black list entries can be repaired", field="record_id")
+    if today < earliest:
+        raise InvalidRecord(f"repair can be requested from {earliest.isoformat()} (minimum publicity served)",
+                            field="record_id")
+
+
+def request_repair(session: Session, filing: RepairFiling, *, now: datetime) -> Filed:
+    today = local_date(now)
+    record = _published_record(session, filing.record_id, today=today)
+    _repair_allowed(session, record, today=today)
+    secret, secret_hash = _secret()
+    repair = RepairRequest(id=new_id("rep"), record_id=record.id, status="pending", statement=filing.statement,
+                           commitment=filing.commitment, contact=filing.contact, secret_hash=secret_hash,
+                           filed_at=now)
+    IntakeRepository(session).add(repair)
+    events.emit(session, "repair.requested", {"repair_request_id": repair.id, "record_id": record.id,
+                                              "department": record.department_code},
+                at=now, organization_uscc=record.organization_uscc, record_id=record.id)
+    return Filed(repair.id, secret, record.id, repair.status, now, None)
+
+
+def ticket_status(session: Session, ticket: str, secret: str, *, today: date) -> TicketStatus:
+    """The state of an objection or repair request, for whoever holds its ticket and secret.
+    A wrong secret and an unknown ticket answer alike."""
+    repository = IntakeRepository(session)
+    row = repository.objection(ticket) if ticket.startswith("obj_") else \
+        repository.repair_request(ticket) if ticket.startswith("rep_") else None
+    given = hashlib.sha256(secret.encode()).hexdigest()
+    if row is None or not hmac.compare_digest(given, row.secret_hash):
+        raise TicketNotFound(f"no ticket {ticket} with this secret")
+    deadline = getattr(row, "deadline", None)
+    return TicketStatus(row.id, row.record_id, row.status, row.filed_at, deadline,
+                        overdue=row.status == "pending" and deadline is not None and today > deadline,
+                        decided_at=row.decided_at, decision_reason=row.decision_reason)
