@@ -2,11 +2,13 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 
-from api import problems
+from api import pages, problems
 from api.protection import ClientAddress, PublicCaching, PublicRateLimit, RateLimiter
 from api.routes import admin, auth, health, organizations, public, public_intake, public_lists, records
 from api.settings import Settings, get_settings
@@ -79,7 +81,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.token_limiter = RateLimiter(per_minute=30, burst=10)
     problems.install(app)
     _document_problems(app)
-    for router in (public.router, public_lists.router, public_intake.router, auth.router, organizations.router, records.router, admin.router, health.router):
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    for router in (pages.router, public.router, public_lists.router, public_intake.router, auth.router, organizations.router, records.router, admin.router, health.router):
         app.include_router(router)
     # Outermost last: the trail sees every request, including those the rate limit refuses.
     app.add_middleware(PublicCaching, max_age=settings.public_cache_seconds)

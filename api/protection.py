@@ -105,6 +105,9 @@ class PublicCaching:
     def __init__(self, app: ASGIApp, *, max_age: int) -> None:
         self.app = app
         self.cache_control = f"public, max-age={max_age}".encode()
+        # Pages are revalidated every time (a 304 is cheap): someone who just filed an objection
+        # must see its marker on the next page view, not a minute later.
+        self.page_cache_control = b"public, no-cache"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or not is_public(scope["path"]) \
@@ -138,7 +141,8 @@ class PublicCaching:
             return
         etag = b'W/"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode() + b'"'
         headers = [(k, v) for k, v in start.get("headers", []) if k.lower() not in (b"etag", b"cache-control")]
-        headers += [(b"etag", etag), (b"cache-control", self.cache_control)]
+        is_page = any(k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in headers)
+        headers += [(b"etag", etag), (b"cache-control", self.page_cache_control if is_page else self.cache_control)]
         wanted = b",".join(v for k, v in scope["headers"] if k == b"if-none-match")
         if etag in [t.strip() for t in wanted.split(b",")] or wanted.strip() == b"*":
             headers = [(k, v) for k, v in headers if k.lower() not in (b"content-length", b"content-type")]

@@ -15,5 +15,6 @@ if [ -z "${TEST_DATABASE_URL:-}" ]; then
     fi
 fi
 
+scripts/ensure-browser.sh
 .venv/bin/ruff check api service db migrations tests
 .venv/bin/python -m pytest "$@"

@@ -125,9 +125,50 @@ def settings(database_url: str, data_dir) -> Settings:
                     public_rate_per_minute=100_000, public_rate_burst=10_000)
 
 
+# Every public response the suite produces, scanned for personal data when the session ends.
+PUBLIC_RESPONSES: list[tuple[str, str]] = []
+
+
+class PublicResponseRecorder:
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        from api.protection import is_public
+
+        if scope["type"] != "http" or not is_public(scope["path"]) or scope["path"].startswith("/static/"):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+
+        async def record(message) -> None:
+            if message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    PUBLIC_RESPONSES.append((scope["path"], b"".join(chunks).decode("utf-8", "replace")))
+            await send(message)
+
+        await self.app(scope, receive, record)
+
+
 @pytest.fixture
 def app(db: Database, settings: Settings, clock: MovableClock):
-    return create_app(settings, clock=clock)
+    app = create_app(settings, clock=clock)
+    app.add_middleware(PublicResponseRecorder)
+    return app
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    from tests.masking import find_personal_data
+
+    leaks = [(path, hit) for path, body in PUBLIC_RESPONSES for hit in find_personal_data(body)]
+    if leaks:
+        print("\nPERSONAL DATA IN PUBLIC RESPONSES:")
+        for path, hit in leaks[:50]:
+            print(f"  {path}: {hit}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    elif PUBLIC_RESPONSES:
+        print(f"\nmasking: {len(PUBLIC_RESPONSES)} public responses scanned, no personal data")
 
 
 @pytest.fixture

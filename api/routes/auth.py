@@ -5,13 +5,14 @@ import binascii
 import logging
 import math
 from typing import Any
-from urllib.parse import parse_qs, unquote_plus
+from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from api import trail
+from api.forms import FORM_TYPE, FormError, read_form
 from api.problems import PROBLEM_JSON, problem_response, problem_responses
 from api.schemas.admin import TokenResponse
 from db.session import transaction
@@ -56,17 +57,6 @@ class OAuthError(Exception):
         return problem_response(self.status, titles[self.status], detail=self.description,
                                 type_=f"/problems/oauth-{self.error.replace('_', '-')}", headers=headers,
                                 error=self.error, error_description=self.description)
-
-
-def _form(body: bytes) -> dict[str, str]:
-    try:
-        parsed = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body))
-    except (UnicodeDecodeError, ValueError) as error:
-        raise OAuthError(400, "invalid_request", "the body is not a valid form") from error
-    repeated = sorted(k for k, v in parsed.items() if len(v) > 1)
-    if repeated:
-        raise OAuthError(400, "invalid_request", f"parameter(s) sent more than once: {', '.join(repeated)}")
-    return {k: v[0] for k, v in parsed.items()}
 
 
 def _basic_credentials(header: str) -> tuple[str, str] | None:
@@ -119,14 +109,12 @@ async def issue_token(request: Request) -> JSONResponse:
         if wait := request.app.state.token_limiter.retry_after(request.app.state.client_address.of(request.scope)):
             raise OAuthError(429, "slow_down", "too many token requests from this address; try again later",
                              retry_after=max(1, math.ceil(wait)))
-        if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
-            raise OAuthError(415, "invalid_request", "send the token request as application/x-www-form-urlencoded")
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_FORM_BYTES:
-                raise OAuthError(400, "invalid_request", "the token request is too large")
-        form = _form(body)
+        if request.headers.get("content-type", "").split(";")[0].strip() != FORM_TYPE:
+            raise OAuthError(415, "invalid_request", f"send the token request as {FORM_TYPE}")
+        try:
+            form = await read_form(request, max_bytes=MAX_FORM_BYTES)
+        except FormError as error:
+            raise OAuthError(400, "invalid_request", str(error)) from None
         if form.get("grant_type") != "client_credentials":
             raise OAuthError(400, "unsupported_grant_type", "only grant_type=client_credentials is supported")
         basic = _basic_credentials(request.headers.get("authorization", ""))

@@ -1,0 +1,164 @@
+"""Web pages for people: search, an organization's profile, the red and black lists, and filing an
+objection. Server-rendered (Jinja2), Chinese by default, English with ``?lang=en``.
+
+Pages call the same service functions as the public API, so they show exactly what the API
+answers. A bad code or query is a friendly page with the reason, never an error page.
+"""
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+
+from api.deps import ReadConnection, Today
+from api.forms import FormError, read_form
+from api.i18n import Language, words
+from db.session import transaction
+from service import public, public_intake, public_lists
+from service.errors import InvalidCode, InvalidRecord, OrganizationNotFound
+from service.public_intake import ObjectionFiling
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; form-action 'self'; "
+                               "frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+MAX_FORM_BYTES = 16 * 1024
+
+
+def _language(request: Request) -> Language:
+    return "en" if request.query_params.get("lang") == "en" else "zh"
+
+
+def _render(request: Request, template: str, *, status: int = 200, no_store: bool = False,
+            **context: Any) -> HTMLResponse:
+    lang = _language(request)
+
+    def link(path: str, **params: Any) -> str:
+        query = {k: v for k, v in params.items() if v not in (None, "")} | ({"lang": "en"} if lang == "en" else {})
+        return path + ("?" + urlencode(query) if query else "")
+
+    others = {k: v for k, v in request.query_params.items() if k != "lang"}
+    switch = {**others, **({} if lang == "en" else {"lang": "en"})}
+    headers = SECURITY_HEADERS | ({"Cache-Control": "no-store"} if no_store else {})
+    return templates.TemplateResponse(
+        request, template, status_code=status, headers=headers,
+        context={"lang": lang, "t": words(lang), "link": link,
+                 "switch_language": request.url.path + ("?" + urlencode(switch) if switch else ""), **context},
+    )
+
+
+def _message(request: Request, status: int, title_key: str, message: str) -> HTMLResponse:
+    return _render(request, "message.html", status=status, title=words(_language(request))[title_key],
+                   message=message)
+
+
+@router.get("/", response_class=HTMLResponse)
+def search_page(request: Request, conn: ReadConnection, today: Today,
+                q: str | None = Query(None, max_length=50), cursor: str | None = Query(None, max_length=200)):
+    page, error = None, None
+    if q:
+        try:
+            page = public.search(conn, q, today=today, cursor=cursor, limit=20)
+        except InvalidRecord as invalid:
+            error = invalid.detail
+    return _render(request, "search.html", q=q, page=page, error=error)
+
+
+def _profile_or_message(request: Request, conn: ReadConnection, code: str, today: date):
+    try:
+        return public.profile(conn, code, today=today)
+    except InvalidCode as invalid:
+        return _message(request, 422, "invalid_code_title", f"{code}: {invalid.detail}")
+    except OrganizationNotFound:
+        return _message(request, 404, "not_found_title", words(_language(request))["not_found_text"])
+
+
+@router.get("/organizations/{code}", response_class=HTMLResponse)
+def organization_page(request: Request, code: str, conn: ReadConnection, today: Today):
+    profile = _profile_or_message(request, conn, code[:64], today)
+    if isinstance(profile, HTMLResponse):
+        return profile
+    return _render(request, "organization.html", p=profile)
+
+
+def _objection_form(request: Request, profile: public.PublicProfile, record_id: str, *, form: dict[str, str],
+                    error: str | None = None, status: int = 200) -> HTMLResponse:
+    if record_id not in {r.id for r in profile.records}:
+        return _message(request, 404, "error_title", "record not on public display")
+    return _render(request, "objection.html", status=status, code=profile.code, name=profile.name,
+                   record_id=record_id, form=form, error=error)
+
+
+@router.get("/organizations/{code}/objection", response_class=HTMLResponse)
+def objection_page(request: Request, code: str, conn: ReadConnection, today: Today,
+                   record: str | None = Query(None, max_length=40)):
+    profile = _profile_or_message(request, conn, code[:64], today)
+    if isinstance(profile, HTMLResponse):
+        return profile
+    if record is None:  # e.g. the language switch on the page after filing
+        return _render(request, "organization.html", p=profile)
+    return _objection_form(request, profile, record, form={})
+
+
+@router.post("/organizations/{code}/objection", response_class=HTMLResponse)
+async def file_objection_page(request: Request, code: str, today: Today):
+    database, clock = request.app.state.database, request.app.state.clock
+    try:
+        form = await read_form(request, max_bytes=MAX_FORM_BYTES)
+    except FormError as error:
+        return _message(request, 400, "error_title", str(error))
+    form = {k: v for k, v in form.items() if k in ObjectionFiling.model_fields}
+
+    def file() -> HTMLResponse:
+        with transaction(database) as session:
+            profile = public.profile(session.connection(), code[:64], today=today)
+            try:
+                filing = ObjectionFiling.model_validate({k: v for k, v in form.items() if v != ""})
+                filed = public_intake.file_objection(session, filing, now=clock.now())
+            except ValidationError as invalid:
+                problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in invalid.errors())
+                return _objection_form(request, profile, form.get("record_id", ""), form=form, error=problems,
+                                       status=422)
+            except InvalidRecord as invalid:
+                return _objection_form(request, profile, form.get("record_id", ""), form=form,
+                                       error=invalid.detail, status=422)
+        return _render(request, "filed.html", status=201, no_store=True, code=profile.code, filed=filed)
+
+    try:
+        return await run_in_threadpool(file)
+    except (InvalidCode, OrganizationNotFound) as error:
+        return _message(request, 404, "not_found_title", error.detail)
+
+
+@router.get("/lists/{list_name}", response_class=HTMLResponse)
+def list_page(request: Request, list_name: str, conn: ReadConnection, today: Today,
+              region: str | None = Query(None, max_length=6), department: str | None = Query(None, max_length=32),
+              since: str | None = Query(None, max_length=10), cursor: str | None = Query(None, max_length=200)):
+    if list_name not in ("red", "black"):
+        return _message(request, 404, "error_title", "red / black")
+    filters = {"region": region, "department": department, "since": since}
+    error, page = None, public_lists.ListPage([], None)
+    try:
+        since_date = date.fromisoformat(since) if since else None
+        if region and not (region.isdigit() and 2 <= len(region) <= 6):
+            raise InvalidRecord("region: 2-6 digits of a division code (44, 4403...)")
+        page = public_lists.browse(conn, list_name, today=today, region=region, department=department or None,
+                                   since=since_date, cursor=cursor, limit=50)
+    except ValueError:
+        error = "since: YYYY-MM-DD"
+    except InvalidRecord as invalid:
+        error = invalid.detail
+    return _render(request, "list.html", status=422 if error else 200, list_name=list_name, page=page,
+                   filters=filters, error=error)

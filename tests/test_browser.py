@@ -1,0 +1,145 @@
+"""A person's path through the pages, in a real Chromium against the real server on 127.0.0.1:
+search 华为 -> open the result -> see the black-list status -> switch to English -> file an
+objection -> get a ticket. Screenshots go to test-artifacts/ (desktop and phone widths).
+"""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from service import records
+from tests import factories as f
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update"]
+
+
+def _require_browser() -> None:
+    if not CHROMIUM.exists():
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail("REQUIRE_BROWSER=1 but /usr/bin/chromium is missing (scripts/ensure-browser.sh)")
+        pytest.skip("no /usr/bin/chromium: browser tests skipped")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(db, database_url, tmp_path, unit_of_work, clock):
+    """The real service as its own process, on the test database, with Huawei on the black list."""
+    _require_browser()
+    with unit_of_work() as session:
+        f.make_department(session, now=clock.now())
+        f.make_organization(session, now=clock.now(), code=f.HUAWEI, name="华为技术有限公司", legal_representative="徐直军")
+        records.publish(session, f.HUAWEI, f.violation(), department_code="SZAMR", now=clock.now())
+        records.publish(session, f.HUAWEI, f.list_entry("black"), department_code="SZAMR", now=clock.now())
+    port = _free_port()
+    env = os.environ | {"REGISTRY_DATABASE_URL": database_url, "REGISTRY_DATA_DIR": str(tmp_path),
+                        "REGISTRY_ACCESS_LOG": "false", "REGISTRY_LOG_LEVEL": "warning"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning"],
+        env=env, cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            pytest.fail(f"server did not start: {process.stdout.read1().decode(errors='replace') if process.stdout else ''}")
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture
+def browser():
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def shot(page, name: str, backend: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{backend}-{name}.png"), full_page=True)
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_search_profile_english_objection(server, browser, database_url, width) -> None:
+    backend = ("pg" if database_url.startswith("postgresql") else "sqlite") + f"-{width}"
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(server + "/")
+    page.fill("#q", "华为")
+    page.press("#q", "Enter")
+    page.wait_for_selector("[data-testid=result]")
+    shot(page, "1-search", backend)
+    page.click("text=华为技术有限公司")
+
+    page.wait_for_selector("[data-testid=list-status]")
+    assert page.inner_text("[data-testid=list-status]") == "列入严重违法失信名单"
+    assert "徐直军" in page.inner_text("main")
+    shot(page, "2-profile", backend)
+
+    page.click("[data-testid=language-switch]")
+    page.wait_for_url(re.compile(r"lang=en"))
+    assert page.inner_text("[data-testid=list-status]") == "On the black list"
+    assert page.get_attribute("html", "lang") == "en"
+    shot(page, "3-profile-en", backend)
+
+    page.click("[data-testid=object] >> nth=0")
+    page.fill("#reason", "The penalty decision was revoked on review.")
+    page.fill("#contact", "wang@example.org")
+    page.click("button[type=submit]")
+    page.wait_for_selector("[data-testid=ticket]")
+    assert re.fullmatch(r"obj_[0-9A-Z]{26}", page.inner_text("[data-testid=ticket]"))
+    assert len(page.inner_text("[data-testid=secret]")) >= 40
+    shot(page, "4-objection-filed", backend)
+
+    page.goto(server + f"/organizations/{f.HUAWEI}?lang=en")
+    assert page.inner_text("[data-testid=under-objection]") == "Under objection"
+
+    page.goto(server + "/organizations/914403001922038217")
+    assert "check character should be 6" in page.inner_text("[data-testid=message]")
+    shot(page, "5-invalid-code", backend)
+    page.close()
+
+
+def test_list_page_filters_and_accessibility_basics(server, browser) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(server + "/lists/black?region=4403")
+    assert page.locator("table.list tbody tr").count() == 1
+    assert page.get_attribute("html", "lang") == "zh-CN"
+    # Every form control has a label a screen reader can read.
+    unlabeled = page.evaluate("""() => [...document.querySelectorAll('input:not([type=hidden]), textarea')]
+        .filter(e => !e.labels?.length && !e.getAttribute('aria-label')).map(e => e.name)""")
+    assert unlabeled == []
+    page.goto(server + "/lists/black?region=11")
+    assert page.locator("table.list tbody tr").count() == 0
+    page.close()
