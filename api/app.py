@@ -9,7 +9,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from api import pages, problems
-from api.protection import ClientAddress, PublicCaching, PublicRateLimit, RateLimiter
+from api.protection import BodyLimit, ClientAddress, PublicCaching, PublicRateLimit, RateLimiter
 from api.routes import admin, auth, health, organizations, public, public_intake, public_lists, records
 from api.settings import Settings, get_settings
 from api.tokens import Keyring
@@ -68,9 +68,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         openapi_tags=TAGS,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
-        # Larger bodies are refused with 413 before they are read (Content-Length) or as soon as
-        # the running count passes the limit (chunked).
-        max_body_size=settings.max_body_bytes,
     )
     app.state.settings = settings
     app.state.database = database
@@ -89,6 +86,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.add_middleware(PublicRateLimit,
                        limiter=RateLimiter(settings.public_rate_per_minute, settings.public_rate_burst),
                        addresses=app.state.client_address)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestTrail, access_log_enabled=settings.access_log)
     return app
 

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterable
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PUBLIC_PREFIXES = ("/v1/public/", "/organizations/", "/lists/", "/static/")
@@ -151,3 +152,45 @@ class PublicCaching:
             return
         await send({**start, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+class _BodyTooLarge(HTTPException):
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request bodies are limited to {limit} bytes")
+
+
+class BodyLimit:
+    """Request bodies over ``max_bytes`` are refused with 413 problem+json: at once when the
+    Content-Length says so (nothing is read), else as soon as the bytes read pass the limit
+    (chunked uploads), so no body is ever held in memory beyond the limit."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            detail = f"request bodies are limited to {self.max_bytes} bytes"
+            body = json.dumps({"type": "about:blank", "title": "Content Too Large", "status": 413,
+                               "detail": detail}).encode()
+            await send({"type": "http.response.start", "status": 413, "headers": [
+                (b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close")]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        total = 0
+
+        async def counted() -> Message:
+            nonlocal total
+            message = await receive()
+            if message["type"] == "http.request":
+                total += len(message.get("body", b""))
+                if total > self.max_bytes:
+                    # An HTTPException, so the framework turns it into the usual problem response.
+                    raise _BodyTooLarge(self.max_bytes)
+            return message
+
+        await self.app(scope, counted, send)
