@@ -33,3 +33,11 @@ openapi: install
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis
+
+ORGANIZATIONS ?= 1000000
+.PHONY: bench-search
+bench-search: install
+	$(BIN)/python bench/search.py --organizations $(ORGANIZATIONS)
+	pgdir=$$(mktemp -d /tmp/registry-pg.XXXXXX) && url=$$(scripts/pg-throwaway.sh start $$pgdir) && \
+	  { $(BIN)/python bench/search.py --organizations $(ORGANIZATIONS) --database-url $$url; rc=$$?; \
+	    scripts/pg-throwaway.sh stop $$pgdir; exit $$rc; }

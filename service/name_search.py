@@ -6,7 +6,10 @@ name, so two-character queries (华为) are as direct as longer ones and nothing
 A query made of code characters is also tried as a prefix of the USCC.
 """
 
+import threading
+import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from service.codes import USCC_ALPHABET
@@ -30,6 +33,41 @@ class SearchQuery:
     text: str  # folded, trimmed
     grams: tuple[str, ...]
     code_prefix: str | None  # upper-case, when the query could begin a USCC
+
+
+class GramFrequencies:
+    """How common each name piece is, to read the rarest one's postings.
+
+    Counts are exact up to ``cap`` and kept per process for ``ttl`` seconds: piece frequencies
+    move slowly, and recounting a common piece (有限: every other name) on every search would
+    cost more than the search. A query whose pieces are all common but whose whole text is rare
+    would otherwise read a long posting list for a handful of matches.
+    """
+
+    def __init__(self, *, cap: int = 200_000, ttl: float = 600.0, max_entries: int = 100_000) -> None:
+        self.cap, self.ttl, self.max_entries = cap, ttl, max_entries
+        self._counts: dict[str, tuple[int, float]] = {}
+        self._lock = threading.Lock()
+
+    def rarest(self, grams: tuple[str, ...], count: Callable[[str, int], int]) -> str:
+        if len(grams) == 1:
+            return grams[0]
+        return min(grams, key=lambda gram: self._count(gram, count))
+
+    def _count(self, gram: str, count: Callable[[str, int], int]) -> int:
+        now = time.monotonic()
+        cached = self._counts.get(gram)
+        if cached and now - cached[1] < self.ttl:
+            return cached[0]
+        value = count(gram, self.cap)
+        with self._lock:
+            if len(self._counts) >= self.max_entries:
+                self._counts.clear()
+            self._counts[gram] = (value, now)
+        return value
+
+
+FREQUENCIES = GramFrequencies()
 
 
 def parse_query(raw: str) -> SearchQuery:

@@ -163,7 +163,8 @@ def search(conn: Connection, q: str, *, today: date, region: str | None = None, 
         rows = public_queries.search_by_code_prefix(conn, prefix=query.code_prefix, region=region,
                                                     list_name=list_name, today=today, after=after, limit=limit + 1)
     else:
-        gram = public_queries.rarest_gram(conn, query.grams)
+        gram = name_search.FREQUENCIES.rarest(
+            query.grams, lambda g, cap: public_queries.gram_count(conn, g, cap=cap))
         rows = public_queries.search_by_name(conn, gram=gram, text=query.text, region=region, list_name=list_name,
                                              today=today, after=after, limit=limit + 1)
     page = rows[:limit]

@@ -94,8 +94,6 @@ def public_records(conn: Connection, uscc: str, *, today: date) -> list[PublicRe
 
 _gram = OrganizationNameGram.__table__
 _SEARCH_COLUMNS = (_org.c.uscc, _org.c.org_code, _org.c.name, _org.c.region_code, _org.c.status)
-# Counting a gram's organizations stops here: enough to tell a rare piece from a common one.
-_GRAM_COUNT_CAP = 5000
 
 
 def _like_escape(text: str) -> str:
@@ -115,16 +113,14 @@ def _on_list(list_name: str, today: date) -> ColumnElement[bool]:
     return listed
 
 
-def rarest_gram(conn: Connection, grams: tuple[str, ...]) -> str:
-    def count(gram: str) -> int:
-        capped = select(_gram.c.uscc).where(_gram.c.gram == gram).limit(_GRAM_COUNT_CAP).subquery()
-        return conn.execute(select(func.count()).select_from(capped)).scalar_one()
+def gram_count(conn: Connection, gram: str, *, cap: int) -> int:
+    """How many organizations' names contain ``gram``, counting no further than ``cap``
+    (an index-only range read)."""
+    capped = select(_gram.c.uscc).where(_gram.c.gram == gram).limit(cap).subquery()
+    return conn.execute(select(func.count()).select_from(capped)).scalar_one()
 
-    return grams[0] if len(grams) == 1 else min(grams, key=count)
 
-
-def search_by_name(conn: Connection, *, gram: str, text: str, region: str | None, list_name: str | None,
-                   today: date, after: str | None, limit: int) -> list[dict[str, Any]]:
+def search_by_name_statement(*, gram: str, text: str, after: str | None, limit: int) -> Select:
     """Organizations whose folded name contains ``text``, read through the index of ``gram``
     (one of the text's pieces), in code order after ``after``."""
     statement = (
@@ -134,8 +130,12 @@ def search_by_name(conn: Connection, *, gram: str, text: str, region: str | None
         .order_by(_gram.c.uscc)
         .limit(limit)
     )
-    if after is not None:
-        statement = statement.where(_gram.c.uscc > after)
+    return statement.where(_gram.c.uscc > after) if after is not None else statement
+
+
+def search_by_name(conn: Connection, *, gram: str, text: str, region: str | None, list_name: str | None,
+                   today: date, after: str | None, limit: int) -> list[dict[str, Any]]:
+    statement = search_by_name_statement(gram=gram, text=text, after=after, limit=limit)
     return _filtered(conn, statement, region=region, list_name=list_name, today=today)
 
 

@@ -1,0 +1,216 @@
+"""Name search at scale: N generated organizations (default 1,000,000), 2-, 3- and 4-character
+Chinese queries, on SQLite or PostgreSQL.
+
+Prints, for each query length: the query plan of the search statement (it must read the bigram
+index, never scan a table), p50/p95 of the statement at the database against a LIKE '%q%' scan of
+the same table (the baseline, measured in the same run), and p50/p95 through HTTP against the
+real server next to its trivial /healthz answered by the same process (the HTTP baseline).
+Appends the table to bench/RESULTS.md with the machine, date and commit.
+
+    .venv/bin/python bench/search.py --organizations 1000000 [--database-url postgresql+psycopg://...]
+
+Loopback only; every loop is bounded in count.
+"""
+
+import argparse
+import os
+import platform
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from db import migrations  # noqa: E402
+from db.repositories import public as public_queries  # noqa: E402
+from service import codes, name_search  # noqa: E402
+from service.demo import BRAND_CHARS, CITIES, INDUSTRIES, SUFFIXES  # noqa: E402
+
+TODAY = date(2026, 6, 15)
+
+
+def generate(count: int, seed: int = 11) -> list[tuple[str, str, str]]:
+    """(uscc, name, region) for ``count`` organizations, names like real ones: city + brand + trade."""
+    rng = random.Random(seed)
+    rows, seen = [], set()
+    serial = 0
+    while len(rows) < count:
+        serial += 1
+        region, city = rng.choice(CITIES)
+        uscc = codes.make_uscc("91", region, f"{serial:08d}")
+        brand = "".join(rng.sample(BRAND_CHARS, rng.choice((2, 3, 4))))
+        name = f"{city}市{brand}{rng.choice(INDUSTRIES)[0]}{rng.choice(SUFFIXES)}"
+        if uscc not in seen:
+            seen.add(uscc)
+            rows.append((uscc, name, region))
+    return rows
+
+
+def load(url: str, rows: list[tuple[str, str, str]]) -> float:
+    started = time.perf_counter()
+    now = datetime(2026, 6, 15, tzinfo=UTC).isoformat()
+    orgs = sorted((u, u[8:17], n, name_search.fold(n), r, "operating", True, now, now) for u, n, r in rows)
+    grams = sorted((g, u) for u, n, _ in rows for g in name_search.grams(n))
+    engine = create_engine(url)
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        columns = "(uscc, org_code, name, search_name, region_code, status, check_digit_valid, created_at, updated_at)"
+        if url.startswith("sqlite"):
+            cursor.executemany(f"INSERT INTO organization {columns} VALUES (?,?,?,?,?,?,?,?,?)", orgs)
+            cursor.executemany("INSERT INTO organization_name_gram (gram, uscc) VALUES (?,?)", grams)
+        else:
+            with cursor.copy(f"COPY organization {columns} FROM STDIN") as copy:
+                for row in orgs:
+                    copy.write_row(row)
+            with cursor.copy("COPY organization_name_gram (gram, uscc) FROM STDIN") as copy:
+                for row in grams:
+                    copy.write_row(row)
+        raw.commit()
+        cursor.execute("ANALYZE")
+        raw.commit()
+    finally:
+        raw.close()
+        engine.dispose()
+    return time.perf_counter() - started
+
+
+def terms(rows, length: int, count: int, rng: random.Random) -> list[str]:
+    """Natural queries: a window of a real name, inside its city + brand part."""
+    picked = []
+    while len(picked) < count:
+        name = rng.choice(rows)[1]
+        core = name[: len(name) - 4]
+        if len(core) >= length:
+            start = rng.randrange(0, len(core) - length + 1)
+            picked.append(core[start:start + length])
+    return picked
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered) * 1000, ordered[int(len(ordered) * 0.95) - 1] * 1000
+
+
+def database_timings(url: str, queries: list[str]) -> tuple[list[float], list[float], str]:
+    engine = create_engine(url)
+    indexed, scanned, plan = [], [], ""
+    with engine.connect() as conn:
+        for q in queries:
+            query = name_search.parse_query(q)
+            started = time.perf_counter()
+            gram = name_search.FREQUENCIES.rarest(
+                query.grams, lambda g, cap: public_queries.gram_count(conn, g, cap=cap))
+            public_queries.search_by_name(conn, gram=gram, text=query.text, region=None, list_name=None,
+                                          today=TODAY, after=None, limit=21)
+            indexed.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            conn.execute(text("SELECT uscc FROM organization WHERE search_name LIKE :p ORDER BY uscc LIMIT 21"),
+                         {"p": f"%{query.text}%"}).all()
+            scanned.append(time.perf_counter() - started)
+        query = name_search.parse_query(queries[0])
+        gram = name_search.GramFrequencies().rarest(
+            query.grams, lambda g, cap: public_queries.gram_count(conn, g, cap=cap))
+        statement = public_queries.search_by_name_statement(gram=gram, text=query.text, after=None, limit=21)
+        compiled = statement.compile(conn, compile_kwargs={"literal_binds": True})
+        explain = "EXPLAIN QUERY PLAN " if url.startswith("sqlite") else "EXPLAIN "
+        plan = " | ".join(str(row[-1]) for row in conn.execute(text(explain + str(compiled))))
+    engine.dispose()
+    return indexed, scanned, plan
+
+
+def http_timings(url: str, data_dir: str, queries: list[str]) -> tuple[list[float], list[float]]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = os.environ | {"REGISTRY_DATABASE_URL": url, "REGISTRY_DATA_DIR": data_dir, "REGISTRY_ACCESS_LOG": "false",
+                        "REGISTRY_PUBLIC_RATE_PER_MINUTE": "1000000", "REGISTRY_PUBLIC_RATE_BURST": "100000"}
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app", "--host",
+                               "127.0.0.1", "--port", str(port), "--log-level", "warning"], cwd=ROOT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=10) as client:
+            for _ in range(100):
+                try:
+                    client.get("/healthz")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.2)
+            searched, trivial = [], []
+            for q in queries:
+                started = time.perf_counter()
+                assert client.get("/v1/public/organizations", params={"q": q, "limit": 20}).status_code == 200
+                searched.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                client.get("/healthz")
+                trivial.append(time.perf_counter() - started)
+        return searched, trivial
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--organizations", type=int, default=1_000_000)
+    parser.add_argument("--queries", type=int, default=200, help="per query length")
+    parser.add_argument("--database-url", default="", help="a PostgreSQL to fill (emptied first); default SQLite")
+    arguments = parser.parse_args()
+
+    workdir = tempfile.mkdtemp(prefix="registry-bench-")
+    url = arguments.database_url or f"sqlite:///{workdir}/bench.db"
+    if url.startswith("postgresql"):
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    migrations.upgrade(url)
+    rows = generate(arguments.organizations)
+    seconds = load(url, rows)
+    backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
+    print(f"{backend}: loaded {len(rows):,} organizations in {seconds:.1f} s")
+
+    rng = random.Random(5)
+    lines = [f"\n## Name search, {len(rows):,} organizations, {backend}",
+             f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit()}, {platform.machine()}, "
+             f"{os.cpu_count()} cores, Python {platform.python_version()}", "",
+             "| query | db index p50 / p95 ms | db LIKE scan p50 / p95 ms | scan / index (p50) "
+             "| HTTP search p50 / p95 ms | HTTP /healthz p50 / p95 ms | search / healthz (p50) |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    plans = []
+    for length in (2, 3, 4):
+        queries = terms(rows, length, arguments.queries, rng)
+        indexed, scanned, plan = database_timings(url, queries)
+        searched, trivial = http_timings(url, workdir, queries)
+        (i50, i95), (s50, s95) = percentiles(indexed), percentiles(scanned)
+        (h50, h95), (t50, t95) = percentiles(searched), percentiles(trivial)
+        lines.append(f"| {length} characters | {i50:.2f} / {i95:.2f} | {s50:.2f} / {s95:.2f} | {s50 / i50:.0f}x "
+                     f"| {h50:.2f} / {h95:.2f} | {t50:.2f} / {t95:.2f} | {h50 / t50:.2f} |")
+        plans.append(f"- {length} characters (`{queries[0]}`): {plan}")
+    report = "\n".join([*lines, "", "Plans:", *plans, ""])
+    print(report)
+    with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as results:
+        results.write(report)
+
+
+if __name__ == "__main__":
+    main()
