@@ -121,7 +121,8 @@ def database_timings(url: str, queries: list[str]) -> tuple[list[float], list[fl
         query = name_search.parse_query(queries[0])
         gram = name_search.GramFrequencies().rarest(
             query.grams, lambda g, cap: public_queries.gram_count(conn, g, cap=cap))
-        statement = public_queries.search_by_name_statement(gram=gram, text=query.text, after=None, limit=21)
+        statement = public_queries.search_by_name_statement(gram=gram, text=query.text, after=None, limit=21,
+                                                             dialect=conn.dialect.name)
         compiled = statement.compile(conn, compile_kwargs={"literal_binds": True})
         explain = "EXPLAIN QUERY PLAN " if url.startswith("sqlite") else "EXPLAIN "
         plan = " | ".join(str(row[-1]) for row in conn.execute(text(explain + str(compiled))))

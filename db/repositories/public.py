@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, exists, func, or_, select, true
 
 from db.tables import Department, Grade, Objection, Organization, OrganizationNameGram, Record
 
@@ -120,23 +120,44 @@ def gram_count(conn: Connection, gram: str, *, cap: int) -> int:
     return conn.execute(select(func.count()).select_from(capped)).scalar_one()
 
 
-def search_by_name_statement(*, gram: str, text: str, after: str | None, limit: int) -> Select:
+def _organization_filters(*, region: str | None, list_name: str | None,
+                          today: date | None) -> list[ColumnElement[bool]]:
+    filters = []
+    if region:
+        filters.append(_org.c.region_code.like(f"{_like_escape(region)}%", escape="\\"))
+    if list_name:
+        assert today is not None, "a list filter needs the day it applies to"
+        filters.append(_on_list(list_name, today))
+    return filters
+
+
+def search_by_name_statement(*, gram: str, text: str, after: str | None, limit: int, dialect: str,
+                             region: str | None = None, list_name: str | None = None,
+                             today: date | None = None) -> Select:
     """Organizations whose folded name contains ``text``, read through the index of ``gram``
-    (one of the text's pieces), in code order after ``after``."""
-    statement = (
-        select(*_SEARCH_COLUMNS)
-        .select_from(_gram.join(_org, _org.c.uscc == _gram.c.uscc))
-        .where(_gram.c.gram == gram, _org.c.search_name.like(f"%{_like_escape(text)}%", escape="\\"))
-        .order_by(_gram.c.uscc)
-        .limit(limit)
-    )
-    return statement.where(_gram.c.uscc > after) if after is not None else statement
+    (one of the text's pieces), in code order after ``after``.
+
+    The gram's postings drive, in code order, and each candidate's row is fetched by primary key
+    until the page is full. SQLite plans the plain join that way. PostgreSQL, estimating that
+    few names match a long text, would rather scan the organization table; a LATERAL lookup
+    fenced with LIMIT 1 (it is one row per code anyway) keeps the same shape there.
+    """
+    matches = [_org.c.search_name.like(f"%{_like_escape(text)}%", escape="\\"),
+               *_organization_filters(region=region, list_name=list_name, today=today)]
+    postings = [_gram.c.gram == gram] + ([_gram.c.uscc > after] if after is not None else [])
+    if dialect == "postgresql":
+        candidate = select(*_SEARCH_COLUMNS).where(_org.c.uscc == _gram.c.uscc, *matches).limit(1).lateral("candidate")
+        return (select(*candidate.c).select_from(_gram.join(candidate, true())).where(*postings)
+                .order_by(_gram.c.uscc).limit(limit))
+    return (select(*_SEARCH_COLUMNS).select_from(_gram.join(_org, _org.c.uscc == _gram.c.uscc))
+            .where(*postings, *matches).order_by(_gram.c.uscc).limit(limit))
 
 
 def search_by_name(conn: Connection, *, gram: str, text: str, region: str | None, list_name: str | None,
                    today: date, after: str | None, limit: int) -> list[dict[str, Any]]:
-    statement = search_by_name_statement(gram=gram, text=text, after=after, limit=limit)
-    return _filtered(conn, statement, region=region, list_name=list_name, today=today)
+    statement = search_by_name_statement(gram=gram, text=text, after=after, limit=limit, region=region,
+                                         list_name=list_name, today=today, dialect=conn.dialect.name)
+    return [dict(row) for row in conn.execute(statement).mappings()]
 
 
 def search_by_code_prefix(conn: Connection, *, prefix: str, region: str | None, list_name: str | None,
@@ -155,10 +176,7 @@ def search_by_code_prefix(conn: Connection, *, prefix: str, region: str | None, 
 
 def _filtered(conn: Connection, statement: Select, *, region: str | None, list_name: str | None,
               today: date) -> list[dict[str, Any]]:
-    if region:
-        statement = statement.where(_org.c.region_code.like(f"{_like_escape(region)}%", escape="\\"))
-    if list_name:
-        statement = statement.where(_on_list(list_name, today))
+    statement = statement.where(*_organization_filters(region=region, list_name=list_name, today=today))
     return [dict(row) for row in conn.execute(statement).mappings()]
 
 
