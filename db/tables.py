@@ -99,19 +99,20 @@ class Organization(SQLModel, table=True):
 
 
 class OrganizationNameGram(SQLModel, table=True):
-    """Every two-character piece of every organization's name: the name-search index.
+    """Every two- and three-character piece of every organization's name: the name-search index.
 
-    A trigram index (FTS5, pg_trgm) cannot serve the two-character queries people type most
-    (华为, 腾讯); bigrams serve every query of two or more characters, identically on SQLite and
-    PostgreSQL. The primary key (gram, uscc) is the index: one gram's organizations, in code
-    order, which is also the order of the result pages.
+    A trigram index alone (FTS5, pg_trgm) cannot serve the two-character queries people type most
+    (华为, 腾讯); bigrams alone make a query of common pairs read long lists. Both, in one table,
+    serve every query of two or more characters identically on SQLite and PostgreSQL. The primary
+    key (gram, uscc) is the index: one piece's organizations, in code order, which is also the
+    order of the result pages.
     """
 
     __tablename__ = "organization_name_gram"
     # On SQLite the table is its own index (no rowid B-tree beside it): about half the size.
     __table_args__ = {"sqlite_with_rowid": False}
 
-    gram: str = Field(sa_column=Column(String(2), primary_key=True))
+    gram: str = Field(sa_column=Column(String(3), primary_key=True))
     uscc: str = Field(sa_column=Column(String(18), ForeignKey("organization.uscc"), primary_key=True))
 
 

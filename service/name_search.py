@@ -1,8 +1,10 @@
 """Name and code search for the public (domain.md §5: what the public may find).
 
-Names are indexed by their two-character pieces (``organization_name_gram``). A query of two or
-more characters reads the index for its rarest piece and confirms the whole query against the
-name, so two-character queries (华为) are as direct as longer ones and nothing scans the table.
+Names are indexed by their two- and three-character pieces (``organization_name_gram``). A query
+reads the index for its rarest piece (three-character pieces when it is long enough: they are far
+more selective, so a query made of common pairs, 东莞市海, reads a short list) and confirms the
+whole query against the name. Two-character queries (华为) are as direct as longer ones and
+nothing scans the table.
 A query made of code characters is also tried as a prefix of the USCC.
 """
 
@@ -23,9 +25,12 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
-def grams(name: str) -> set[str]:
+GRAM_SIZES = (2, 3)
+
+
+def grams(name: str, sizes: tuple[int, ...] = GRAM_SIZES) -> set[str]:
     folded = fold(name)
-    return {folded[i:i + 2] for i in range(len(folded) - 1)}
+    return {folded[i:i + n] for n in sizes for i in range(len(folded) - n + 1)}
 
 
 @dataclass(frozen=True)
@@ -80,4 +85,5 @@ def parse_query(raw: str) -> SearchQuery:
         raise InvalidQuery(f"a search has at most {MAX_QUERY} characters", param="q")
     compact = text.replace(" ", "").replace("-", "").upper()
     code_prefix = compact if len(compact) <= 18 and all(c in USCC_ALPHABET for c in compact) else None
-    return SearchQuery(text, tuple(sorted(grams(text))), code_prefix)
+    size = 3 if len(text) >= 3 else 2
+    return SearchQuery(text, tuple(sorted(grams(text, (size,)))), code_prefix)

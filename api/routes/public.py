@@ -6,7 +6,7 @@ from fastapi import APIRouter, Path, Query
 
 from api.deps import Cursor, Limit, ReadConnection, Today
 from api.problems import problem_responses
-from api.schemas.public import OrganizationProfile, SearchPage
+from api.schemas.public import OrganizationProfile
 from service import public
 from service.public import PublicProfile
 
@@ -24,7 +24,7 @@ RegionQuery = Query(None, pattern=r"^[0-9]{2,6}$", description="Division code pr
 ListQuery = Query(None, description="Only organizations on this list")
 
 
-@router.get("/organizations", response_model=SearchPage, operation_id="search_organizations",
+@router.get("/organizations", response_model=public.SearchPage, operation_id="search_organizations",
             responses=problem_responses(422, 429))
 def search_organizations(
     conn: ReadConnection, today: Today,

@@ -14,7 +14,6 @@ from fastapi.responses import StreamingResponse
 from api.deps import Cursor, Limit, ReadConnection, Today
 from api.problems import problem_responses
 from api.routes.public import RegionQuery
-from api.schemas.public import ListPage
 from db.session import reading
 from service import public_lists
 
@@ -26,7 +25,7 @@ DepartmentQuery = Query(None, max_length=32, description="Deciding department co
 SinceQuery = Query(None, description="Only entries effective on or after this date")
 
 
-@router.get("/{list_name}", response_model=ListPage, operation_id="browse_list",
+@router.get("/{list_name}", response_model=public_lists.ListPage, operation_id="browse_list",
             responses=problem_responses(422, 429))
 def browse_list(conn: ReadConnection, today: Today, list_name: ListName = ListPath,
                 region: str | None = RegionQuery, department: str | None = DepartmentQuery,

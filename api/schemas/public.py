@@ -54,44 +54,6 @@ class OrganizationProfile(BaseModel):
     as_of: date = Field(description="The date (China Standard Time) the profile describes")
 
 
-class SearchHit(BaseModel):
-    code: str = Field(examples=["914403001922038216"])
-    org_code: str = Field(examples=["19220382-1"])
-    name: str = Field(examples=["华为技术有限公司"])
-    region_code: str
-    province_zh: str | None
-    province_en: str | None
-    status: str
-    list_status: Literal["red", "black", "none"]
-
-
-class SearchPage(BaseModel):
-    items: list[SearchHit]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
-
-
-class ListEntryPublic(BaseModel):
-    record_id: str
-    code: str
-    org_code: str
-    name: str
-    region_code: str
-    province: str | None
-    list: Literal["red", "black"]
-    reason: str
-    legal_basis: str
-    decision_no: str
-    effective_on: date
-    expires_on: date | None
-    department: str
-    department_name: str
-
-
-class ListPage(BaseModel):
-    items: list[ListEntryPublic]
-    next_cursor: str | None
-
-
 class Filed(BaseModel):
     ticket: str = Field(examples=["obj_01JD2X3Y4Z5A6B7C8D9E0F1G2H"])
     secret: str = Field(description="Needed with the ticket to follow it; shown only in this response")

@@ -1,6 +1,6 @@
-"""name search: the bigram index of organization names
+"""name search: the two- and three-character piece index of organization names
 
-Read by hand. Existing organizations are indexed here; the bigram rule is copied (not imported)
+Read by hand. Existing organizations are indexed here; the piece rule is copied (not imported)
 so this revision keeps doing what it did when the service code moves on.
 
 Revision ID: 20261125_0003
@@ -25,7 +25,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     grams = op.create_table('organization_name_gram',
-    sa.Column('gram', sa.String(length=2), nullable=False),
+    sa.Column('gram', sa.String(length=3), nullable=False),
     sa.Column('uscc', sa.String(length=18), nullable=False),
     sa.ForeignKeyConstraint(['uscc'], ['organization.uscc'], name=op.f('fk_organization_name_gram_uscc_organization')),
     sa.PrimaryKeyConstraint('gram', 'uscc', name=op.f('pk_organization_name_gram')),
@@ -40,7 +40,8 @@ def upgrade() -> None:
         folded = unicodedata.normalize("NFKC", name).lower()
         connection.execute(sa.text("UPDATE organization SET search_name = :folded WHERE uscc = :uscc"),
                            {"folded": folded, "uscc": uscc})
-        batch.extend({"gram": g, "uscc": uscc} for g in {folded[i:i + 2] for i in range(len(folded) - 1)})
+        pieces = {folded[i:i + n] for n in (2, 3) for i in range(len(folded) - n + 1)}
+        batch.extend({"gram": g, "uscc": uscc} for g in pieces)
         if len(batch) >= 10_000:
             op.bulk_insert(grams, batch)
             batch = []
