@@ -19,7 +19,7 @@ from service import organizations, records, reference
 from service.codes import USCC_ALPHABET, make_uscc
 from service.errors import DuplicateRecord
 from service.organizations import OrganizationFields
-from service.record_fields import DisclosureFields, ListEntryFields, RatingFields, ViolationFields, _Fields
+from service.record_fields import DisclosureFields, ListEntryFields, RatingFields, RecordFields, ViolationFields
 
 DEPARTMENTS = (
     ("SZAMR", "深圳市市场监督管理局", "Shenzhen Administration for Market Regulation", "market_regulation", "440300"),
@@ -70,7 +70,7 @@ class OrganizationPlan:
     code: str
     fields: OrganizationFields
     region_code: str
-    records: list[tuple[str, _Fields]] = field(default_factory=list)  # (department, fields)
+    records: list[tuple[str, RecordFields]] = field(default_factory=list)  # (department, fields)
 
 
 def _name(rng: random.Random) -> tuple[str, str, str]:

@@ -48,7 +48,7 @@ ShortText = Text(200)
 LongText = Text(4000)
 
 
-class _Fields(BaseModel):
+class RecordFields(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     internal_notes: LongText | None = Field(
@@ -56,7 +56,7 @@ class _Fields(BaseModel):
     )
 
 
-class RatingFields(_Fields):
+class RatingFields(RecordFields):
     scheme: ShortText = Field(default="default", examples=["default"])
     grade: Annotated[str, Field(min_length=1, max_length=8)] = Field(examples=["AA"])
     score: Decimal | None = Field(default=None, ge=0, le=1000, decimal_places=2, examples=["88.5"])
@@ -71,7 +71,7 @@ class RatingFields(_Fields):
         return self
 
 
-class ViolationFields(_Fields):
+class ViolationFields(RecordFields):
     decision_no: ShortText = Field(examples=["深市监罚〔2025〕123号"])
     decided_on: RegistryDate
     authority: ShortText = Field(examples=["深圳市市场监督管理局"])
@@ -91,7 +91,7 @@ class ViolationFields(_Fields):
         return self
 
 
-class DisclosureFields(_Fields):
+class DisclosureFields(RecordFields):
     kind: DisclosureKind
     title: ShortText
     url: HttpUrl | None = None
@@ -105,7 +105,7 @@ class DisclosureFields(_Fields):
         return self
 
 
-class ListEntryFields(_Fields):
+class ListEntryFields(RecordFields):
     list: ListName
     reason: LongText
     legal_basis: ShortText
@@ -122,7 +122,7 @@ class ListEntryFields(_Fields):
         return self
 
 
-FIELDS_BY_KIND: dict[str, type[_Fields]] = {
+FIELDS_BY_KIND: dict[str, type[RecordFields]] = {
     "rating": RatingFields,
     "violation": ViolationFields,
     "disclosure": DisclosureFields,

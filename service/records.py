@@ -36,9 +36,9 @@ from service.record_fields import (
     DisclosureFields,
     ListEntryFields,
     RatingFields,
+    RecordFields,
     ViolationFields,
     Visibility,
-    _Fields,
 )
 from service.reference import require_department, require_grade, rule_set_for, rules_of
 from service.rules import Rules, list_entry_expires_on, violation_publicity_until
@@ -72,7 +72,7 @@ class _Derived:
     grade: str | None = None
 
 
-def _kind_of(fields: _Fields) -> Kind:
+def _kind_of(fields: RecordFields) -> Kind:
     for kind, model in (("rating", RatingFields), ("violation", ViolationFields),
                         ("disclosure", DisclosureFields), ("list_entry", ListEntryFields)):
         if isinstance(fields, model):
@@ -80,7 +80,7 @@ def _kind_of(fields: _Fields) -> Kind:
     raise TypeError(f"not a record's fields: {type(fields).__name__}")
 
 
-def _derive(session: Session, fields: _Fields, rules: Rules) -> _Derived:
+def _derive(session: Session, fields: RecordFields, rules: Rules) -> _Derived:
     if isinstance(fields, RatingFields):
         require_grade(session, fields.scheme, fields.grade)
         return _Derived(fields.evaluated_on, fields.valid_until, grade_scheme=fields.scheme, grade=fields.grade)
@@ -100,14 +100,14 @@ def _derive(session: Session, fields: _Fields, rules: Rules) -> _Derived:
     return _Derived(fields.published_on, None)
 
 
-def decision_date(fields: _Fields) -> date:
+def decision_date(fields: RecordFields) -> date:
     for name in ("decided_on", "effective_on", "evaluated_on", "published_on"):
         if (value := getattr(fields, name, None)) is not None:
             return value
     raise TypeError("record fields without a date")
 
 
-def _content(fields: _Fields, derived: _Derived) -> dict[str, Any]:
+def _content(fields: RecordFields, derived: _Derived) -> dict[str, Any]:
     content = fields.model_dump(mode="json")
     if isinstance(fields, ListEntryFields):
         # The term the rule set gave is part of the decision as recorded.
@@ -137,7 +137,7 @@ def _event_data(record: Record, **extra: Any) -> dict[str, Any]:
 def publish(
     session: Session,
     code: str,
-    fields: _Fields,
+    fields: RecordFields,
     *,
     department_code: str,
     now: datetime,
@@ -239,7 +239,7 @@ def _owned_active(session: Session, record_id: str, department_code: str,
     return record
 
 
-def _fields_for(kind: str, raw: dict[str, Any]) -> _Fields:
+def _fields_for(kind: str, raw: dict[str, Any]) -> RecordFields:
     try:
         return FIELDS_BY_KIND[kind].model_validate(raw)
     except ValidationError as error:
@@ -250,7 +250,7 @@ def _fields_for(kind: str, raw: dict[str, Any]) -> _Fields:
 def correct(
     session: Session,
     record_id: str,
-    fields: _Fields | dict[str, Any],
+    fields: RecordFields | dict[str, Any],
     *,
     department_code: str,
     reason: str,
