@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import pages, problems
 from api.protection import BodyLimit, ClientAddress, PublicCaching, PublicRateLimit, RateLimiter
-from api.routes import admin, auth, health, organizations, public, public_intake, public_lists, records
+from api.routes import admin, auth, events, health, organizations, public, public_intake, public_lists, records
 from api.settings import Settings, get_settings
 from api.tokens import Keyring
 from api.trail import RequestTrail
@@ -31,6 +31,7 @@ TAGS = [
     {"name": "auth", "description": "Tokens for department clients (OAuth2 client credentials)."},
     {"name": "organizations", "description": "Department API: master data, records, credit checks."},
     {"name": "records", "description": "Department API: list entries, record history, corrections, withdrawals."},
+    {"name": "events", "description": "Department API: the gap-free change feed."},
     {"name": "admin", "description": "Departments, API clients and the audit log."},
     {"name": "operations", "description": "Health and readiness."},
 ]
@@ -79,7 +80,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     problems.install(app)
     _document_problems(app)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    for router in (pages.router, public.router, public_lists.router, public_intake.router, auth.router, organizations.router, records.router, admin.router, health.router):
+    for router in (pages.router, public.router, public_lists.router, public_intake.router, auth.router,
+                   organizations.router, records.router, events.router, admin.router, health.router):
         app.include_router(router)
     # Outermost last: the trail sees every request, including those the rate limit refuses.
     app.add_middleware(PublicCaching, max_age=settings.public_cache_seconds)

@@ -12,8 +12,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2, SecurityScopes
+from sqlmodel import Session
 
-from api.deps import SessionDep
 from api.tokens import InvalidToken, Keyring
 from service import clients
 from service.access import SCOPE_DESCRIPTIONS, Actor, Scope
@@ -53,7 +53,6 @@ def get_keyring(request: Request) -> Keyring:
 def current_actor(
     security_scopes: SecurityScopes,
     request: Request,
-    session: SessionDep,
     token: Annotated[str | None, Depends(bearer)],
 ) -> Actor:
     if token is None:
@@ -61,7 +60,10 @@ def current_actor(
     settings = request.app.state.settings
     try:
         verified = get_keyring(request).verify(token, issuer=settings.token_issuer, audience=settings.token_audience)
-        actor = clients.active_actor(session, verified.client_id, verified.department_code, verified.scopes)
+        # A read of its own, not the request's unit of work: checking the client must not hold
+        # the write lock (SQLite) for a long-polling request.
+        with Session(request.app.state.database.reader) as session:
+            actor = clients.active_actor(session, verified.client_id, verified.department_code, verified.scopes)
     except (InvalidToken, clients.InvalidClient) as error:
         log.info("token refused: %s", error or "client inactive", extra={"path": request.url.path})
         raise _unauthorized("the token is invalid, expired or revoked") from error

@@ -46,6 +46,7 @@ RULES = {
     ("POST", "/v1/organizations/{code}/disclosures"): WRITE,
     ("POST", "/v1/list-entries"): WRITE,
     ("GET", "/v1/records/{record_id}"): READ,
+    ("GET", "/v1/events"): READ,
     ("POST", "/v1/records/{record_id}/corrections"): OWNER_WRITE,
     ("POST", "/v1/records/{record_id}/withdrawal"): OWNER_WRITE,
     ("POST", "/v1/admin/departments"): ADMIN,

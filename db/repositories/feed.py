@@ -1,0 +1,43 @@
+"""The change feed: events after a position, as a department may see them.
+
+Sequence numbers are handed out by a counter row inside each writing transaction (see
+``db.repositories.events``), so every read snapshot holds a gap-free prefix of the log: a reader
+that continues after the last number it saw can never miss an event that commits later.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, case, exists, func, or_, select
+
+from db.repositories.records import visible_to
+from db.tables import Event, Record
+
+_event = Event.__table__
+_record = Record.__table__
+
+
+@dataclass(frozen=True)
+class FeedRow:
+    seq: int
+    type: str
+    visible: bool
+    envelope: str
+
+
+def head(conn: Connection) -> int:
+    return conn.execute(select(func.coalesce(func.max(_event.c.seq), 0))).scalar_one()
+
+
+def after(conn: Connection, seq: int, *, viewer: str, scan: int) -> list[FeedRow]:
+    """Up to ``scan`` events after ``seq`` in order, each marked visible or not for ``viewer``:
+    events about a record follow the record's visibility; the others (organization master data)
+    are for every department."""
+    visible = or_(_event.c.record_id.is_(None),
+                  exists().where(_record.c.id == _event.c.record_id, visible_to(viewer)))
+    statement = (
+        select(_event.c.seq, _event.c.type, case((visible, True), else_=False), _event.c.envelope)
+        .where(_event.c.seq > seq)
+        .order_by(_event.c.seq)
+        .limit(scan)
+    )
+    return [FeedRow(*row) for row in conn.execute(statement)]
