@@ -1,5 +1,9 @@
 """The application factory. ``uvicorn --factory api.app:create_app`` serves it."""
 
+import logging
+import os
+import socket
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,11 +14,23 @@ from fastapi.staticfiles import StaticFiles
 
 from api import pages, problems
 from api.protection import BodyLimit, ClientAddress, PublicCaching, PublicRateLimit, RateLimiter
-from api.routes import admin, auth, events, health, organizations, public, public_intake, public_lists, records
+from api.routes import (
+    admin,
+    auth,
+    events,
+    health,
+    organizations,
+    public,
+    public_intake,
+    public_lists,
+    records,
+    webhooks,
+)
 from api.settings import Settings, get_settings
 from api.tokens import Keyring
 from api.trail import RequestTrail
-from db.session import open_database
+from db.session import Database, open_database, transaction
+from service import webhook_delivery
 from service.clock import Clock, SystemClock
 
 DESCRIPTION = """\
@@ -32,9 +48,21 @@ TAGS = [
     {"name": "organizations", "description": "Department API: master data, records, credit checks."},
     {"name": "records", "description": "Department API: list entries, record history, corrections, withdrawals."},
     {"name": "events", "description": "Department API: the gap-free change feed."},
+    {"name": "webhooks", "description": "Department API: signed push of events to the department's endpoints."},
     {"name": "admin", "description": "Departments, API clients and the audit log."},
     {"name": "operations", "description": "Health and readiness."},
 ]
+
+
+def delivery_worker(settings: Settings, database: Database, stop: threading.Event, clock: Clock | None = None) -> None:
+    """A webhook delivery worker until ``stop`` (in-process for `serve`, or `credit-registry worker`)."""
+    log = logging.getLogger("registry.webhooks")
+    webhook_delivery.run(
+        lambda: transaction(database), owner=f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}",
+        policy=webhook_delivery.DeliveryPolicy(allowed_hosts=frozenset(settings.webhook_allowed_hosts)),
+        stop=stop, clock=clock or SystemClock(),
+        on_error=lambda error: log.exception("delivery round failed", exc_info=error),
+    )
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -59,7 +87,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        worker = None
+        if settings.webhook_worker_in_process:
+            worker = threading.Thread(target=delivery_worker, args=(settings, database, stop, app.state.clock),
+                                      name="webhook-worker", daemon=True)
+            worker.start()
         yield
+        stop.set()
+        if worker is not None:
+            worker.join(timeout=20)
         database.dispose()
 
     app = FastAPI(
@@ -81,7 +118,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     _document_problems(app)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     for router in (pages.router, public.router, public_lists.router, public_intake.router, auth.router,
-                   organizations.router, records.router, events.router, admin.router, health.router):
+                   organizations.router, records.router, events.router, webhooks.router, admin.router,
+                   health.router):
         app.include_router(router)
     # Outermost last: the trail sees every request, including those the rate limit refuses.
     app.add_middleware(PublicCaching, max_age=settings.public_cache_seconds)

@@ -167,5 +167,25 @@ def serve(
     )
 
 
+@cli.command()
+def worker() -> None:
+    """Deliver webhooks (run as many as needed; they share the work through leases)."""
+    import signal
+    import threading
+
+    from api.app import delivery_worker
+
+    settings = get_settings()
+    logs.configure(settings.log_level)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    database = open_database(settings.database_url)
+    try:
+        delivery_worker(settings, database, stop)
+    finally:
+        database.dispose()
+
+
 def main() -> None:
     cli()

@@ -82,5 +82,6 @@ Reader = Annotated[Actor, Security(current_actor, scopes=[Scope.RECORDS_READ.val
 Writer = Annotated[Actor, Security(current_actor, scopes=[Scope.RECORDS_WRITE.value])]
 ListWriter = Annotated[Actor, Security(current_actor, scopes=[Scope.LISTS_WRITE.value])]
 Admin = Annotated[Actor, Security(current_actor, scopes=[Scope.ADMIN.value])]
+WebhookManager = Annotated[Actor, Security(current_actor, scopes=[Scope.WEBHOOKS_MANAGE.value])]
 # Any authenticated client; the service then requires records:write or lists:write by record kind.
 RecordChanger = Annotated[Actor, Security(current_actor)]

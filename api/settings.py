@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     client_ip_header: str = "X-Forwarded-For"
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
+    # Webhooks.
+    webhook_worker_in_process: bool = Field(default=True, description="serve runs a delivery worker too")
+    webhook_allowed_hosts: list[str] = Field(
+        default_factory=list, description="Hosts exempt from the public-address rule (tests' loopback receivers)")
+
     # Tokens. On the embedded default the ES256 signing key is generated on first start and kept in
     # data_dir/keys (owner-only); in production it must come from here.
     token_issuer: str = "credit-registry"

@@ -299,3 +299,65 @@ class RepairRequest(SQLModel, table=True):
     filed_at: datetime = _timestamp()
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decision_reason: str | None = Field(default=None, sa_type=Text)
+
+
+class WebhookEndpoint(SQLModel, table=True):
+    """Where a department wants events pushed. Disabled endpoints get no new deliveries."""
+
+    __tablename__ = "webhook_endpoint"
+
+    id: str = Field(primary_key=True, max_length=40)
+    department_code: str = Field(foreign_key="department.code", max_length=32, index=True)
+    url: str = Field(max_length=500)
+    description: str | None = Field(default=None, max_length=200)
+    event_types: list[str] | None = Field(default=None, sa_type=JSON)  # None: every type
+    status: str = Field(max_length=16)  # enabled, disabled
+    disabled_reason: str | None = Field(default=None, max_length=32)  # manual, gone_410
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+
+
+class WebhookSecret(SQLModel, table=True):
+    """Signing secrets of an endpoint: the current one (no expiry) and, after a rotation, the
+    previous ones until their grace period ends (they sign too, so receivers can switch over)."""
+
+    __tablename__ = "webhook_secret"
+
+    id: int | None = Field(default=None, primary_key=True)
+    endpoint_id: str = Field(foreign_key="webhook_endpoint.id", max_length=40, index=True)
+    secret: str = Field(max_length=100)
+    created_at: datetime = _timestamp()
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event to one endpoint: created in the event's own transaction (the outbox), then
+    claimed by a worker under a lease, attempted, retried on a schedule, or given up (failed)."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (Index("ix_webhook_delivery_due", "status", "next_attempt_at"),)
+
+    id: str = Field(primary_key=True, max_length=40)
+    endpoint_id: str = Field(foreign_key="webhook_endpoint.id", max_length=40, index=True)
+    event_seq: int = Field(sa_column=Column(BigInteger, ForeignKey("event.seq"), nullable=False))
+    status: str = Field(max_length=16)  # pending, sending, succeeded, failed
+    attempts: int = 0
+    next_attempt_at: datetime = _timestamp()
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    lease_owner: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+
+
+class WebhookAttempt(SQLModel, table=True):
+    """Each try of a delivery: when, how long, what came back."""
+
+    __tablename__ = "webhook_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: str = Field(foreign_key="webhook_delivery.id", max_length=40, index=True)
+    attempt_no: int
+    started_at: datetime = _timestamp()
+    duration_ms: int
+    status_code: int | None = None
+    error: str | None = Field(default=None, max_length=200)

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from db.ids import new_id
 from db.repositories.events import EventRepository
 from db.tables import Event
+from service import webhooks
 
 
 def emit(
@@ -45,4 +46,5 @@ def emit(
         envelope=json.dumps(envelope, ensure_ascii=False, separators=(",", ":"), sort_keys=True),
     )
     events.add(event)
+    webhooks.fan_out(session, event)
     return event

@@ -122,7 +122,8 @@ def data_dir(tmp_path):
 def settings(database_url: str, data_dir) -> Settings:
     # A rate limit no ordinary test reaches; the rate-limit tests build their own app.
     return Settings(database_url=database_url, data_dir=data_dir, access_log=False, environment="test",
-                    public_rate_per_minute=100_000, public_rate_burst=10_000)
+                    public_rate_per_minute=100_000, public_rate_burst=10_000, webhook_worker_in_process=False,
+                    webhook_allowed_hosts=["127.0.0.1"])
 
 
 # Every public response the suite produces, scanned for personal data when the session ends.
@@ -195,6 +196,7 @@ def parties(app, unit_of_work, clock) -> dict[str, Party]:
         "b": ("SZTAX", "tax", ["records:read", "records:write", "lists:write"]),
         "reader": ("SZBANK", "bank", ["records:read"]),
         "admin": ("REGISTRY", "other", ["admin"]),
+        "hooks": ("SZINS", "insurer", ["webhooks:manage"]),
     }
     result = {}
     with unit_of_work() as session:

@@ -11,14 +11,15 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from tests import factories as f
 
 HUAWEI = f.HUAWEI
-ROLES = ("anonymous", "a", "b", "reader", "admin")
+ROLES = ("anonymous", "a", "b", "reader", "admin", "hooks")
 
 PUBLIC = dict.fromkeys(ROLES, "ok")
-READ = {"anonymous": 401, "a": "ok", "b": "ok", "reader": "ok", "admin": 403}
-WRITE = {"anonymous": 401, "a": "ok", "b": "ok", "reader": 403, "admin": 403}
+READ = {"anonymous": 401, "a": "ok", "b": "ok", "reader": "ok", "admin": 403, "hooks": 403}
+WRITE = {"anonymous": 401, "a": "ok", "b": "ok", "reader": 403, "admin": 403, "hooks": 403}
 # On things department A owns (its record; master data it keeps as market regulator):
-OWNER_WRITE = {"anonymous": 401, "a": "ok", "b": 403, "reader": 403, "admin": 403}
-ADMIN = {"anonymous": 401, "a": 403, "b": 403, "reader": 403, "admin": "ok"}
+OWNER_WRITE = {"anonymous": 401, "a": "ok", "b": 403, "reader": 403, "admin": 403, "hooks": 403}
+ADMIN = {"anonymous": 401, "a": 403, "b": 403, "reader": 403, "admin": "ok", "hooks": 403}
+WEBHOOKS = {"anonymous": 401, "a": 403, "b": 403, "reader": 403, "admin": 403, "hooks": "ok"}
 
 RULES = {
     ("GET", "/healthz"): PUBLIC,
@@ -47,6 +48,13 @@ RULES = {
     ("POST", "/v1/list-entries"): WRITE,
     ("GET", "/v1/records/{record_id}"): READ,
     ("GET", "/v1/events"): READ,
+    ("POST", "/v1/webhooks/endpoints"): WEBHOOKS,
+    ("GET", "/v1/webhooks/endpoints"): WEBHOOKS,
+    ("GET", "/v1/webhooks/endpoints/{endpoint_id}"): WEBHOOKS,
+    ("PATCH", "/v1/webhooks/endpoints/{endpoint_id}"): WEBHOOKS,
+    ("DELETE", "/v1/webhooks/endpoints/{endpoint_id}"): WEBHOOKS,
+    ("POST", "/v1/webhooks/endpoints/{endpoint_id}/secret/rotate"): WEBHOOKS,
+    ("GET", "/v1/webhooks/endpoints/{endpoint_id}/deliveries"): WEBHOOKS,
     ("POST", "/v1/records/{record_id}/corrections"): OWNER_WRITE,
     ("POST", "/v1/records/{record_id}/withdrawal"): OWNER_WRITE,
     ("POST", "/v1/admin/departments"): ADMIN,
@@ -75,9 +83,14 @@ def world(client, parties, app, unit_of_work):
     client.put(f"/v1/organizations/{HUAWEI}", headers=parties["a"].headers, json={"name": "华为技术有限公司"})
     record = client.post(f"/v1/organizations/{HUAWEI}/violations", headers=parties["a"].headers,
                          json=f.violation().model_dump(mode="json", exclude_none=True)).json()
+    from service import webhooks
+
     with unit_of_work() as session:
         spare = clients.create(session, "SZTAX", name="spare", scopes=["records:read"], now=app.state.clock.now())
+        hook = webhooks.create(session, "SZINS", webhooks.EndpointCreate(url="http://127.0.0.1:9/hooks"),
+                               now=app.state.clock.now(), allowed_hosts=frozenset({"127.0.0.1"}))
     return {"code": HUAWEI, "record_id": record["id"], "client_id": spare.client.client_id,
+            "endpoint_id": hook.endpoint.id,
             "fields": {k: v for k, v in record["details"].items() if k != "internal_notes"}}
 
 
@@ -95,6 +108,8 @@ def _request(method: str, path: str, world: dict, parties) -> dict:
         ("POST", "/v1/admin/departments"): {"code": f"D{len(path)}X", "name": "某部门", "kind": "bank",
                                             "region_code": "440300"},
         ("POST", "/v1/admin/departments/{code}/clients"): {"name": "c", "scopes": ["records:read"]},
+        ("POST", "/v1/webhooks/endpoints"): {"url": "http://127.0.0.1:9/other"},
+        ("PATCH", "/v1/webhooks/endpoints/{endpoint_id}"): {"description": "x"},
         ("POST", "/v1/public/objections"): {"record_id": world["record_id"], "reason": "记录有误，请核实",
                                            "contact": "wang@example.org"},
         ("POST", "/v1/public/repair-requests"): {"record_id": world["record_id"], "statement": "罚款已缴清并完成整改",
@@ -102,6 +117,7 @@ def _request(method: str, path: str, world: dict, parties) -> dict:
     }.get((method, path))
     url = path.format(code="SZAMR" if path.startswith("/v1/admin") else world["code"],
                       record_id=world["record_id"], client_id=world["client_id"], list_name="black",
+                      endpoint_id=world["endpoint_id"],
                       ticket="obj_" + "0" * 26 if "objections" in path else "rep_" + "0" * 26)
     if "{ticket}" in path:
         return {"url": url, "headers_extra": {"Ticket-Secret": "s" * 43}}

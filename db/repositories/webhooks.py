@@ -1,0 +1,113 @@
+"""Queries on webhook endpoints, secrets, deliveries and attempts."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import Session, col, or_, select
+
+from db.repositories.records import visible_to
+from db.tables import Event, Record, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookSecret
+
+
+@dataclass(frozen=True)
+class ClaimedDelivery:
+    id: str
+    endpoint_id: str
+    url: str
+    attempts: int
+    event_id: str
+    envelope: str
+
+
+class WebhookRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def endpoint(self, endpoint_id: str, *, owner: str) -> WebhookEndpoint | None:
+        statement = select(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id,
+                                                  WebhookEndpoint.department_code == owner)
+        return self.session.exec(statement).first()
+
+    def endpoints_of(self, department_code: str) -> Sequence[WebhookEndpoint]:
+        statement = (select(WebhookEndpoint).where(WebhookEndpoint.department_code == department_code)
+                     .order_by(col(WebhookEndpoint.created_at), col(WebhookEndpoint.id)))
+        return self.session.exec(statement).all()
+
+    def subscribers(self, record_id: str | None) -> Sequence[WebhookEndpoint]:
+        """Enabled endpoints whose department may see the record (all of them for events that
+        concern no record)."""
+        statement = select(WebhookEndpoint).where(WebhookEndpoint.status == "enabled")
+        if record_id is not None:
+            sees = select(Record.id).where(Record.id == record_id, visible_to(WebhookEndpoint.department_code))
+            statement = statement.where(sees.exists())
+        return self.session.exec(statement).all()
+
+    def secrets(self, endpoint_id: str, *, now: datetime) -> list[str]:
+        """Secrets that sign now, newest first."""
+        statement = (select(WebhookSecret.secret)
+                     .where(WebhookSecret.endpoint_id == endpoint_id,
+                            or_(col(WebhookSecret.expires_at).is_(None), col(WebhookSecret.expires_at) > now))
+                     .order_by(col(WebhookSecret.id).desc()))
+        return list(self.session.exec(statement))
+
+    def current_secret(self, endpoint_id: str) -> WebhookSecret | None:
+        statement = select(WebhookSecret).where(WebhookSecret.endpoint_id == endpoint_id,
+                                                col(WebhookSecret.expires_at).is_(None))
+        return self.session.exec(statement).first()
+
+    def add(self, *rows: object) -> None:
+        self.session.add_all(rows)
+        self.session.flush()
+
+    def deliveries(self, endpoint_id: str, *, status: str | None, limit: int) -> Sequence[WebhookDelivery]:
+        statement = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id)
+        if status:
+            statement = statement.where(WebhookDelivery.status == status)
+        return self.session.exec(statement.order_by(col(WebhookDelivery.event_seq).desc()).limit(limit)).all()
+
+    def attempts(self, delivery_ids: Sequence[str]) -> Sequence[WebhookAttempt]:
+        statement = (select(WebhookAttempt).where(col(WebhookAttempt.delivery_id).in_(delivery_ids))
+                     .order_by(col(WebhookAttempt.id)))
+        return self.session.exec(statement).all() if delivery_ids else []
+
+    def claim_due(self, *, now: datetime, owner: str, lease_until: datetime, limit: int) -> list[ClaimedDelivery]:
+        """Take up to ``limit`` due deliveries of enabled endpoints: pending ones whose time has
+        come, and ones whose worker's lease ran out (it died mid-delivery). PostgreSQL workers
+        skip rows another worker holds; SQLite's write lock serializes claimers."""
+        due = (
+            select(WebhookDelivery.id)
+            .join(WebhookEndpoint, col(WebhookEndpoint.id) == WebhookDelivery.endpoint_id)
+            .where(WebhookEndpoint.status == "enabled",
+                   or_(WebhookDelivery.status == "pending",
+                       (WebhookDelivery.status == "sending") & (col(WebhookDelivery.lease_until) < now)),
+                   WebhookDelivery.next_attempt_at <= now)
+            .order_by(col(WebhookDelivery.next_attempt_at), col(WebhookDelivery.event_seq))
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=WebhookDelivery)
+        )
+        ids = list(self.session.exec(due))
+        if not ids:
+            return []
+        self.session.execute(update(WebhookDelivery).where(col(WebhookDelivery.id).in_(ids))
+                             .values(status="sending", lease_owner=owner, lease_until=lease_until, updated_at=now))
+        rows = self.session.exec(
+            select(WebhookDelivery.id, WebhookDelivery.endpoint_id, WebhookEndpoint.url, WebhookDelivery.attempts,
+                   Event.id, Event.envelope)
+            .join(WebhookEndpoint, col(WebhookEndpoint.id) == WebhookDelivery.endpoint_id)
+            .join(Event, col(Event.seq) == WebhookDelivery.event_seq)
+            .where(col(WebhookDelivery.id).in_(ids))
+            .order_by(col(WebhookDelivery.event_seq))
+        ).all()
+        return [ClaimedDelivery(*row) for row in rows]
+
+    def held(self, delivery_id: str, owner: str) -> WebhookDelivery | None:
+        """The delivery, if ``owner`` still holds its lease (a late worker must not overwrite)."""
+        statement = select(WebhookDelivery).where(WebhookDelivery.id == delivery_id,
+                                                  WebhookDelivery.lease_owner == owner,
+                                                  WebhookDelivery.status == "sending")
+        return self.session.exec(statement).first()
+
+    def endpoint_by_id(self, endpoint_id: str) -> WebhookEndpoint | None:
+        return self.session.get(WebhookEndpoint, endpoint_id)

@@ -1,0 +1,181 @@
+"""The delivery worker: claims due deliveries under a lease, sends them signed (Standard Webhooks),
+records every attempt, and retries on a schedule until success, a 410, or the last attempt
+(then the delivery is a dead letter, ``failed``, kept with all its attempts).
+
+Transactions are short and never span network I/O: claim (commit), send, record (commit). A
+worker that dies mid-delivery leaves a lease that runs out; another worker then takes the job
+over. Receivers deduplicate on ``webhook-id`` (the event id, the same on every attempt).
+"""
+
+import email.utils
+import math
+import random
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from sqlmodel import Session
+
+from db.repositories.webhooks import ClaimedDelivery, WebhookRepository
+from db.tables import WebhookAttempt
+from service import destinations
+from service.clock import Clock
+from service.webhook_signing import signature_header
+
+# Seconds after each failed attempt (the Standard Webhooks example: 10 attempts over ~3 days).
+RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
+THROTTLED = {429, 502, 503, 504}
+RESPONSE_EXCERPT = 4096
+
+UnitOfWork = Callable[[], AbstractContextManager[Session]]
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    schedule: tuple[float, ...] = RETRY_SCHEDULE
+    jitter: float = 0.2
+    attempt_seconds: float = 15.0  # the whole attempt, not each read
+    lease_seconds: float = 60.0
+    allowed_hosts: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    started_at: datetime
+    duration_ms: int
+    status_code: int | None = None
+    error: str | None = None
+    retry_after: float | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def http_client() -> httpx.Client:
+    # No redirects (a 3xx is a failure, never a hop elsewhere), no proxies from the environment.
+    return httpx.Client(timeout=httpx.Timeout(connect=3.0, read=5.0, write=5.0, pool=2.0),
+                        follow_redirects=False, trust_env=False,
+                        headers={"user-agent": "credit-registry-webhooks/0.1"})
+
+
+def _retry_after(value: str | None, now: datetime) -> float | None:
+    if not value:
+        return None
+    try:
+        return float(max(0, math.ceil(float(value))))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when.replace(tzinfo=when.tzinfo or UTC) - now).total_seconds())
+
+
+def next_delay(failed_attempts: int, outcome: Outcome, policy: DeliveryPolicy,
+               rng: Callable[[], float] = random.random) -> float | None:
+    """Seconds until the next attempt after ``failed_attempts`` failures; None: give up."""
+    if failed_attempts > len(policy.schedule):
+        return None
+    base = float(policy.schedule[failed_attempts - 1])
+    if outcome.error == "timeout" or outcome.status_code in THROTTLED:
+        base = max(base, min(60.0, policy.schedule[-1]))
+    if outcome.retry_after is not None:
+        base = min(max(outcome.retry_after, base), 2 * base)
+    return base * (1 - policy.jitter + 2 * policy.jitter * rng())
+
+
+def attempt(client: httpx.Client, delivery: ClaimedDelivery, secrets: list[str], policy: DeliveryPolicy, *,
+            started_at: datetime) -> Outcome:
+    started = time.monotonic()
+    body = delivery.envelope.encode()
+    timestamp = int(time.time())
+    headers = {"content-type": "application/json", "webhook-id": delivery.event_id,
+               "webhook-timestamp": str(timestamp),
+               "webhook-signature": signature_header(secrets, delivery.event_id, timestamp, body)}
+
+    def done(**result: object) -> Outcome:
+        return Outcome(started_at, int((time.monotonic() - started) * 1000), **result)  # type: ignore[arg-type]
+
+    try:
+        destinations.check(delivery.url, allowed_hosts=policy.allowed_hosts)
+        with client.stream("POST", delivery.url, content=body, headers=headers) as response:
+            read = 0
+            for chunk in response.iter_raw():
+                read += len(chunk)
+                if time.monotonic() - started > policy.attempt_seconds:
+                    return done(status_code=None, error="timeout")
+                if read >= RESPONSE_EXCERPT:
+                    break
+            return done(status_code=response.status_code,
+                        error=None if 200 <= response.status_code < 300 else f"http {response.status_code}",
+                        retry_after=_retry_after(response.headers.get("retry-after"), datetime.now(UTC)))
+    except destinations.BlockedDestination:
+        return done(error="blocked_destination")
+    except httpx.TimeoutException:
+        return done(error="timeout")
+    except httpx.HTTPError as error:
+        return done(error=f"transport: {type(error).__name__}")
+
+
+def _record(session: Session, delivery: ClaimedDelivery, outcome: Outcome, *, owner: str, policy: DeliveryPolicy,
+            now: datetime) -> None:
+    repository = WebhookRepository(session)
+    held = repository.held(delivery.id, owner)
+    if held is None:
+        return  # the lease ran out and another worker took the job; its word counts
+    held.attempts += 1
+    repository.add(WebhookAttempt(delivery_id=held.id, attempt_no=held.attempts, started_at=outcome.started_at,
+                                  duration_ms=outcome.duration_ms, status_code=outcome.status_code,
+                                  error=outcome.error))
+    held.lease_owner, held.lease_until, held.updated_at = None, None, now
+    if outcome.succeeded:
+        held.status = "succeeded"
+    elif outcome.status_code == 410:
+        held.status = "failed"
+        endpoint = repository.endpoint_by_id(held.endpoint_id)
+        if endpoint is not None:  # the receiver said it is gone for good
+            endpoint.status, endpoint.disabled_reason, endpoint.updated_at = "disabled", "gone_410", now
+            repository.add(endpoint)
+    elif (delay := next_delay(held.attempts, outcome, policy)) is None:
+        held.status = "failed"  # dead letter: kept, with every attempt, for resend
+    else:
+        held.status = "pending"
+        held.next_attempt_at = now + timedelta(seconds=delay)
+    repository.add(held)
+
+
+def deliver_due(unit_of_work: UnitOfWork, client: httpx.Client, *, owner: str, policy: DeliveryPolicy,
+                clock: Clock, limit: int = 20) -> int:
+    """One round: claim, send, record. Returns how many deliveries were attempted."""
+    now = clock.now()
+    with unit_of_work() as session:
+        repository = WebhookRepository(session)
+        claimed = repository.claim_due(now=now, owner=owner, lease_until=now + timedelta(seconds=policy.lease_seconds),
+                                       limit=limit)
+        secrets = {c.endpoint_id: repository.secrets(c.endpoint_id, now=now) for c in claimed}
+    for delivery in claimed:
+        outcome = attempt(client, delivery, secrets[delivery.endpoint_id], policy, started_at=clock.now())
+        with unit_of_work() as session:
+            _record(session, delivery, outcome, owner=owner, policy=policy, now=clock.now())
+    return len(claimed)
+
+
+def run(unit_of_work: UnitOfWork, *, owner: str, policy: DeliveryPolicy, stop: threading.Event, clock: Clock,
+        idle_seconds: float = 0.5, on_error: Callable[[Exception], None] | None = None) -> None:
+    """Deliver until ``stop`` is set; sleeps only when there was nothing to do."""
+    with http_client() as client:
+        while not stop.is_set():
+            try:
+                busy = deliver_due(unit_of_work, client, owner=owner, policy=policy, clock=clock)
+            except Exception as error:  # a worker must outlive a bad round (database restart, ...)
+                if on_error:
+                    on_error(error)
+                busy = 0
+            if not busy:
+                stop.wait(idle_seconds)

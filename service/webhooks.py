@@ -1,0 +1,134 @@
+"""Webhook endpoints of departments, and the fan-out of every event to them.
+
+Fan-out runs in the event's own transaction (``service.events.emit`` calls it): a delivery row
+per matching endpoint, so a committed change always has its deliveries and a rolled-back one has
+none. An endpoint receives only events about records its department may see.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from sqlmodel import Session
+
+from db.ids import new_id
+from db.repositories.webhooks import WebhookRepository
+from db.tables import Event, WebhookDelivery, WebhookEndpoint, WebhookSecret
+from service import destinations
+from service.errors import NotFound
+from service.webhook_signing import new_secret
+
+MAX_GRACE_SECONDS = 7 * 24 * 3600
+
+
+class EndpointNotFound(NotFound):
+    title = "Webhook endpoint not found"
+
+
+EventTypeFilter = list[str] | None
+
+
+class EndpointCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: HttpUrl = Field(examples=["https://bank.example/registry-hooks"])
+    description: str | None = Field(default=None, max_length=200)
+    event_types: list[str] | None = Field(default=None, max_length=50,
+                                          description="Types to receive (`list_entry.*` for a family); null: all",
+                                          examples=[["list_entry.*", "violation.published"]])
+
+
+class EndpointUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: HttpUrl | None = None
+    description: str | None = Field(default=None, max_length=200)
+    event_types: list[str] | None = Field(default=None, max_length=50)
+    status: str | None = Field(default=None, pattern="^(enabled|disabled)$")
+
+
+@dataclass(frozen=True)
+class CreatedEndpoint:
+    endpoint: WebhookEndpoint
+    secret: str  # shown once
+
+
+def _matches(event_type: str, wanted: Sequence[str] | None) -> bool:
+    return wanted is None or any(event_type == w or (w.endswith(".*") and event_type.startswith(w[:-1]))
+                                 for w in wanted)
+
+
+def create(session: Session, department_code: str, body: EndpointCreate, *, now: datetime,
+           allowed_hosts: frozenset[str]) -> CreatedEndpoint:
+    destinations.check(str(body.url), allowed_hosts=allowed_hosts)
+    endpoint = WebhookEndpoint(id=new_id("whe"), department_code=department_code, url=str(body.url),
+                               description=body.description, event_types=body.event_types, status="enabled",
+                               created_at=now, updated_at=now)
+    secret = new_secret()
+    repository = WebhookRepository(session)
+    repository.add(endpoint)
+    repository.add(WebhookSecret(endpoint_id=endpoint.id, secret=secret, created_at=now))
+    return CreatedEndpoint(endpoint, secret)
+
+
+def get(session: Session, endpoint_id: str, *, owner: str) -> WebhookEndpoint:
+    endpoint = WebhookRepository(session).endpoint(endpoint_id, owner=owner)
+    if endpoint is None:  # another department's endpoint is as unknown as a missing one
+        raise EndpointNotFound(f"no webhook endpoint {endpoint_id}")
+    return endpoint
+
+
+def of_department(session: Session, department_code: str) -> list[WebhookEndpoint]:
+    return list(WebhookRepository(session).endpoints_of(department_code))
+
+
+def update(session: Session, endpoint_id: str, body: EndpointUpdate, *, owner: str, now: datetime,
+           allowed_hosts: frozenset[str]) -> WebhookEndpoint:
+    endpoint = get(session, endpoint_id, owner=owner)
+    changes = body.model_dump(exclude_unset=True)
+    if changes.get("url") is not None:
+        destinations.check(str(body.url), allowed_hosts=allowed_hosts)
+        endpoint.url = str(body.url)
+    if "event_types" in changes:
+        endpoint.event_types = body.event_types
+    if "description" in changes:
+        endpoint.description = body.description
+    if body.status is not None and body.status != endpoint.status:
+        endpoint.status = body.status
+        endpoint.disabled_reason = "manual" if body.status == "disabled" else None
+    endpoint.updated_at = now
+    WebhookRepository(session).add(endpoint)
+    return endpoint
+
+
+def rotate_secret(session: Session, endpoint_id: str, *, owner: str, grace_seconds: int, now: datetime) -> str:
+    """A new signing secret; the old one keeps signing (both signatures are sent) for the grace period."""
+    endpoint = get(session, endpoint_id, owner=owner)
+    repository = WebhookRepository(session)
+    current = repository.current_secret(endpoint.id)
+    if current is not None:
+        current.expires_at = now + timedelta(seconds=min(max(grace_seconds, 0), MAX_GRACE_SECONDS))
+        repository.add(current)
+    secret = new_secret()
+    repository.add(WebhookSecret(endpoint_id=endpoint.id, secret=secret, created_at=now))
+    return secret
+
+
+def fan_out(session: Session, event: Event) -> None:
+    repository = WebhookRepository(session)
+    endpoints = [e for e in repository.subscribers(event.record_id) if _matches(event.type, e.event_types)]
+    if endpoints:
+        repository.add(*(WebhookDelivery(id=new_id("whd"), endpoint_id=e.id, event_seq=event.seq, status="pending",
+                                         next_attempt_at=event.occurred_at, created_at=event.occurred_at,
+                                         updated_at=event.occurred_at) for e in endpoints))
+
+
+def deliveries(session: Session, endpoint_id: str, *, owner: str, status: str | None, limit: int):
+    endpoint = get(session, endpoint_id, owner=owner)
+    repository = WebhookRepository(session)
+    rows = repository.deliveries(endpoint.id, status=status, limit=limit)
+    attempts: dict[str, list] = {d.id: [] for d in rows}
+    for attempt in repository.attempts([d.id for d in rows]):
+        attempts[attempt.delivery_id].append(attempt)
+    return [(d, attempts[d.id]) for d in rows]

@@ -1,0 +1,238 @@
+"""Webhooks end to end: endpoints over HTTP, deliveries written with the change, a worker sending
+them signed to a real HTTP receiver on 127.0.0.1, retries, dead letters, 410, redirects, leases."""
+
+import json
+import threading
+import time
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from sqlmodel import select
+from standardwebhooks.webhooks import Webhook
+
+from db.repositories.webhooks import WebhookRepository
+from db.session import transaction
+from db.tables import WebhookDelivery
+from service import destinations, webhook_delivery
+from service.webhook_delivery import DeliveryPolicy
+from tests import factories as f
+
+HUAWEI = f.HUAWEI
+FAST = DeliveryPolicy(schedule=(0.05, 0.05), jitter=0.0, attempt_seconds=2.0, lease_seconds=30,
+                      allowed_hosts=frozenset({"127.0.0.1"}))
+
+
+class Receiver:
+    """A real HTTP server on 127.0.0.1 answering with the statuses it is given, in turn."""
+
+    def __init__(self, statuses=(200,), *, headers=None, delay: float = 0.0) -> None:
+        self.statuses, self.extra_headers, self.delay = list(statuses), headers or {}, delay
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                time.sleep(receiver.delay)
+                status = receiver.statuses.pop(0) if len(receiver.statuses) > 1 else receiver.statuses[0]
+                self.send_response(status)
+                for key, value in receiver.extra_headers.items():
+                    self.send_header(key, value)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receivers():
+    made: list[Receiver] = []
+    yield lambda *a, **k: made.append(Receiver(*a, **k)) or made[-1]
+    for receiver in made:
+        receiver.close()
+
+
+@pytest.fixture
+def hooked(client, parties, app, unit_of_work, clock):
+    """Department B subscribes; department A registers Huawei. Returns a function that creates an
+    endpoint for a receiver and gives back (endpoint id, secret)."""
+    from service import clients
+
+    client.put(f"/v1/organizations/{HUAWEI}", headers=parties["a"].headers, json={"name": "华为技术有限公司"})
+    with unit_of_work() as session:
+        hooks = clients.create(session, "SZTAX", name="hooks", scopes=["webhooks:manage"], now=clock.now())
+    token, _ = app.state.keyring.issue(issuer="credit-registry", audience="credit-registry-api",
+                                       client_id=hooks.client.client_id, department_code="SZTAX",
+                                       scopes=frozenset({"webhooks:manage"}))
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def subscribe(url: str, **body) -> tuple[str, str, dict]:
+        response = client.post("/v1/webhooks/endpoints", headers=headers, json={"url": url} | body)
+        assert response.status_code == 201, response.text
+        return response.json()["id"], response.json()["secret"], headers
+
+    return subscribe
+
+
+def push_violation(client, parties, **overrides):
+    body = f.violation().model_dump(mode="json", exclude_none=True) | overrides
+    response = client.post(f"/v1/organizations/{HUAWEI}/violations", headers=parties["a"].headers, json=body)
+    assert response.status_code == 201
+    return response.json()
+
+
+def run_until_idle(db, clock, policy=FAST, owner="test-worker", rounds=50) -> None:
+    """Worker rounds until nothing is waiting; the clock moves on while it waits for retries."""
+    with webhook_delivery.http_client() as http:
+        for _ in range(rounds):
+            if not webhook_delivery.deliver_due(lambda: transaction(db), http, owner=owner, policy=policy, clock=clock):
+                with transaction(db) as session:
+                    waiting = session.exec(select(WebhookDelivery).where(
+                        WebhookDelivery.status.in_(("pending", "sending")))).all()
+                if not waiting:
+                    return
+                clock.advance(seconds=0.1)
+
+
+def test_signed_delivery_matches_the_feed(client, parties, db, clock, hooked, receivers) -> None:
+    receiver = receivers()
+    endpoint_id, secret, headers = hooked(receiver.url)
+    record = push_violation(client, parties)
+    run_until_idle(db, clock)
+    assert len(receiver.received) == 1
+    sent_headers, body = receiver.received[0]
+    Webhook(secret).verify(body, sent_headers)  # the official verifier accepts it
+    feed = client.get("/v1/events", headers=parties["b"].headers, params={"after": "1"}).json()["data"]
+    assert json.loads(body) == feed[0] and sent_headers["webhook-id"] == feed[0]["id"]
+    assert json.loads(body)["data"]["record_id"] == record["id"]
+    log = client.get(f"/v1/webhooks/endpoints/{endpoint_id}/deliveries", headers=headers).json()
+    assert [(d["status"], d["attempts"], d["attempt_log"][0]["status_code"]) for d in log] == [("succeeded", 1, 200)]
+
+
+def test_500_then_200_is_retried(client, parties, db, clock, hooked, receivers) -> None:
+    receiver = receivers((500, 200))
+    endpoint_id, _, headers = hooked(receiver.url)
+    push_violation(client, parties)
+    run_until_idle(db, clock)
+    ids = [h["webhook-id"] for h, _ in receiver.received]
+    assert len(ids) == 2 and len(set(ids)) == 1  # the same webhook-id on every attempt
+    log = client.get(f"/v1/webhooks/endpoints/{endpoint_id}/deliveries", headers=headers).json()
+    assert [a["status_code"] for a in log[0]["attempt_log"]] == [500, 200] and log[0]["status"] == "succeeded"
+
+
+def test_always_failing_becomes_a_dead_letter(client, parties, db, clock, hooked, receivers) -> None:
+    receiver = receivers((503,))
+    endpoint_id, _, headers = hooked(receiver.url)
+    push_violation(client, parties)
+    run_until_idle(db, clock, policy=DeliveryPolicy(schedule=(0.05, 0.05), jitter=0.0, allowed_hosts=FAST.allowed_hosts))
+    failed = client.get(f"/v1/webhooks/endpoints/{endpoint_id}/deliveries", headers=headers,
+                        params={"status": "failed"}).json()
+    assert len(failed) == 1 and failed[0]["attempts"] == 3 and len(receiver.received) == 3
+
+
+def test_410_disables_the_endpoint(client, parties, db, clock, hooked, receivers) -> None:
+    receiver = receivers((410,))
+    endpoint_id, _, headers = hooked(receiver.url)
+    push_violation(client, parties)
+    run_until_idle(db, clock)
+    endpoint = client.get(f"/v1/webhooks/endpoints/{endpoint_id}", headers=headers).json()
+    assert (endpoint["status"], endpoint["disabled_reason"]) == ("disabled", "gone_410")
+    push_violation(client, parties)  # no new deliveries for a disabled endpoint
+    run_until_idle(db, clock)
+    assert len(receiver.received) == 1
+
+
+def test_redirects_are_not_followed(client, parties, db, clock, hooked, receivers) -> None:
+    target = receivers()
+    redirect = receivers((302,), headers={"location": target.url})
+    endpoint_id, _, headers = hooked(redirect.url)
+    push_violation(client, parties)
+    run_until_idle(db, clock)
+    assert target.received == []
+    log = client.get(f"/v1/webhooks/endpoints/{endpoint_id}/deliveries", headers=headers).json()
+    assert log[0]["attempt_log"][0]["status_code"] == 302 and log[0]["status"] != "succeeded"
+
+
+def test_slow_receiver_hits_the_attempt_timeout(client, parties, db, clock, hooked, receivers) -> None:
+    receiver = receivers(delay=7)
+    endpoint_id, _, headers = hooked(receiver.url)
+    push_violation(client, parties)
+    with webhook_delivery.http_client() as http:
+        started = time.monotonic()
+        webhook_delivery.deliver_due(lambda: transaction(db), http, owner="w", policy=FAST, clock=clock)
+        assert time.monotonic() - started < 6.5
+    log = client.get(f"/v1/webhooks/endpoints/{endpoint_id}/deliveries", headers=headers).json()
+    assert log[0]["attempt_log"][0]["error"] == "timeout"
+
+
+def test_only_events_the_department_may_see(client, parties, db, clock, hooked, receivers) -> None:
+    receiver = receivers()
+    hooked(receiver.url, event_types=["violation.*"])
+    hidden = push_violation(client, parties, visibility="restricted")
+    shown = push_violation(client, parties, visibility="shared")
+    run_until_idle(db, clock)
+    delivered = [json.loads(body)["data"]["record_id"] for _, body in receiver.received]
+    assert delivered == [shown["id"]] and hidden["id"] not in delivered
+
+
+def test_a_dead_workers_lease_is_taken_over(client, parties, db, clock, hooked, receivers) -> None:
+    receiver = receivers()
+    hooked(receiver.url)
+    push_violation(client, parties)
+    now = clock.now()
+    with transaction(db) as session:  # worker A claims, then dies before sending
+        claimed = WebhookRepository(session).claim_due(now=now, owner="A", lease_until=now + timedelta(seconds=60),
+                                                       limit=10)
+    assert len(claimed) == 1
+    with webhook_delivery.http_client() as http:
+        assert webhook_delivery.deliver_due(lambda: transaction(db), http, owner="B", policy=FAST, clock=clock) == 0
+    assert receiver.received == []  # still A's while its lease runs
+    clock.advance(seconds=61)
+    run_until_idle(db, clock, owner="B")
+    assert len(receiver.received) == 1
+
+
+def test_rotation_signs_with_both_secrets(client, parties, db, clock, hooked, receivers) -> None:
+    receiver = receivers()
+    endpoint_id, old_secret, headers = hooked(receiver.url)
+    rotated = client.post(f"/v1/webhooks/endpoints/{endpoint_id}/secret/rotate", headers=headers)
+    new_secret = rotated.json()["secret"]
+    push_violation(client, parties)
+    run_until_idle(db, clock)
+    sent_headers, body = receiver.received[0]
+    assert len(sent_headers["webhook-signature"].split(" ")) == 2
+    for secret in (old_secret, new_secret):
+        Webhook(secret).verify(body, sent_headers)
+
+
+@pytest.mark.parametrize("url", ["http://10.0.0.1/hooks", "http://169.254.169.254/latest", "http://[fd00::1]/x",
+                                 "ftp://example.org/x", "http://user:pw@203.0.113.5/x"])
+def test_private_and_odd_destinations_are_refused(client, hooked, url) -> None:
+    _, _, headers = hooked("http://127.0.0.1:9/hooks")  # the tests' allowed loopback
+    response = client.post("/v1/webhooks/endpoints", headers=headers, json={"url": url})
+    assert response.status_code == 422, response.text
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1/x", "http://2130706433/x", "http://0x7f000001/x", "http://0177.1/x",
+                                 "http://localhost/x", "http://[::1]/x", "http://[::ffff:127.0.0.1]/x",
+                                 "http://192.168.1.10/x", "http://100.64.0.1/x", "http://224.0.0.1/x"])
+def test_loopback_in_any_spelling_is_refused_without_the_allowlist(url) -> None:
+    with pytest.raises(destinations.BlockedDestination):
+        destinations.check(url)
+
+
+def test_other_departments_endpoints_are_not_found(client, parties, hooked) -> None:
+    endpoint_id, _, _ = hooked("http://127.0.0.1:9/hooks")
+    from_a = client.get(f"/v1/webhooks/endpoints/{endpoint_id}", headers=parties["a"].headers)
+    assert from_a.status_code == 403  # A's client lacks webhooks:manage altogether
