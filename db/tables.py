@@ -266,39 +266,36 @@ class IdempotentResponse(SQLModel, table=True):
     created_at: datetime = _timestamp()
 
 
-class Objection(SQLModel, table=True):
-    """An objection (异议) to a published record, filed by anyone; decided by the record's department.
-    The filer follows it with the ticket id and a secret kept only as a hash."""
+class _Ticket(SQLModel):
+    """What the public files about a record and follows with a ticket id and a secret (kept only
+    as a hash); decided later by the record's department."""
 
     id: str = Field(primary_key=True, max_length=40)
     record_id: str = Field(foreign_key="record.id", max_length=40, index=True)
-    status: str = Field(max_length=16)  # pending, corrected, upheld, withdrawn
-    reason: str = Field(sa_type=Text)
-    evidence_url: str | None = Field(default=None, max_length=500)
+    status: str = Field(max_length=16)
     contact: str = Field(max_length=200)  # personal data: never public
     secret_hash: str = Field(max_length=64)
-    rule_set_id: int | None = Field(default=None, foreign_key="rule_set.id")
-    deadline: date
     filed_at: datetime = _timestamp()
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decision_reason: str | None = Field(default=None, sa_type=Text)
 
 
-class RepairRequest(SQLModel, table=True):
-    """An application for credit repair (信用修复) of a record, decided by the record's department."""
+class Objection(_Ticket, table=True):
+    """An objection (异议) to a published record: pending, then corrected, upheld or withdrawn."""
+
+    reason: str = Field(sa_type=Text)
+    evidence_url: str | None = Field(default=None, max_length=500)
+    rule_set_id: int | None = Field(default=None, foreign_key="rule_set.id")
+    deadline: date
+
+
+class RepairRequest(_Ticket, table=True):
+    """An application for credit repair (信用修复): pending, then approved or rejected."""
 
     __tablename__ = "repair_request"
 
-    id: str = Field(primary_key=True, max_length=40)
-    record_id: str = Field(foreign_key="record.id", max_length=40, index=True)
-    status: str = Field(max_length=16)  # pending, approved, rejected
     statement: str = Field(sa_type=Text)
     commitment: str = Field(sa_type=Text)  # the public credit commitment (信用承诺)
-    contact: str = Field(max_length=200)  # personal data: never public
-    secret_hash: str = Field(max_length=64)
-    filed_at: datetime = _timestamp()
-    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    decision_reason: str | None = Field(default=None, sa_type=Text)
 
 
 class WebhookEndpoint(SQLModel, table=True):
