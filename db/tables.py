@@ -338,6 +338,8 @@ class WebhookDelivery(SQLModel, table=True):
     endpoint_id: str = Field(foreign_key="webhook_endpoint.id", max_length=40, index=True)
     event_seq: int = Field(sa_column=Column(BigInteger, ForeignKey("event.seq"), nullable=False))
     status: str = Field(max_length=16)  # pending, sending, succeeded, failed
+    # scheduled (from the change: retried on the schedule) or manual (resend/replay: one attempt)
+    trigger: str = Field(default="scheduled", max_length=16)
     attempts: int = 0
     next_attempt_at: datetime = _timestamp()
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)

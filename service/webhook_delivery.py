@@ -8,6 +8,7 @@ over. Receivers deduplicate on ``webhook-id`` (the event id, the same on every a
 """
 
 import email.utils
+import json
 import math
 import random
 import threading
@@ -136,6 +137,8 @@ def _record(session: Session, delivery: ClaimedDelivery, outcome: Outcome, *, ow
     held.lease_owner, held.lease_until, held.updated_at = None, None, now
     if outcome.succeeded:
         held.status = "succeeded"
+    elif held.trigger == "manual":
+        held.status = "failed"  # a resend or replay is one attempt: its sender is watching
     elif outcome.status_code == 410:
         held.status = "failed"
         endpoint = repository.endpoint_by_id(held.endpoint_id)
@@ -148,6 +151,19 @@ def _record(session: Session, delivery: ClaimedDelivery, outcome: Outcome, *, ow
         held.status = "pending"
         held.next_attempt_at = now + timedelta(seconds=delay)
     repository.add(held)
+
+
+def test_ping(client: httpx.Client, *, endpoint_id: str, url: str, secrets: list[str], policy: DeliveryPolicy,
+              now: datetime) -> Outcome:
+    """Send a signed ``webhook.test`` message now and report what came back. It is not an event
+    of the registry, so it is neither in the feed nor retried."""
+    message_id = "evt_test_" + endpoint_id.removeprefix("whe_")
+    envelope = json.dumps({"id": message_id, "type": "webhook.test", "timestamp": now.isoformat().replace("+00:00", "Z"),
+                           "data": {"endpoint_id": endpoint_id, "message": "test from the credit registry"}},
+                          ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    delivery = ClaimedDelivery(id="", endpoint_id=endpoint_id, url=url, attempts=0, event_id=message_id,
+                               envelope=envelope)
+    return attempt(client, delivery, secrets, policy, started_at=now)
 
 
 def deliver_due(unit_of_work: UnitOfWork, client: httpx.Client, *, owner: str, policy: DeliveryPolicy,

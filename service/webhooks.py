@@ -16,7 +16,7 @@ from db.ids import new_id
 from db.repositories.webhooks import WebhookRepository
 from db.tables import Event, WebhookDelivery, WebhookEndpoint, WebhookSecret
 from service import destinations
-from service.errors import NotFound
+from service.errors import InvalidRecord, NotFound
 from service.webhook_signing import new_secret
 
 MAX_GRACE_SECONDS = 7 * 24 * 3600
@@ -122,6 +122,48 @@ def fan_out(session: Session, event: Event) -> None:
         repository.add(*(WebhookDelivery(id=new_id("whd"), endpoint_id=e.id, event_seq=event.seq, status="pending",
                                          next_attempt_at=event.occurred_at, created_at=event.occurred_at,
                                          updated_at=event.occurred_at) for e in endpoints))
+
+
+class DeliveryNotFound(NotFound):
+    title = "Delivery not found"
+
+
+MAX_REPLAY = 10_000
+
+
+def _manual(endpoint_id: str, event_seq: int, now: datetime) -> WebhookDelivery:
+    return WebhookDelivery(id=new_id("whd"), endpoint_id=endpoint_id, event_seq=event_seq, status="pending",
+                           trigger="manual", next_attempt_at=now, created_at=now, updated_at=now)
+
+
+def resend(session: Session, delivery_id: str, *, owner: str, now: datetime) -> WebhookDelivery:
+    """Send an event to the endpoint once more (one attempt, e.g. a dead letter after a fix)."""
+    repository = WebhookRepository(session)
+    original = repository.delivery_of(delivery_id, owner=owner)
+    if original is None:
+        raise DeliveryNotFound(f"no delivery {delivery_id}")
+    again = _manual(original.endpoint_id, original.event_seq, now)
+    repository.add(again)
+    return again
+
+
+def replay(session: Session, endpoint_id: str, *, owner: str, since: datetime, until: datetime, mode: str,
+           now: datetime) -> int:
+    """Queue, in feed order, the events of a window the endpoint did not get; returns how many."""
+    endpoint = get(session, endpoint_id, owner=owner)
+    if until < since:
+        raise InvalidRecord("until must not be before since", field="until")
+    repository = WebhookRepository(session)
+    events = [seq for seq, event_type in repository.replayable(endpoint, since=since, until=until, mode=mode,
+                                                                   limit=MAX_REPLAY)
+              if _matches(event_type, endpoint.event_types)]
+    repository.add(*(_manual(endpoint.id, seq, now) for seq in events))
+    return len(events)
+
+
+def signing_secrets(session: Session, endpoint_id: str, *, owner: str, now: datetime) -> tuple[WebhookEndpoint, list[str]]:
+    endpoint = get(session, endpoint_id, owner=owner)
+    return endpoint, WebhookRepository(session).secrets(endpoint.id, now=now)
 
 
 def deliveries(session: Session, endpoint_id: str, *, owner: str, status: str | None, limit: int):

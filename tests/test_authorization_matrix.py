@@ -55,6 +55,9 @@ RULES = {
     ("DELETE", "/v1/webhooks/endpoints/{endpoint_id}"): WEBHOOKS,
     ("POST", "/v1/webhooks/endpoints/{endpoint_id}/secret/rotate"): WEBHOOKS,
     ("GET", "/v1/webhooks/endpoints/{endpoint_id}/deliveries"): WEBHOOKS,
+    ("POST", "/v1/webhooks/endpoints/{endpoint_id}/test"): WEBHOOKS,
+    ("POST", "/v1/webhooks/endpoints/{endpoint_id}/replay"): WEBHOOKS,
+    ("POST", "/v1/webhooks/deliveries/{delivery_id}/resend"): WEBHOOKS,
     ("POST", "/v1/records/{record_id}/corrections"): OWNER_WRITE,
     ("POST", "/v1/records/{record_id}/withdrawal"): OWNER_WRITE,
     ("POST", "/v1/admin/departments"): ADMIN,
@@ -110,6 +113,7 @@ def _request(method: str, path: str, world: dict, parties) -> dict:
         ("POST", "/v1/admin/departments/{code}/clients"): {"name": "c", "scopes": ["records:read"]},
         ("POST", "/v1/webhooks/endpoints"): {"url": "http://127.0.0.1:9/other"},
         ("PATCH", "/v1/webhooks/endpoints/{endpoint_id}"): {"description": "x"},
+        ("POST", "/v1/webhooks/endpoints/{endpoint_id}/replay"): {"since": "2026-06-01T00:00:00Z"},
         ("POST", "/v1/public/objections"): {"record_id": world["record_id"], "reason": "记录有误，请核实",
                                            "contact": "wang@example.org"},
         ("POST", "/v1/public/repair-requests"): {"record_id": world["record_id"], "statement": "罚款已缴清并完成整改",
@@ -117,7 +121,7 @@ def _request(method: str, path: str, world: dict, parties) -> dict:
     }.get((method, path))
     url = path.format(code="SZAMR" if path.startswith("/v1/admin") else world["code"],
                       record_id=world["record_id"], client_id=world["client_id"], list_name="black",
-                      endpoint_id=world["endpoint_id"],
+                      endpoint_id=world["endpoint_id"], delivery_id="whd_" + "0" * 26,
                       ticket="obj_" + "0" * 26 if "objections" in path else "rep_" + "0" * 26)
     if "{ticket}" in path:
         return {"url": url, "headers_extra": {"Ticket-Secret": "s" * 43}}

@@ -236,3 +236,41 @@ def test_other_departments_endpoints_are_not_found(client, parties, hooked) -> N
     endpoint_id, _, _ = hooked("http://127.0.0.1:9/hooks")
     from_a = client.get(f"/v1/webhooks/endpoints/{endpoint_id}", headers=parties["a"].headers)
     assert from_a.status_code == 403  # A's client lacks webhooks:manage altogether
+
+
+def test_dead_letter_resend_and_replay_after_an_outage(client, parties, db, clock, hooked, receivers) -> None:
+    receiver = receivers((500,))
+    endpoint_id, _, headers = hooked(receiver.url)
+    push_violation(client, parties)
+    run_until_idle(db, clock, policy=DeliveryPolicy(schedule=(0.05,), jitter=0.0, allowed_hosts=FAST.allowed_hosts))
+    dead = client.get(f"/v1/webhooks/endpoints/{endpoint_id}/deliveries", headers=headers).json()
+    assert [d["status"] for d in dead] == ["failed"]
+
+    receiver.statuses = [200]  # the receiver is fixed
+    resent = client.post(f"/v1/webhooks/deliveries/{dead[0]['id']}/resend", headers=headers)
+    assert resent.status_code == 202
+    run_until_idle(db, clock)
+    assert receiver.received[-1][0]["webhook-id"] == receiver.received[0][0]["webhook-id"]
+
+    client.patch(f"/v1/webhooks/endpoints/{endpoint_id}", headers=headers, json={"status": "disabled"})
+    since = clock.now().isoformat()
+    push_violation(client, parties)  # while disabled: no delivery
+    push_violation(client, parties)
+    client.patch(f"/v1/webhooks/endpoints/{endpoint_id}", headers=headers, json={"status": "enabled"})
+    replayed = client.post(f"/v1/webhooks/endpoints/{endpoint_id}/replay", headers=headers,
+                           json={"since": since, "mode": "missing"})
+    assert replayed.json() == {"queued": 2}
+    run_until_idle(db, clock)
+    assert len({h["webhook-id"] for h, _ in receiver.received}) == 3
+    again = client.post(f"/v1/webhooks/endpoints/{endpoint_id}/replay", headers=headers,
+                        json={"since": since, "mode": "missing"})
+    assert again.json() == {"queued": 0}  # everything has been delivered now
+
+
+def test_ping_reports_what_the_endpoint_answered(client, hooked, receivers) -> None:
+    receiver = receivers((204,))
+    endpoint_id, secret, headers = hooked(receiver.url)
+    result = client.post(f"/v1/webhooks/endpoints/{endpoint_id}/test", headers=headers).json()
+    assert (result["status_code"], result["error"]) == (204, None)
+    sent_headers, body = receiver.received[0]
+    assert Webhook(secret).verify(body, sent_headers)["type"] == "webhook.test"

@@ -1,17 +1,18 @@
 """Department API: webhook endpoints (scope `webhooks:manage`; a department sees only its own)."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session
 
 from api.deps import Limit, SessionDep
 from api.problems import problem_responses
 from api.routes.organizations import AUTH_ERRORS
 from api.security import WebhookManager
 from db.tables import WebhookEndpoint
-from service import webhooks
+from service import webhook_delivery, webhooks
 from service.webhooks import EndpointCreate, EndpointUpdate
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -130,3 +131,59 @@ def list_webhook_deliveries(session: SessionDep, actor: WebhookManager, endpoint
                          attempt_log=[AttemptView.model_validate(a, from_attributes=True) for a in attempts])
             for d, attempts in webhooks.deliveries(session, endpoint_id, owner=actor.department_code,
                                                    status=status, limit=limit)]
+
+
+class ReplayRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    since: datetime
+    until: datetime | None = Field(default=None, description="Default: now")
+    mode: Literal["failed", "missing"] = Field(
+        default="missing", description="failed: events whose delivery failed; missing: every event not delivered")
+
+
+class ReplayQueued(BaseModel):
+    queued: int = Field(description="Events queued for one attempt each, in feed order")
+
+
+class PingResult(BaseModel):
+    status_code: int | None
+    duration_ms: int
+    error: str | None
+
+
+@router.post("/deliveries/{delivery_id}/resend", status_code=202, response_model=DeliveryView,
+             operation_id="resend_webhook_delivery", responses=problem_responses(*AUTH_ERRORS, 404))
+def resend_webhook_delivery(request: Request, session: SessionDep, actor: WebhookManager,
+                            delivery_id: Annotated[str, Path(max_length=40, pattern=r"^whd_[0-9A-Z]{26}$")]
+                            ) -> DeliveryView:
+    """Send the delivery's event once more (one attempt; the same webhook-id, a fresh signature)."""
+    again = webhooks.resend(session, delivery_id, owner=actor.department_code, now=request.app.state.clock.now())
+    return DeliveryView(id=again.id, event_seq=again.event_seq, status=again.status, attempts=0,
+                        next_attempt_at=again.next_attempt_at, attempt_log=[])
+
+
+@router.post("/endpoints/{endpoint_id}/replay", status_code=202, response_model=ReplayQueued,
+             operation_id="replay_webhook_endpoint", responses=problem_responses(*AUTH_ERRORS, 404))
+def replay_webhook_endpoint(request: Request, body: ReplayRequest, session: SessionDep, actor: WebhookManager,
+                            endpoint_id: EndpointId) -> ReplayQueued:
+    """Queue again what the endpoint missed in a window (at most 10,000 events), e.g. after an outage
+    or while it was disabled."""
+    now = request.app.state.clock.now()
+    return ReplayQueued(queued=webhooks.replay(session, endpoint_id, owner=actor.department_code, since=body.since,
+                                               until=body.until or now, mode=body.mode, now=now))
+
+
+@router.post("/endpoints/{endpoint_id}/test", response_model=PingResult, operation_id="ping_webhook_endpoint",
+             responses=problem_responses(*AUTH_ERRORS, 404))
+def ping_webhook_endpoint(request: Request, actor: WebhookManager, endpoint_id: EndpointId) -> PingResult:
+    """Send a signed `webhook.test` message now and say what the endpoint answered."""
+    now = request.app.state.clock.now()
+    # A short read, then the network call outside any transaction.
+    with Session(request.app.state.database.reader) as session:
+        endpoint, secrets = webhooks.signing_secrets(session, endpoint_id, owner=actor.department_code, now=now)
+    with webhook_delivery.http_client() as client:
+        outcome = webhook_delivery.test_ping(client, endpoint_id=endpoint.id, url=endpoint.url, secrets=secrets,
+                                             policy=webhook_delivery.DeliveryPolicy(allowed_hosts=_allowed(request)),
+                                             now=now)
+    return PingResult(status_code=outcome.status_code, duration_ms=outcome.duration_ms, error=outcome.error)

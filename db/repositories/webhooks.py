@@ -111,3 +111,28 @@ class WebhookRepository:
 
     def endpoint_by_id(self, endpoint_id: str) -> WebhookEndpoint | None:
         return self.session.get(WebhookEndpoint, endpoint_id)
+
+    def delivery_of(self, delivery_id: str, *, owner: str) -> WebhookDelivery | None:
+        statement = (select(WebhookDelivery)
+                     .join(WebhookEndpoint, col(WebhookEndpoint.id) == WebhookDelivery.endpoint_id)
+                     .where(WebhookDelivery.id == delivery_id, WebhookEndpoint.department_code == owner))
+        return self.session.exec(statement).first()
+
+    def replayable(self, endpoint: WebhookEndpoint, *, since: datetime, until: datetime, mode: str,
+                   limit: int) -> list[tuple[int, str]]:
+        """(seq, type) of events in the window the endpoint's department may see and has not had
+        delivered: ``failed``, those with a failed delivery; ``missing``, every one (also events
+        from while the endpoint was disabled)."""
+        delivered = select(WebhookDelivery.event_seq).where(WebhookDelivery.endpoint_id == endpoint.id,
+                                                            WebhookDelivery.status == "succeeded")
+        sees = select(Record.id).where(Record.id == Event.record_id, visible_to(endpoint.department_code))
+        statement = (select(Event.seq, Event.type)
+                     .where(Event.occurred_at >= since, Event.occurred_at <= until,
+                            col(Event.seq).not_in(delivered),
+                            or_(col(Event.record_id).is_(None), sees.exists()))
+                     .order_by(col(Event.seq)).limit(limit))
+        if mode == "failed":
+            failed = select(WebhookDelivery.event_seq).where(WebhookDelivery.endpoint_id == endpoint.id,
+                                                             WebhookDelivery.status == "failed")
+            statement = statement.where(col(Event.seq).in_(failed))
+        return [(seq, event_type) for seq, event_type in self.session.exec(statement)]

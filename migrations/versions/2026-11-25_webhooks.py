@@ -42,6 +42,7 @@ def upgrade() -> None:
     sa.Column('endpoint_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('event_seq', sa.BigInteger(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('trigger', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', db.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('lease_until', db.types.UTCDateTime(timezone=True), nullable=True),
