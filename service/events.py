@@ -17,6 +17,11 @@ from db.tables import Event
 from service import webhooks
 
 
+def serialize(envelope: dict[str, Any]) -> str:
+    """The one serialization of an envelope: these bytes are stored, served, signed and sent."""
+    return json.dumps(envelope, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
 def emit(
     session: Session,
     event_type: str,
@@ -43,7 +48,7 @@ def emit(
         occurred_at=at,
         organization_uscc=organization_uscc,
         record_id=record_id,
-        envelope=json.dumps(envelope, ensure_ascii=False, separators=(",", ":"), sort_keys=True),
+        envelope=serialize(envelope),
     )
     events.add(event)
     webhooks.fan_out(session, event)

@@ -47,7 +47,7 @@ def _entry(row: dict[str, Any]) -> ListEntry:
     province = province_of(row["region_code"])
     details = row["details"]
     return ListEntry(
-        record_id=row["id"], code=row["organization_uscc"], org_code=codes.display_org_code(row["organization_uscc"][8:17]),
+        record_id=row["id"], code=row["organization_uscc"], org_code=codes.display_org_code(codes.org_code_of(row["organization_uscc"])),
         name=row["name"], region_code=row["region_code"], province=province[0] if province else None,
         list=row["list_name"], reason=details["reason"], legal_basis=details["legal_basis"],
         decision_no=details["decision_no"], effective_on=row["effective_on"], expires_on=row["ends_on"],

@@ -8,7 +8,6 @@ over. Receivers deduplicate on ``webhook-id`` (the event id, the same on every a
 """
 
 import email.utils
-import json
 import math
 import random
 import threading
@@ -23,7 +22,7 @@ from sqlmodel import Session
 
 from db.repositories.webhooks import ClaimedDelivery, WebhookRepository
 from db.tables import WebhookAttempt
-from service import destinations
+from service import destinations, events
 from service.clock import Clock
 from service.webhook_signing import signature_header
 
@@ -158,9 +157,9 @@ def test_ping(client: httpx.Client, *, endpoint_id: str, url: str, secrets: list
     """Send a signed ``webhook.test`` message now and report what came back. It is not an event
     of the registry, so it is neither in the feed nor retried."""
     message_id = "evt_test_" + endpoint_id.removeprefix("whe_")
-    envelope = json.dumps({"id": message_id, "type": "webhook.test", "timestamp": now.isoformat().replace("+00:00", "Z"),
-                           "data": {"endpoint_id": endpoint_id, "message": "test from the credit registry"}},
-                          ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    envelope = events.serialize({"id": message_id, "type": "webhook.test",
+                                 "timestamp": now.isoformat().replace("+00:00", "Z"),
+                                 "data": {"endpoint_id": endpoint_id, "message": "test from the credit registry"}})
     delivery = ClaimedDelivery(id="", endpoint_id=endpoint_id, url=url, attempts=0, event_id=message_id,
                                envelope=envelope)
     return attempt(client, delivery, secrets, policy, started_at=now)
