@@ -59,8 +59,11 @@ def delivery_worker(settings: Settings, database: Database, stop: threading.Even
     log = logging.getLogger("registry.webhooks")
     webhook_delivery.run(
         lambda: transaction(database), owner=f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}",
-        policy=webhook_delivery.DeliveryPolicy(allowed_hosts=frozenset(settings.webhook_allowed_hosts)),
-        stop=stop, clock=clock or SystemClock(),
+        policy=webhook_delivery.DeliveryPolicy(
+            allowed_hosts=frozenset(settings.webhook_allowed_hosts), threads=settings.webhook_threads,
+            per_endpoint=settings.webhook_per_endpoint, attempt_seconds=settings.webhook_attempt_seconds,
+            lease_seconds=max(settings.webhook_lease_seconds, settings.webhook_attempt_seconds + 2)),
+        stop=stop, clock=clock or SystemClock(), idle_seconds=settings.webhook_poll_seconds,
         on_error=lambda error: log.exception("delivery round failed", exc_info=error),
     )
 

@@ -39,6 +39,13 @@ class Settings(BaseSettings):
     webhook_worker_in_process: bool = Field(default=True, description="serve runs a delivery worker too")
     webhook_allowed_hosts: list[str] = Field(
         default_factory=list, description="Hosts exempt from the public-address rule (tests' loopback receivers)")
+    webhook_threads: int = Field(default=8, ge=1, le=256, description="Attempts in flight per worker")
+    webhook_per_endpoint: int = Field(default=4, ge=1, le=64,
+                                      description="Attempts in flight per endpoint, over all workers")
+    webhook_attempt_seconds: float = Field(default=15.0, gt=0, le=120, description="Whole attempt, not per read")
+    webhook_lease_seconds: float = Field(default=60.0, gt=0,
+                                         description="A dead worker's deliveries are taken over after this")
+    webhook_poll_seconds: float = Field(default=0.25, gt=0, le=10, description="How often an idle worker looks")
 
     # Tokens. On the embedded default the ES256 signing key is generated on first start and kept in
     # data_dir/keys (owner-only); in production it must come from here.

@@ -13,6 +13,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -40,6 +41,8 @@ class DeliveryPolicy:
     jitter: float = 0.2
     attempt_seconds: float = 15.0  # the whole attempt, not each read
     lease_seconds: float = 60.0
+    threads: int = 8  # attempts in flight per worker
+    per_endpoint: int = 4  # attempts in flight per endpoint, over all workers
     allowed_hosts: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -56,11 +59,12 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def http_client() -> httpx.Client:
-    # No redirects (a 3xx is a failure, never a hop elsewhere), no proxies from the environment.
-    return httpx.Client(timeout=httpx.Timeout(connect=3.0, read=5.0, write=5.0, pool=2.0),
-                        follow_redirects=False, trust_env=False,
-                        headers={"user-agent": "credit-registry-webhooks/0.1"})
+def http_client(policy: DeliveryPolicy) -> httpx.Client:
+    # Connects only to vetted public addresses, follows no redirects, and keeps to the deadline
+    # of the whole attempt (service.destinations).
+    return destinations.guarded_client(allowed_hosts=policy.allowed_hosts,
+                                       timeout=httpx.Timeout(connect=3.0, read=10.0, write=10.0, pool=2.0),
+                                       user_agent="credit-registry-webhooks/0.1")
 
 
 def _retry_after(value: str | None, now: datetime) -> float | None:
@@ -103,13 +107,11 @@ def attempt(client: httpx.Client, delivery: ClaimedDelivery, secrets: list[str],
         return Outcome(started_at, int((time.monotonic() - started) * 1000), **result)  # type: ignore[arg-type]
 
     try:
-        destinations.check(delivery.url, allowed_hosts=policy.allowed_hosts)
-        with client.stream("POST", delivery.url, content=body, headers=headers) as response:
+        with destinations.deadline(policy.attempt_seconds), \
+                client.stream("POST", delivery.url, content=body, headers=headers) as response:
             read = 0
-            for chunk in response.iter_raw():
+            for chunk in response.iter_raw():  # a little of the body, so the connection can be reused
                 read += len(chunk)
-                if time.monotonic() - started > policy.attempt_seconds:
-                    return done(status_code=None, error="timeout")
                 if read >= RESPONSE_EXCERPT:
                     break
             return done(status_code=response.status_code,
@@ -165,32 +167,68 @@ def test_ping(client: httpx.Client, *, endpoint_id: str, url: str, secrets: list
     return attempt(client, delivery, secrets, policy, started_at=now)
 
 
-def deliver_due(unit_of_work: UnitOfWork, client: httpx.Client, *, owner: str, policy: DeliveryPolicy,
-                clock: Clock, limit: int = 20) -> int:
-    """One round: claim, send, record. Returns how many deliveries were attempted."""
+@dataclass(frozen=True)
+class _Job:
+    delivery: ClaimedDelivery
+    secrets: list[str]
+
+
+def _claim(unit_of_work: UnitOfWork, *, owner: str, policy: DeliveryPolicy, clock: Clock, limit: int) -> list[_Job]:
     now = clock.now()
     with unit_of_work() as session:
         repository = WebhookRepository(session)
         claimed = repository.claim_due(now=now, owner=owner, lease_until=now + timedelta(seconds=policy.lease_seconds),
-                                       limit=limit)
-        secrets = {c.endpoint_id: repository.secrets(c.endpoint_id, now=now) for c in claimed}
-    for delivery in claimed:
-        outcome = attempt(client, delivery, secrets[delivery.endpoint_id], policy, started_at=clock.now())
-        with unit_of_work() as session:
-            _record(session, delivery, outcome, owner=owner, policy=policy, now=clock.now())
-    return len(claimed)
+                                       limit=limit, per_endpoint=policy.per_endpoint)
+        secrets = {endpoint_id: repository.secrets(endpoint_id, now=now) for endpoint_id in {c.endpoint_id for c in claimed}}
+    return [_Job(delivery, secrets[delivery.endpoint_id]) for delivery in claimed]
+
+
+def _deliver(unit_of_work: UnitOfWork, client: httpx.Client, job: _Job, *, owner: str, policy: DeliveryPolicy,
+             clock: Clock) -> None:
+    outcome = attempt(client, job.delivery, job.secrets, policy, started_at=clock.now())
+    with unit_of_work() as session:
+        _record(session, job.delivery, outcome, owner=owner, policy=policy, now=clock.now())
+
+
+def deliver_due(unit_of_work: UnitOfWork, client: httpx.Client, *, owner: str, policy: DeliveryPolicy,
+                clock: Clock, limit: int = 20) -> int:
+    """One round: claim, send (in parallel), record. Returns how many deliveries were attempted."""
+    jobs = _claim(unit_of_work, owner=owner, policy=policy, clock=clock, limit=limit)
+    if jobs:
+        with ThreadPoolExecutor(max_workers=min(len(jobs), policy.threads)) as pool:
+            for future in [pool.submit(_deliver, unit_of_work, client, job, owner=owner, policy=policy, clock=clock)
+                           for job in jobs]:
+                future.result()
+    return len(jobs)
 
 
 def run(unit_of_work: UnitOfWork, *, owner: str, policy: DeliveryPolicy, stop: threading.Event, clock: Clock,
         idle_seconds: float = 0.5, on_error: Callable[[Exception], None] | None = None) -> None:
-    """Deliver until ``stop`` is set; sleeps only when there was nothing to do."""
-    with http_client() as client:
+    """Deliver until ``stop`` is set, ``policy.threads`` attempts at a time. Claims as threads come
+    free, so a slow receiver holds at most ``policy.per_endpoint`` of them and the rest keep
+    serving other endpoints; sleeps only when there is nothing to claim."""
+
+    def deliver(job: _Job) -> None:
+        try:
+            _deliver(unit_of_work, client, job, owner=owner, policy=policy, clock=clock)
+        except Exception as error:  # its lease runs out and the job is claimed again
+            if on_error:
+                on_error(error)
+
+    in_flight: set[Future[None]] = set()
+    with http_client(policy) as client, ThreadPoolExecutor(max_workers=policy.threads,
+                                                            thread_name_prefix="webhook") as pool:
         while not stop.is_set():
-            try:
-                busy = deliver_due(unit_of_work, client, owner=owner, policy=policy, clock=clock)
-            except Exception as error:  # a worker must outlive a bad round (database restart, ...)
-                if on_error:
-                    on_error(error)
-                busy = 0
-            if not busy:
+            room = policy.threads - len(in_flight)
+            jobs: list[_Job] = []
+            if room:
+                try:
+                    jobs = _claim(unit_of_work, owner=owner, policy=policy, clock=clock, limit=room)
+                except Exception as error:  # a worker must outlive a bad round (database restart, ...)
+                    if on_error:
+                        on_error(error)
+                in_flight |= {pool.submit(deliver, job) for job in jobs}
+            if in_flight:
+                _, in_flight = wait(in_flight, timeout=idle_seconds, return_when=FIRST_COMPLETED)
+            else:
                 stop.wait(idle_seconds)

@@ -26,6 +26,7 @@ from db import migrations
 from db.session import Database, open_database, transaction
 from db.tables import metadata
 from service import reference
+from tests.webhook_receivers import hooked, receivers  # noqa: F401 (fixtures for the webhook tests)
 
 # A fixed moment: 2026-06-15 10:00 China Standard Time.
 FIXED_NOW = datetime(2026, 6, 15, 2, 0, tzinfo=UTC)

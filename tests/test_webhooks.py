@@ -2,107 +2,17 @@
 them signed to a real HTTP receiver on 127.0.0.1, retries, dead letters, 410, redirects, leases."""
 
 import json
-import threading
 import time
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from sqlmodel import select
 from standardwebhooks.webhooks import Webhook
 
 from db.repositories.webhooks import WebhookRepository
 from db.session import transaction
-from db.tables import WebhookDelivery
 from service import destinations, webhook_delivery
 from service.webhook_delivery import DeliveryPolicy
-from tests import factories as f
-
-HUAWEI = f.HUAWEI
-FAST = DeliveryPolicy(schedule=(0.05, 0.05), jitter=0.0, attempt_seconds=2.0, lease_seconds=30,
-                      allowed_hosts=frozenset({"127.0.0.1"}))
-
-
-class Receiver:
-    """A real HTTP server on 127.0.0.1 answering with the statuses it is given, in turn."""
-
-    def __init__(self, statuses=(200,), *, headers=None, delay: float = 0.0) -> None:
-        self.statuses, self.extra_headers, self.delay = list(statuses), headers or {}, delay
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                time.sleep(receiver.delay)
-                status = receiver.statuses.pop(0) if len(receiver.statuses) > 1 else receiver.statuses[0]
-                self.send_response(status)
-                for key, value in receiver.extra_headers.items():
-                    self.send_header(key, value)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def receivers():
-    made: list[Receiver] = []
-    yield lambda *a, **k: made.append(Receiver(*a, **k)) or made[-1]
-    for receiver in made:
-        receiver.close()
-
-
-@pytest.fixture
-def hooked(client, parties, app, unit_of_work, clock):
-    """Department B subscribes; department A registers Huawei. Returns a function that creates an
-    endpoint for a receiver and gives back (endpoint id, secret)."""
-    from service import clients
-
-    client.put(f"/v1/organizations/{HUAWEI}", headers=parties["a"].headers, json={"name": "华为技术有限公司"})
-    with unit_of_work() as session:
-        hooks = clients.create(session, "SZTAX", name="hooks", scopes=["webhooks:manage"], now=clock.now())
-    token, _ = app.state.keyring.issue(issuer="credit-registry", audience="credit-registry-api",
-                                       client_id=hooks.client.client_id, department_code="SZTAX",
-                                       scopes=frozenset({"webhooks:manage"}))
-    headers = {"Authorization": f"Bearer {token}"}
-
-    def subscribe(url: str, **body) -> tuple[str, str, dict]:
-        response = client.post("/v1/webhooks/endpoints", headers=headers, json={"url": url} | body)
-        assert response.status_code == 201, response.text
-        return response.json()["id"], response.json()["secret"], headers
-
-    return subscribe
-
-
-def push_violation(client, parties, **overrides):
-    body = f.violation().model_dump(mode="json", exclude_none=True) | overrides
-    response = client.post(f"/v1/organizations/{HUAWEI}/violations", headers=parties["a"].headers, json=body)
-    assert response.status_code == 201
-    return response.json()
-
-
-def run_until_idle(db, clock, policy=FAST, owner="test-worker", rounds=50) -> None:
-    """Worker rounds until nothing is waiting; the clock moves on while it waits for retries."""
-    with webhook_delivery.http_client() as http:
-        for _ in range(rounds):
-            if not webhook_delivery.deliver_due(lambda: transaction(db), http, owner=owner, policy=policy, clock=clock):
-                with transaction(db) as session:
-                    waiting = session.exec(select(WebhookDelivery).where(
-                        WebhookDelivery.status.in_(("pending", "sending")))).all()
-                if not waiting:
-                    return
-                clock.advance(seconds=0.1)
+from tests.webhook_receivers import FAST, push_violation, run_until_idle
 
 
 def test_signed_delivery_matches_the_feed(client, parties, db, clock, hooked, receivers) -> None:
@@ -168,10 +78,10 @@ def test_slow_receiver_hits_the_attempt_timeout(client, parties, db, clock, hook
     receiver = receivers(delay=7)
     endpoint_id, _, headers = hooked(receiver.url)
     push_violation(client, parties)
-    with webhook_delivery.http_client() as http:
+    with webhook_delivery.http_client(FAST) as http:
         started = time.monotonic()
         webhook_delivery.deliver_due(lambda: transaction(db), http, owner="w", policy=FAST, clock=clock)
-        assert time.monotonic() - started < 6.5
+        assert time.monotonic() - started < FAST.attempt_seconds + 1.5  # not the 10 s read timeout
     log = client.get(f"/v1/webhooks/endpoints/{endpoint_id}/deliveries", headers=headers).json()
     assert log[0]["attempt_log"][0]["error"] == "timeout"
 
@@ -193,9 +103,9 @@ def test_a_dead_workers_lease_is_taken_over(client, parties, db, clock, hooked, 
     now = clock.now()
     with transaction(db) as session:  # worker A claims, then dies before sending
         claimed = WebhookRepository(session).claim_due(now=now, owner="A", lease_until=now + timedelta(seconds=60),
-                                                       limit=10)
+                                                       limit=10, per_endpoint=4)
     assert len(claimed) == 1
-    with webhook_delivery.http_client() as http:
+    with webhook_delivery.http_client(FAST) as http:
         assert webhook_delivery.deliver_due(lambda: transaction(db), http, owner="B", policy=FAST, clock=clock) == 0
     assert receiver.received == []  # still A's while its lease runs
     clock.advance(seconds=61)

@@ -182,8 +182,8 @@ def ping_webhook_endpoint(request: Request, actor: WebhookManager, endpoint_id: 
     # A short read, then the network call outside any transaction.
     with Session(request.app.state.database.reader) as session:
         endpoint, secrets = webhooks.signing_secrets(session, endpoint_id, owner=actor.department_code, now=now)
-    with webhook_delivery.http_client() as client:
+    policy = webhook_delivery.DeliveryPolicy(allowed_hosts=_allowed(request), attempt_seconds=10.0)
+    with webhook_delivery.http_client(policy) as client:
         outcome = webhook_delivery.test_ping(client, endpoint_id=endpoint.id, url=endpoint.url, secrets=secrets,
-                                             policy=webhook_delivery.DeliveryPolicy(allowed_hosts=_allowed(request)),
-                                             now=now)
+                                             policy=policy, now=now)
     return PingResult(status_code=outcome.status_code, duration_ms=outcome.duration_ms, error=outcome.error)

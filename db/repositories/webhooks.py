@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, and_, func, update
 from sqlmodel import Session, col, or_, select
 
 from db.repositories.records import visible_to
@@ -19,6 +19,13 @@ class ClaimedDelivery:
     attempts: int
     event_id: str
     envelope: str
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    """Deliveries a worker may take now: pending and due, or held under a lease that ran out."""
+    return and_(or_(WebhookDelivery.status == "pending",
+                    (WebhookDelivery.status == "sending") & (col(WebhookDelivery.lease_until) < now)),
+                WebhookDelivery.next_attempt_at <= now)
 
 
 class WebhookRepository:
@@ -72,33 +79,50 @@ class WebhookRepository:
                      .order_by(col(WebhookAttempt.id)))
         return self.session.exec(statement).all() if delivery_ids else []
 
-    def claim_due(self, *, now: datetime, owner: str, lease_until: datetime, limit: int) -> list[ClaimedDelivery]:
-        """Take up to ``limit`` due deliveries of enabled endpoints: pending ones whose time has
-        come, and ones whose worker's lease ran out (it died mid-delivery). PostgreSQL workers
-        skip rows another worker holds; SQLite's write lock serializes claimers."""
-        due = (
-            select(WebhookDelivery.id)
-            .join(WebhookEndpoint, col(WebhookEndpoint.id) == WebhookDelivery.endpoint_id)
-            .where(WebhookEndpoint.status == "enabled",
-                   or_(WebhookDelivery.status == "pending",
-                       (WebhookDelivery.status == "sending") & (col(WebhookDelivery.lease_until) < now)),
-                   WebhookDelivery.next_attempt_at <= now)
-            .order_by(col(WebhookDelivery.next_attempt_at), col(WebhookDelivery.event_seq))
-            .limit(limit)
-            .with_for_update(skip_locked=True, of=WebhookDelivery)
-        )
-        ids = list(self.session.exec(due))
+    def claim_due(self, *, now: datetime, owner: str, lease_until: datetime, limit: int,
+                  per_endpoint: int) -> list[ClaimedDelivery]:
+        """Take up to ``limit`` due deliveries of enabled endpoints (pending ones whose time has
+        come, and ones whose worker's lease ran out: it died mid-delivery), at most
+        ``per_endpoint`` in flight per endpoint over all workers, oldest due first.
+
+        Claimers lock the endpoint rows they take work for (``FOR NO KEY UPDATE SKIP LOCKED``, which
+        does not block writers adding deliveries), so on PostgreSQL two workers never count the
+        same endpoint's in-flight deliveries at once; SQLite's write lock serializes claimers."""
+        delivery = WebhookDelivery
+        due = (delivery.endpoint_id == WebhookEndpoint.id) & _due(now)
+        oldest_due = select(func.min(delivery.next_attempt_at)).where(due).scalar_subquery()
+        endpoint_ids = list(self.session.exec(
+            select(WebhookEndpoint.id)
+            .where(WebhookEndpoint.status == "enabled", select(delivery.id).where(due).exists())
+            .order_by(oldest_due).limit(limit)
+            .with_for_update(skip_locked=True, key_share=True)
+        ))
+        if not endpoint_ids:
+            return []
+        busy = dict(self.session.exec(
+            select(delivery.endpoint_id, func.count())
+            .where(col(delivery.endpoint_id).in_(endpoint_ids), delivery.status == "sending",
+                   col(delivery.lease_until) >= now)
+            .group_by(delivery.endpoint_id)
+        ).all())
+        ids: list[str] = []
+        for endpoint_id in endpoint_ids:
+            room = min(per_endpoint - busy.get(endpoint_id, 0), limit - len(ids))
+            if room > 0:
+                ids += self.session.exec(
+                    select(delivery.id).where(delivery.endpoint_id == endpoint_id, _due(now))
+                    .order_by(col(delivery.next_attempt_at), col(delivery.event_seq)).limit(room)
+                ).all()
         if not ids:
             return []
-        self.session.execute(update(WebhookDelivery).where(col(WebhookDelivery.id).in_(ids))
+        self.session.execute(update(delivery).where(col(delivery.id).in_(ids))
                              .values(status="sending", lease_owner=owner, lease_until=lease_until, updated_at=now))
         rows = self.session.exec(
-            select(WebhookDelivery.id, WebhookDelivery.endpoint_id, WebhookEndpoint.url, WebhookDelivery.attempts,
-                   Event.id, Event.envelope)
-            .join(WebhookEndpoint, col(WebhookEndpoint.id) == WebhookDelivery.endpoint_id)
-            .join(Event, col(Event.seq) == WebhookDelivery.event_seq)
-            .where(col(WebhookDelivery.id).in_(ids))
-            .order_by(col(WebhookDelivery.event_seq))
+            select(delivery.id, delivery.endpoint_id, WebhookEndpoint.url, delivery.attempts, Event.id, Event.envelope)
+            .join(WebhookEndpoint, col(WebhookEndpoint.id) == delivery.endpoint_id)
+            .join(Event, col(Event.seq) == delivery.event_seq)
+            .where(col(delivery.id).in_(ids))
+            .order_by(col(delivery.event_seq))
         ).all()
         return [ClaimedDelivery(*row) for row in rows]
 
