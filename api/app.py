@@ -30,7 +30,7 @@ from api.settings import Settings, get_settings
 from api.tokens import Keyring
 from api.trail import RequestTrail
 from db.session import Database, open_database, transaction
-from service import webhook_delivery
+from service import retention, webhook_delivery
 from service.clock import Clock, SystemClock
 
 DESCRIPTION = """\
@@ -55,17 +55,36 @@ TAGS = [
 
 
 def delivery_worker(settings: Settings, database: Database, stop: threading.Event, clock: Clock | None = None) -> None:
-    """A webhook delivery worker until ``stop`` (in-process for `serve`, or `credit-registry worker`)."""
+    """A webhook delivery worker until ``stop`` (in-process for `serve`, or `credit-registry worker`),
+    with the event retention running beside it."""
+    clock = clock or SystemClock()
     log = logging.getLogger("registry.webhooks")
+    keeper = threading.Thread(target=housekeeping, args=(settings, database, stop, clock), name="housekeeping",
+                              daemon=True)
+    keeper.start()
     webhook_delivery.run(
         lambda: transaction(database), owner=f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}",
         policy=webhook_delivery.DeliveryPolicy(
             allowed_hosts=frozenset(settings.webhook_allowed_hosts), threads=settings.webhook_threads,
             per_endpoint=settings.webhook_per_endpoint, attempt_seconds=settings.webhook_attempt_seconds,
             lease_seconds=max(settings.webhook_lease_seconds, settings.webhook_attempt_seconds + 2)),
-        stop=stop, clock=clock or SystemClock(), idle_seconds=settings.webhook_poll_seconds,
+        stop=stop, clock=clock, idle_seconds=settings.webhook_poll_seconds,
         on_error=lambda error: log.exception("delivery round failed", exc_info=error),
     )
+    keeper.join(timeout=10)
+
+
+def housekeeping(settings: Settings, database: Database, stop: threading.Event, clock: Clock) -> None:
+    """Event retention, at start and then hourly (several workers may run it: they take turns)."""
+    log = logging.getLogger("registry.retention")
+    while True:
+        try:
+            retention.prune_events(lambda: transaction(database), now=clock.now(),
+                                   keep_days=settings.event_retention_days)
+        except Exception:  # the next hour tries again
+            log.exception("event retention failed")
+        if stop.wait(3600):
+            return
 
 
 def _operation_id(route: APIRoute) -> str:

@@ -16,7 +16,7 @@ from api.settings import Settings, get_settings
 from api.tokens import Keyring, generate_key_pem
 from db import migrations
 from db.session import open_database, transaction
-from service import clients, demo, reference
+from service import clients, demo, reference, retention
 from service.access import Scope
 from service.clock import SystemClock, local_date
 from service.errors import DomainError
@@ -185,6 +185,21 @@ def worker() -> None:
         delivery_worker(settings, database, stop)
     finally:
         database.dispose()
+
+
+@cli.command("prune-events")
+def prune_events(
+    keep_days: int = typer.Option(None, "--keep-days", min=1, help="Default: REGISTRY_EVENT_RETENTION_DAYS"),
+) -> None:
+    """Delete change-feed events older than the retention period now (workers also do it hourly)."""
+    settings = get_settings()
+    database = open_database(settings.database_url)
+    try:
+        deleted = retention.prune_events(lambda: transaction(database), now=SystemClock().now(),
+                                         keep_days=keep_days or settings.event_retention_days)
+    finally:
+        database.dispose()
+    typer.echo(f"deleted {deleted} events")
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.errors import (
     Conflict,
+    CursorExpired,
     DomainError,
     DuplicateRecord,
     InvalidCode,
@@ -38,6 +39,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     InvalidRecord: 422,
     NotFound: 404,
     Conflict: 409,
+    CursorExpired: 410,
     NotOwner: 403,
     MissingScope: 403,
     IdempotencyKeyInvalid: 400,
@@ -61,6 +63,8 @@ class Problem(BaseModel):
     instance: str | None = Field(default=None, examples=["/v1/public/organizations/914403001922038217"])
     errors: list[ValidationIssue] | None = None
     existing_id: str | None = Field(default=None, description="For duplicates: the record already entered.")
+    oldest_cursor: str | None = Field(default=None, description="For an expired feed cursor: the oldest still valid.")
+    resync: str | None = Field(default=None, description="For an expired feed cursor: where to list everything again.")
 
 
 def _slug(name: str) -> str:
@@ -98,6 +102,8 @@ async def _domain_error(request: Request, error: DomainError) -> JSONResponse:
         extra["errors"] = [{"loc": ["body", error.field], "msg": error.detail, "type": "invalid_record"}]
     if isinstance(error, DuplicateRecord):
         extra["existing_id"] = error.existing_id
+    if isinstance(error, CursorExpired):
+        extra |= {"oldest_cursor": error.oldest_cursor, "resync": error.resync}
     return problem_response(
         status, error.title, detail=error.detail, type_=TYPE_BASE + _slug(type(error).__name__),
         instance=request.url.path, **extra,
@@ -153,7 +159,7 @@ def install(app: FastAPI) -> None:
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """``responses=`` for a route: documents each problem it can return."""
     descriptions = {400: "Bad request", 403: "Not allowed", 404: "Not found", 409: "Conflict",
-                    422: "Invalid input", 429: "Too many requests", 503: "Unavailable"}
+                    410: "Gone", 422: "Invalid input", 429: "Too many requests", 503: "Unavailable"}
     return {
         status: {"model": Problem, "description": descriptions.get(status, "Problem"),
                  "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}

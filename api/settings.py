@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     client_ip_header: str = "X-Forwarded-For"
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
+    # The change feed keeps events this long (then a reader re-lists: GET /v1/records). Record
+    # history is kept for good regardless; this bounds only the sync log and its delivery log.
+    event_retention_days: int = Field(default=365, ge=1, le=36500)
+
     # Webhooks.
     webhook_worker_in_process: bool = Field(default=True, description="serve runs a delivery worker too")
     webhook_allowed_hosts: list[str] = Field(

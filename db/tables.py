@@ -208,7 +208,7 @@ class Event(SQLModel, table=True):
     seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     id: str = Field(max_length=40, unique=True)
     type: str = Field(max_length=64, index=True)
-    occurred_at: datetime = _timestamp()
+    occurred_at: datetime = _timestamp(index=True)  # retention finds old events by it
     organization_uscc: str | None = Field(default=None, max_length=18)
     record_id: str | None = Field(default=None, max_length=40)
     # The exact bytes of the envelope: what is stored is what is served and signed.
@@ -332,7 +332,12 @@ class WebhookDelivery(SQLModel, table=True):
     claimed by a worker under a lease, attempted, retried on a schedule, or given up (failed)."""
 
     __tablename__ = "webhook_delivery"
-    __table_args__ = (Index("ix_webhook_delivery_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_webhook_delivery_due", "status", "next_attempt_at"),
+        # A claimer takes one endpoint's oldest due deliveries; replay and retention go by event.
+        Index("ix_webhook_delivery_endpoint_due", "endpoint_id", "status", "next_attempt_at"),
+        Index("ix_webhook_delivery_event_seq", "event_seq"),
+    )
 
     id: str = Field(primary_key=True, max_length=40)
     endpoint_id: str = Field(foreign_key="webhook_endpoint.id", max_length=40, index=True)

@@ -15,10 +15,12 @@ from typing import Any
 
 from sqlmodel import Session
 
+from db.repositories import feed as feed_queries
 from db.repositories.records import RecordRepository
 from db.tables import Organization, Record
 from service import organizations
 from service.clock import local_date
+from service.cursors import decode_cursor, encode_cursor
 from service.records import RecordHistory, histories
 
 
@@ -38,6 +40,27 @@ class CreditCheck:
     grade_scheme: str | None
     active_violations: int
     as_of: date
+
+
+@dataclass(frozen=True)
+class RecordPage:
+    records: list[RecordHistory]
+    next_cursor: str | None
+    sync_cursor: str
+
+
+def records_page(session: Session, *, viewer: str, cursor: str | None, kind: str | None, limit: int) -> RecordPage:
+    """A page of every record the department may see, and where the change feed stood when it
+    was read. A subscriber that lost its place (or starts fresh) reads every page, then follows
+    the feed from the first page's ``sync_cursor``: changes made while it paged are in the feed
+    after that point, and applying one twice does no harm (events name the record and version)."""
+    # The feed position first: anything committed after it is in the feed after it, whatever the
+    # record query below sees (it may see some of those changes already; the feed repeats them).
+    sync_cursor = max(feed_queries.head(session.connection()), feed_queries.purged_through(session.connection()))
+    rows = RecordRepository(session).visible_page(viewer, after_id=decode_cursor(cursor), kind=kind, limit=limit + 1)
+    page = list(rows[:limit])
+    return RecordPage(histories(session, page), encode_cursor(page[-1].id) if len(rows) > limit else None,
+                      str(sync_cursor))
 
 
 @dataclass(frozen=True)

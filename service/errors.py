@@ -82,3 +82,13 @@ class MissingScope(DomainError):
     """The client's scopes do not cover this change (e.g. a list entry needs lists:write)."""
 
     title = "Insufficient scope"
+
+
+class CursorExpired(DomainError):
+    """The feed no longer holds the events after this cursor (retention deleted them)."""
+
+    title = "Cursor expired"
+
+    def __init__(self, detail: str, *, oldest_cursor: str, resync: str) -> None:
+        super().__init__(detail)
+        self.oldest_cursor, self.resync = oldest_cursor, resync

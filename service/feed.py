@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 
 from db.repositories import feed as feed_queries
-from service.errors import InvalidQuery
+from service.errors import CursorExpired, InvalidQuery
 
 MAX_LIMIT = 1000
 _SCAN_FACTOR = 4  # rows examined per page asked for, so sparse filters still move the cursor far
@@ -24,15 +24,24 @@ class FeedPage:
     has_more: bool
 
 
+RESYNC = "/v1/records"
+
+
 def parse_cursor(cursor: str | None, conn: Connection) -> int:
+    """The position after which to read. No cursor: the oldest event still kept."""
+    oldest = feed_queries.purged_through(conn)
     if cursor is None or cursor == "":
-        return 0
+        return oldest
     if cursor == "now":
-        return feed_queries.head(conn)
+        return max(feed_queries.head(conn), oldest)
     if not cursor.isdigit() or len(cursor) > 18:
         raise InvalidQuery("the cursor is not one this service issued (use next_cursor, or 'now')", param="after")
     position = int(cursor)
-    if position > feed_queries.head(conn):
+    if position < oldest:
+        raise CursorExpired(f"events after {position} are no longer kept (the feed keeps them for a limited "
+                            f"time); list the records again from {RESYNC}, which gives the sync_cursor to "
+                            "continue the feed from", oldest_cursor=str(oldest), resync=RESYNC)
+    if position > max(feed_queries.head(conn), oldest):
         raise InvalidQuery("the cursor is ahead of the feed; use a next_cursor you were given", param="after")
     return position
 

@@ -89,8 +89,8 @@ def _empty_all_tables(database: Database) -> None:
                 conn.execute(text(sql))
         else:  # TRUNCATE does not fire row triggers
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        # The migration's seed row: the event sequence starts again at 1.
-        conn.execute(text("INSERT INTO event_counter (name, value) VALUES ('event', 0)"))
+        # The migrations' seed rows: the event sequence starts again at 1, nothing pruned.
+        conn.execute(text("INSERT INTO event_counter (name, value) VALUES ('event', 0), ('purged_through', 0)"))
 
 
 @pytest.fixture

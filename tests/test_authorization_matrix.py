@@ -46,6 +46,7 @@ RULES = {
     ("POST", "/v1/organizations/{code}/violations"): WRITE,
     ("POST", "/v1/organizations/{code}/disclosures"): WRITE,
     ("POST", "/v1/list-entries"): WRITE,
+    ("GET", "/v1/records"): READ,
     ("GET", "/v1/records/{record_id}"): READ,
     ("GET", "/v1/events"): READ,
     ("POST", "/v1/webhooks/endpoints"): WEBHOOKS,

@@ -36,7 +36,7 @@ class EventPage(BaseModel):
 
 
 @router.get("/events", response_model=EventPage, operation_id="list_events",
-            responses=problem_responses(*AUTH_ERRORS))
+            responses=problem_responses(*AUTH_ERRORS, 410, 422))
 async def list_events(
     request: Request, actor: Reader,
     after: str | None = Query(None, max_length=20, description="next_cursor of the previous page, or 'now'"),
@@ -46,7 +46,9 @@ async def list_events(
 ) -> Response:
     """Every change the department may see, in commit order: following `next_cursor` never misses
     or repeats an event, even with concurrent writers. Each event is the exact envelope that
-    webhooks sign and send."""
+    webhooks sign and send. Events are kept for a limited time (`REGISTRY_EVENT_RETENTION_DAYS`); a
+    cursor older than that answers 410 with `oldest_cursor` and `resync`: list the records again
+    (`GET /v1/records`) and continue from its `sync_cursor`."""
     database = request.app.state.database
 
     def read() -> feed.FeedPage:

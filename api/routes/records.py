@@ -1,15 +1,19 @@
 """Department API: list entries, one record with its versions, corrections and withdrawals."""
 
-from fastapi import APIRouter, Path, Request
-from fastapi.responses import Response
+from typing import Literal
 
-from api.deps import SessionDep
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+from sqlmodel import Session
+
+from api.deps import Cursor, Limit, SessionDep
 from api.idempotent import IdempotencyKey, respond
 from api.problems import problem_responses
 from api.routes.organizations import AUTH_ERRORS
 from api.schemas.records import CorrectionRequest, ListEntryCreate, RecordView, WithdrawalRequest
 from api.security import ListWriter, Reader, RecordChanger
-from service import records
+from service import department_view, records
 
 router = APIRouter(prefix="/v1", tags=["records"])
 
@@ -27,6 +31,27 @@ def create_list_entry(request: Request, body: ListEntryCreate, session: SessionD
                                  shared_with=body.shared_with)
         return 201, RecordView.of(records.history(session, record.id, viewer=actor.department_code))
     return respond(request, session, actor, idempotency_key, body, produce)
+
+
+class RecordPage(BaseModel):
+    items: list[RecordView]
+    next_cursor: str | None
+    sync_cursor: str = Field(description="Where the change feed stood when this page was read. After reading "
+                             "every page, follow GET /v1/events?after=<sync_cursor of the first page>.")
+
+
+@router.get("/records", response_model=RecordPage, operation_id="list_records",
+            responses=problem_responses(*AUTH_ERRORS, 422))
+def list_records(request: Request, actor: Reader, limit: Limit = 50, cursor: Cursor = None,
+                 kind: Literal["rating", "violation", "disclosure", "list_entry"] | None = Query(None)) -> RecordPage:
+    """Every record the department may see, with versions and status changes, in creation order.
+    This is how a subscriber starts, or starts again after its feed cursor expired (410 from
+    `/v1/events`): read every page, then follow the change feed from the first page's `sync_cursor`."""
+    with Session(request.app.state.database.reader) as session:  # a read: never the writer's lock
+        page = department_view.records_page(session, viewer=actor.department_code, cursor=cursor, kind=kind,
+                                            limit=limit)
+        return RecordPage(items=[RecordView.of(h) for h in page.records], next_cursor=page.next_cursor,
+                          sync_cursor=page.sync_cursor)
 
 
 @router.get("/records/{record_id}", response_model=RecordView, operation_id="get_record",

@@ -1,11 +1,15 @@
-"""The event log: sequence numbers from a counter row inside the writer's transaction."""
+"""The event log: sequence numbers from a counter row inside the writer's transaction, and the
+retention that deletes its oldest prefix."""
 
-from sqlalchemy import update
-from sqlmodel import Session
+from datetime import datetime
 
-from db.tables import Event, EventCounter
+from sqlalchemy import delete, func, select, update
+from sqlmodel import Session, col
+
+from db.tables import Event, EventCounter, WebhookAttempt, WebhookDelivery
 
 EVENT_SEQUENCE = "event"
+PURGED_THROUGH = "purged_through"  # highest seq retention deleted; cursors below it are expired
 
 
 class EventRepository:
@@ -26,3 +30,32 @@ class EventRepository:
     def add(self, event: Event) -> None:
         self.session.add(event)
         self.session.flush()
+
+    def purged_through(self, *, lock: bool = False) -> int:
+        statement = select(EventCounter.value).where(EventCounter.name == PURGED_THROUGH)
+        # Locked by a pruner, so two pruners never move the end backwards.
+        return self.session.execute(statement.with_for_update() if lock else statement).scalar_one()
+
+    def prunable_through(self, cutoff: datetime, *, limit: int) -> int:
+        """The end of the prefix retention may delete now: events older than ``cutoff``, at most
+        ``limit`` past the current end, and never an event a delivery is still pending for (only a
+        contiguous prefix goes, so every unexpired cursor stays gap-free)."""
+        start = self.purged_through()
+        old = self.session.execute(
+            select(func.max(Event.seq)).where(Event.occurred_at < cutoff, Event.seq <= start + limit)).scalar()
+        unfinished = self.session.execute(
+            select(func.min(WebhookDelivery.event_seq))
+            .where(col(WebhookDelivery.status).in_(("pending", "sending")))).scalar()
+        end = old or start
+        if unfinished is not None:
+            end = min(end, unfinished - 1)
+        return max(end, start)
+
+    def delete_through(self, seq: int) -> int:
+        """Delete events up to ``seq`` with their deliveries and attempts; returns events deleted."""
+        deliveries = select(WebhookDelivery.id).where(WebhookDelivery.event_seq <= seq)
+        self.session.execute(delete(WebhookAttempt).where(col(WebhookAttempt.delivery_id).in_(deliveries)))
+        self.session.execute(delete(WebhookDelivery).where(WebhookDelivery.event_seq <= seq))
+        deleted = self.session.execute(delete(Event).where(Event.seq <= seq)).rowcount
+        self.session.execute(update(EventCounter).where(EventCounter.name == PURGED_THROUGH).values(value=seq))
+        return deleted

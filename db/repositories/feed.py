@@ -9,11 +9,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, case, exists, func, or_, select
 
+from db.repositories.events import PURGED_THROUGH
 from db.repositories.records import visible_to
-from db.tables import Event, Record
+from db.tables import Event, EventCounter, Record
 
 _event = Event.__table__
 _record = Record.__table__
+_counter = EventCounter.__table__
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,11 @@ class FeedRow:
 
 def head(conn: Connection) -> int:
     return conn.execute(select(func.coalesce(func.max(_event.c.seq), 0))).scalar_one()
+
+
+def purged_through(conn: Connection) -> int:
+    """The highest ``seq`` retention has deleted (0: none); every later event is still there."""
+    return conn.execute(select(_counter.c.value).where(_counter.c.name == PURGED_THROUGH)).scalar_one()
 
 
 def after(conn: Connection, seq: int, *, viewer: str, scan: int) -> list[FeedRow]:

@@ -41,6 +41,15 @@ class RecordRepository:
         )
         return self.session.exec(statement).all()
 
+    def visible_page(self, viewer: str, *, after_id: str | None, kind: str | None, limit: int) -> Sequence[Record]:
+        """Every record ``viewer`` may see, in id order (ids are ULIDs: creation order), a page at a time."""
+        statement = select(Record).where(visible_to(viewer))
+        if after_id is not None:
+            statement = statement.where(Record.id > after_id)
+        if kind is not None:
+            statement = statement.where(Record.kind == kind)
+        return self.session.exec(statement.order_by(col(Record.id)).limit(limit)).all()
+
     def versions_of(self, record_ids: Sequence[str]) -> Sequence[RecordVersion]:
         statement = (
             select(RecordVersion)
