@@ -41,3 +41,11 @@ bench-search: install
 	pgdir=$$(mktemp -d /tmp/registry-pg.XXXXXX) && url=$$(scripts/pg-throwaway.sh start $$pgdir) && \
 	  { $(BIN)/python bench/search.py --organizations $(ORGANIZATIONS) --database-url $$url; rc=$$?; \
 	    scripts/pg-throwaway.sh stop $$pgdir; exit $$rc; }
+
+DELIVERIES ?= 2000
+.PHONY: bench-webhooks
+bench-webhooks: install
+	$(BIN)/python bench/webhooks.py --deliveries $(DELIVERIES)
+	pgdir=$$(mktemp -d /tmp/registry-pg.XXXXXX) && url=$$(scripts/pg-throwaway.sh start $$pgdir) && \
+	  { $(BIN)/python bench/webhooks.py --deliveries $(DELIVERIES) --database-url $$url; rc=$$?; \
+	    scripts/pg-throwaway.sh stop $$pgdir; exit $$rc; }

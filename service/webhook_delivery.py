@@ -8,6 +8,7 @@ over. Receivers deduplicate on ``webhook-id`` (the event id, the same on every a
 """
 
 import email.utils
+import logging
 import math
 import random
 import threading
@@ -31,6 +32,8 @@ from service.webhook_signing import signature_header
 RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
 THROTTLED = {429, 502, 503, 504}
 RESPONSE_EXCERPT = 4096
+
+log = logging.getLogger("registry.webhooks")
 
 UnitOfWork = Callable[[], AbstractContextManager[Session]]
 
@@ -123,6 +126,9 @@ def attempt(client: httpx.Client, delivery: ClaimedDelivery, secrets: list[str],
         return done(error="timeout")
     except httpx.HTTPError as error:
         return done(error=f"transport: {type(error).__name__}")
+    except Exception as error:  # e.g. httpx.InvalidURL: the attempt fails and is retried, the worker goes on
+        log.warning("webhook attempt %s failed unexpectedly", delivery.id, exc_info=True)
+        return done(error=f"error: {type(error).__name__}")
 
 
 def _record(session: Session, delivery: ClaimedDelivery, outcome: Outcome, *, owner: str, policy: DeliveryPolicy,
@@ -173,32 +179,35 @@ class _Job:
     secrets: list[str]
 
 
-def _claim(unit_of_work: UnitOfWork, *, owner: str, policy: DeliveryPolicy, clock: Clock, limit: int) -> list[_Job]:
-    now = clock.now()
-    with unit_of_work() as session:
-        repository = WebhookRepository(session)
-        claimed = repository.claim_due(now=now, owner=owner, lease_until=now + timedelta(seconds=policy.lease_seconds),
-                                       limit=limit, per_endpoint=policy.per_endpoint)
-        secrets = {endpoint_id: repository.secrets(endpoint_id, now=now) for endpoint_id in {c.endpoint_id for c in claimed}}
+def _claim(session: Session, *, owner: str, policy: DeliveryPolicy, now: datetime, limit: int) -> list[_Job]:
+    repository = WebhookRepository(session)
+    claimed = repository.claim_due(now=now, owner=owner, lease_until=now + timedelta(seconds=policy.lease_seconds),
+                                   limit=limit, per_endpoint=policy.per_endpoint)
+    secrets = {endpoint_id: repository.secrets(endpoint_id, now=now) for endpoint_id in {c.endpoint_id for c in claimed}}
     return [_Job(delivery, secrets[delivery.endpoint_id]) for delivery in claimed]
 
 
-def _deliver(unit_of_work: UnitOfWork, client: httpx.Client, job: _Job, *, owner: str, policy: DeliveryPolicy,
-             clock: Clock) -> None:
-    outcome = attempt(client, job.delivery, job.secrets, policy, started_at=clock.now())
+def _settle(unit_of_work: UnitOfWork, finished: list[tuple[_Job, Outcome]], *, owner: str, policy: DeliveryPolicy,
+            clock: Clock, claim: int) -> list[_Job]:
+    """One transaction: record the finished attempts, and claim up to ``claim`` more. Writes are
+    what a worker's throughput is bound by (a commit each), so a busy worker commits once for a
+    whole batch of outcomes and its next work."""
     with unit_of_work() as session:
-        _record(session, job.delivery, outcome, owner=owner, policy=policy, now=clock.now())
+        for job, outcome in finished:
+            _record(session, job.delivery, outcome, owner=owner, policy=policy, now=clock.now())
+        return _claim(session, owner=owner, policy=policy, now=clock.now(), limit=claim) if claim else []
 
 
 def deliver_due(unit_of_work: UnitOfWork, client: httpx.Client, *, owner: str, policy: DeliveryPolicy,
                 clock: Clock, limit: int = 20) -> int:
     """One round: claim, send (in parallel), record. Returns how many deliveries were attempted."""
-    jobs = _claim(unit_of_work, owner=owner, policy=policy, clock=clock, limit=limit)
+    jobs = _settle(unit_of_work, [], owner=owner, policy=policy, clock=clock, claim=limit)
     if jobs:
         with ThreadPoolExecutor(max_workers=min(len(jobs), policy.threads)) as pool:
-            for future in [pool.submit(_deliver, unit_of_work, client, job, owner=owner, policy=policy, clock=clock)
-                           for job in jobs]:
-                future.result()
+            outcomes = list(pool.map(lambda job: attempt(client, job.delivery, job.secrets, policy,
+                                                         started_at=clock.now()), jobs))
+        _settle(unit_of_work, list(zip(jobs, outcomes, strict=True)), owner=owner, policy=policy, clock=clock,
+                claim=0)
     return len(jobs)
 
 
@@ -206,29 +215,30 @@ def run(unit_of_work: UnitOfWork, *, owner: str, policy: DeliveryPolicy, stop: t
         idle_seconds: float = 0.5, on_error: Callable[[Exception], None] | None = None) -> None:
     """Deliver until ``stop`` is set, ``policy.threads`` attempts at a time. Claims as threads come
     free, so a slow receiver holds at most ``policy.per_endpoint`` of them and the rest keep
-    serving other endpoints; sleeps only when there is nothing to claim."""
-
-    def deliver(job: _Job) -> None:
-        try:
-            _deliver(unit_of_work, client, job, owner=owner, policy=policy, clock=clock)
-        except Exception as error:  # its lease runs out and the job is claimed again
-            if on_error:
-                on_error(error)
-
-    in_flight: set[Future[None]] = set()
+    serving other endpoints; sleeps only when there is nothing to claim or finish."""
+    in_flight: dict[Future[Outcome], _Job] = {}
     with http_client(policy) as client, ThreadPoolExecutor(max_workers=policy.threads,
                                                             thread_name_prefix="webhook") as pool:
-        while not stop.is_set():
-            room = policy.threads - len(in_flight)
-            jobs: list[_Job] = []
-            if room:
-                try:
-                    jobs = _claim(unit_of_work, owner=owner, policy=policy, clock=clock, limit=room)
-                except Exception as error:  # a worker must outlive a bad round (database restart, ...)
-                    if on_error:
-                        on_error(error)
-                in_flight |= {pool.submit(deliver, job) for job in jobs}
-            if in_flight:
-                _, in_flight = wait(in_flight, timeout=idle_seconds, return_when=FIRST_COMPLETED)
+        while True:
+            done = [future for future in in_flight if future.done()]
+            finished = [(in_flight.pop(future), future.result()) for future in done]  # attempt() never raises
+            if stop.is_set():
+                room = 0
+                if not finished and not in_flight:
+                    return
             else:
+                room = policy.threads - len(in_flight)
+            jobs: list[_Job] = []
+            if finished or room:
+                try:
+                    jobs = _settle(unit_of_work, finished, owner=owner, policy=policy, clock=clock, claim=room)
+                except Exception as error:  # a worker must outlive a bad round (database restart, ...);
+                    if on_error:           # unrecorded attempts are sent again when their lease runs out
+                        on_error(error)
+            for job in jobs:
+                in_flight[pool.submit(attempt, client, job.delivery, job.secrets, policy,
+                                      started_at=clock.now())] = job
+            if in_flight:
+                wait(in_flight, timeout=idle_seconds, return_when=FIRST_COMPLETED)
+            elif not jobs:
                 stop.wait(idle_seconds)
