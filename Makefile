@@ -34,18 +34,19 @@ openapi: install
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis
 
+# $(call on-both-databases,COMMAND): COMMAND on SQLite, then on a throwaway PostgreSQL cluster.
+define on-both-databases
+	$(1)
+	pgdir=$$(mktemp -d /tmp/registry-pg.XXXXXX) && url=$$(scripts/pg-throwaway.sh start $$pgdir) && \
+	  { $(1) --database-url $$url; rc=$$?; scripts/pg-throwaway.sh stop $$pgdir; exit $$rc; }
+endef
+
 ORGANIZATIONS ?= 1000000
 .PHONY: bench-search
 bench-search: install
-	$(BIN)/python bench/search.py --organizations $(ORGANIZATIONS)
-	pgdir=$$(mktemp -d /tmp/registry-pg.XXXXXX) && url=$$(scripts/pg-throwaway.sh start $$pgdir) && \
-	  { $(BIN)/python bench/search.py --organizations $(ORGANIZATIONS) --database-url $$url; rc=$$?; \
-	    scripts/pg-throwaway.sh stop $$pgdir; exit $$rc; }
+	$(call on-both-databases,$(BIN)/python bench/search.py --organizations $(ORGANIZATIONS))
 
 DELIVERIES ?= 2000
 .PHONY: bench-webhooks
 bench-webhooks: install
-	$(BIN)/python bench/webhooks.py --deliveries $(DELIVERIES)
-	pgdir=$$(mktemp -d /tmp/registry-pg.XXXXXX) && url=$$(scripts/pg-throwaway.sh start $$pgdir) && \
-	  { $(BIN)/python bench/webhooks.py --deliveries $(DELIVERIES) --database-url $$url; rc=$$?; \
-	    scripts/pg-throwaway.sh stop $$pgdir; exit $$rc; }
+	$(call on-both-databases,$(BIN)/python bench/webhooks.py --deliveries $(DELIVERIES))
