@@ -4,6 +4,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -30,7 +31,7 @@ from api.settings import Settings, get_settings
 from api.tokens import Keyring
 from api.trail import RequestTrail
 from db.session import Database, open_database, transaction
-from service import retention, webhook_delivery
+from service import lifecycle, retention, webhook_delivery
 from service.clock import Clock, SystemClock
 
 DESCRIPTION = """\
@@ -75,15 +76,24 @@ def delivery_worker(settings: Settings, database: Database, stop: threading.Even
 
 
 def housekeeping(settings: Settings, database: Database, stop: threading.Event, clock: Clock) -> None:
-    """Event retention, at start and then hourly (several workers may run it: they take turns)."""
-    log = logging.getLogger("registry.retention")
+    """The lifecycle sweep (records whose publicity window or term ended) every
+    ``lifecycle_sweep_seconds``, and event retention hourly. Several workers may run both: each
+    sweep takes only what no other holds, and retention's pruners take turns."""
+    log = logging.getLogger("registry.housekeeping")
+    unit_of_work = lambda: transaction(database)  # noqa: E731
+    last_pruned = float("-inf")
     while True:
         try:
-            retention.prune_events(lambda: transaction(database), now=clock.now(),
-                                   keep_days=settings.event_retention_days)
-        except Exception:  # the next hour tries again
-            log.exception("event retention failed")
-        if stop.wait(3600):
+            lifecycle.sweep(unit_of_work, now=clock.now())
+        except Exception:  # the next round tries again
+            log.exception("lifecycle sweep failed")
+        if time.monotonic() - last_pruned >= 3600:
+            last_pruned = time.monotonic()
+            try:
+                retention.prune_events(unit_of_work, now=clock.now(), keep_days=settings.event_retention_days)
+            except Exception:
+                log.exception("event retention failed")
+        if stop.wait(settings.lifecycle_sweep_seconds):
             return
 
 

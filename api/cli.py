@@ -16,7 +16,7 @@ from api.settings import Settings, get_settings
 from api.tokens import Keyring, generate_key_pem
 from db import migrations
 from db.session import open_database, transaction
-from service import clients, demo, reference, retention
+from service import clients, demo, lifecycle, reference, retention
 from service.access import Scope
 from service.clock import SystemClock, local_date
 from service.errors import DomainError
@@ -200,6 +200,18 @@ def prune_events(
     finally:
         database.dispose()
     typer.echo(f"deleted {deleted} events")
+
+
+@cli.command()
+def sweep() -> None:
+    """Expire records whose publicity window or term ended, now (workers do it every few minutes)."""
+    settings = get_settings()
+    database = open_database(settings.database_url)
+    try:
+        expired = lifecycle.sweep(lambda: transaction(database), now=SystemClock().now())
+    finally:
+        database.dispose()
+    typer.echo(f"expired {expired} records")
 
 
 def main() -> None:

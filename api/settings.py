@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     # The change feed keeps events this long (then a reader re-lists: GET /v1/records). Record
     # history is kept for good regardless; this bounds only the sync log and its delivery log.
     event_retention_days: int = Field(default=365, ge=1, le=36500)
+    # How often workers expire records whose publicity window or term ended (public answers
+    # compare dates themselves; the sweep writes the status, the reason and the event).
+    lifecycle_sweep_seconds: float = Field(default=300, ge=1, le=86400)
 
     # Webhooks.
     webhook_worker_in_process: bool = Field(default=True, description="serve runs a delivery worker too")

@@ -125,6 +125,7 @@ class Record(SQLModel, table=True):
         Index("uq_record_department_kind_decision", "department_code", "kind", "decision_no", unique=True),
         Index("ix_record_organization_status", "organization_uscc", "status"),
         Index("ix_record_list", "list_name", "status", "effective_on"),
+        Index("ix_record_status_ends_on", "status", "ends_on"),  # the lifecycle sweep's question
     )
 
     id: str = Field(primary_key=True, max_length=40)

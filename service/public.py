@@ -7,7 +7,7 @@ contacts) never leaves the registry through this path.
 """
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
@@ -80,7 +80,7 @@ def _current_grade(rows: list[public_queries.PublicRecordRow]) -> PublicGrade | 
         label_zh=latest.grade_label_zh,
         label_en=latest.grade_label_en,
         evaluated_on=latest.effective_on,
-        valid_until=latest.ends_on,
+        valid_until=latest.ends_on - timedelta(days=1) if latest.ends_on else None,  # ends_on: the day after
         department=latest.department_code,
         record_id=latest.id,
     )

@@ -10,7 +10,7 @@ Rules that live here (domain.md §3-4):
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -83,7 +83,9 @@ def _kind_of(fields: RecordFields) -> Kind:
 def _derive(session: Session, fields: RecordFields, rules: Rules) -> _Derived:
     if isinstance(fields, RatingFields):
         require_grade(session, fields.scheme, fields.grade)
-        return _Derived(fields.evaluated_on, fields.valid_until, grade_scheme=fields.scheme, grade=fields.grade)
+        # valid_until is the last valid day; ends_on, like every end here, is the first day after.
+        ends_on = fields.valid_until + timedelta(days=1) if fields.valid_until else None
+        return _Derived(fields.evaluated_on, ends_on, grade_scheme=fields.scheme, grade=fields.grade)
     if isinstance(fields, ViolationFields):
         until = violation_publicity_until(
             rules, severity=fields.severity, decided_on=fields.decided_on, penalty_types=fields.penalty_types
@@ -321,6 +323,20 @@ def _change_status(session: Session, record: Record, status: RecordStatus, reaso
         event_type, extra["reason"] = "list_entry.removed", reason if status == "superseded" else status
     events.emit(session, event_type, _event_data(record, **extra), at=now,
                 organization_uscc=record.organization_uscc, record_id=record.id)
+
+
+_EXPIRY_REASONS = {
+    "violation": "the maximum publicity window ended",
+    "list_entry": "the listing term ended",
+    "rating": "the rating's validity ended",
+}
+
+
+def expire(session: Session, record: Record, *, now: datetime) -> None:
+    """End an active record whose public life is over (publicity window, list term, validity):
+    status ``expired`` with a reason, and its event. The record stays, with its whole history."""
+    reason = f"{_EXPIRY_REASONS.get(record.kind, 'its term ended')} on {record.ends_on}"
+    _change_status(session, record, "expired", reason, now=now)
 
 
 def history(session: Session, record_id: str, *, viewer: str) -> RecordHistory:

@@ -50,6 +50,15 @@ class RecordRepository:
             statement = statement.where(Record.kind == kind)
         return self.session.exec(statement.order_by(col(Record.id)).limit(limit)).all()
 
+    def due_to_expire(self, today: date, *, limit: int) -> Sequence[Record]:
+        """Active records whose public life ended before ``today`` (``ends_on`` is exclusive).
+        Rows another sweeper holds are skipped (PostgreSQL), so sweepers never expire one twice."""
+        statement = (select(Record)
+                     .where(Record.status == "active", col(Record.ends_on).is_not(None), col(Record.ends_on) <= today)
+                     .order_by(col(Record.ends_on), col(Record.id)).limit(limit)
+                     .with_for_update(skip_locked=True))
+        return self.session.exec(statement).all()
+
     def versions_of(self, record_ids: Sequence[str]) -> Sequence[RecordVersion]:
         statement = (
             select(RecordVersion)

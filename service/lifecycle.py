@@ -1,0 +1,44 @@
+"""The records' own clock (domain.md §4): publicity windows and list terms end by themselves.
+
+``sweep`` expires every active record whose public life is over: violations at the maximum
+publicity window for their severity, list entries at ``expires_on`` (or the rule set's term),
+ratings at ``valid_until``. Each becomes ``expired`` with a reason and an event, once: the sweep
+only takes active records, and concurrent sweepers skip rows another one holds. Public answers
+already stop showing a record on its end date (they compare dates), so a sweep that runs late
+changes the trail's timing, never what the public saw.
+
+Red entries ended by a black listing are ended when the black listing is published (records.publish),
+not here: that is a decision, not a deadline.
+"""
+
+import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import datetime
+
+from sqlmodel import Session
+
+from db.repositories.records import RecordRepository
+from service import records
+from service.clock import local_date
+
+log = logging.getLogger("registry.lifecycle")
+
+BATCH = 500
+
+
+def sweep(unit_of_work: Callable[[], AbstractContextManager[Session]], *, now: datetime) -> int:
+    """Expire what is due on ``now``'s date (China Standard Time); returns how many records."""
+    today = local_date(now)
+    expired = 0
+    while True:
+        with unit_of_work() as session:
+            due = RecordRepository(session).due_to_expire(today, limit=BATCH)
+            for record in due:
+                records.expire(session, record, now=now)
+        expired += len(due)
+        if len(due) < BATCH:
+            break
+    if expired:
+        log.info("lifecycle sweep expired %d records due by %s", expired, today.isoformat())
+    return expired
