@@ -18,6 +18,7 @@ from api.protection import BodyLimit, ClientAddress, PublicCaching, PublicRateLi
 from api.routes import (
     admin,
     auth,
+    decisions,
     events,
     health,
     organizations,
@@ -48,6 +49,7 @@ TAGS = [
     {"name": "auth", "description": "Tokens for department clients (OAuth2 client credentials)."},
     {"name": "organizations", "description": "Department API: master data, records, credit checks."},
     {"name": "records", "description": "Department API: list entries, record history, corrections, withdrawals."},
+    {"name": "decisions", "description": "Department API: objections and credit repair requests on its records."},
     {"name": "events", "description": "Department API: the gap-free change feed."},
     {"name": "webhooks", "description": "Department API: signed push of events to the department's endpoints."},
     {"name": "admin", "description": "Departments, API clients and the audit log."},
@@ -150,8 +152,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     _document_problems(app)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     for router in (pages.router, public.router, public_lists.router, public_intake.router, auth.router,
-                   organizations.router, records.router, events.router, webhooks.router, admin.router,
-                   health.router):
+                   organizations.router, records.router, decisions.router, events.router, webhooks.router,
+                   admin.router, health.router):
         app.include_router(router)
     # Outermost last: the trail sees every request, including those the rate limit refuses.
     app.add_middleware(PublicCaching, max_age=settings.public_cache_seconds)

@@ -82,6 +82,7 @@ Reader = Annotated[Actor, Security(current_actor, scopes=[Scope.RECORDS_READ.val
 Writer = Annotated[Actor, Security(current_actor, scopes=[Scope.RECORDS_WRITE.value])]
 ListWriter = Annotated[Actor, Security(current_actor, scopes=[Scope.LISTS_WRITE.value])]
 Admin = Annotated[Actor, Security(current_actor, scopes=[Scope.ADMIN.value])]
+ObjectionHandler = Annotated[Actor, Security(current_actor, scopes=[Scope.OBJECTIONS_HANDLE.value])]
 WebhookManager = Annotated[Actor, Security(current_actor, scopes=[Scope.WEBHOOKS_MANAGE.value])]
 # Any authenticated client; the service then requires records:write or lists:write by record kind.
 RecordChanger = Annotated[Actor, Security(current_actor)]

@@ -1,11 +1,14 @@
 """Operational checks shared by the API and the CLI."""
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from db import migrations
-from db.session import Database
+from db.repositories import feed as feed_queries
+from db.repositories import operations as counts
+from db.session import Database, reading
 
 
 @dataclass(frozen=True)
@@ -24,3 +27,35 @@ def readiness(database: Database) -> Readiness:
     except SQLAlchemyError:
         return Readiness("not_ready", "unreachable", None, expected)
     return Readiness("ready" if current == expected else "not_ready", "ok", current, expected)
+
+
+def metrics(database: Database, *, today: date) -> str:
+    """The Prometheus text exposition: what an operator alerts on (overdue objections, webhook
+    backlog and dead letters, the feed's extent). Counts only; nothing about anyone."""
+    with reading(database) as conn:
+        overdue = counts.overdue_objections(conn, today)
+        pending = counts.pending_tickets(conn)
+        deliveries = counts.unfinished_deliveries(conn)
+        disabled = counts.disabled_endpoints(conn)
+        head, purged = feed_queries.head(conn), feed_queries.purged_through(conn)
+    lines = [
+        "# HELP registry_objections_overdue Pending objections past their answer deadline, by deciding department.",
+        "# TYPE registry_objections_overdue gauge",
+        *(f'registry_objections_overdue{{department="{department}"}} {count}' for department, count in overdue),
+        "# HELP registry_tickets_pending Objections and repair requests waiting for a decision.",
+        "# TYPE registry_tickets_pending gauge",
+        *(f'registry_tickets_pending{{kind="{kind}"}} {count}' for kind, count in pending.items()),
+        "# HELP registry_webhook_deliveries Webhook deliveries waiting, in flight, or dead-lettered (failed).",
+        "# TYPE registry_webhook_deliveries gauge",
+        *(f'registry_webhook_deliveries{{status="{status}"}} {count}' for status, count in sorted(deliveries.items())),
+        "# HELP registry_webhook_endpoints_disabled Endpoints that receive nothing (disabled by hand or on 410).",
+        "# TYPE registry_webhook_endpoints_disabled gauge",
+        f"registry_webhook_endpoints_disabled {disabled}",
+        "# HELP registry_events_head Sequence number of the newest event in the change feed.",
+        "# TYPE registry_events_head gauge",
+        f"registry_events_head {max(head, purged)}",
+        "# HELP registry_events_purged_through Highest sequence number removed by retention.",
+        "# TYPE registry_events_purged_through gauge",
+        f"registry_events_purged_through {purged}",
+    ]
+    return "\n".join(lines) + "\n"

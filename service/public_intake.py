@@ -105,7 +105,9 @@ def file_objection(session: Session, filing: ObjectionFiling, *, now: datetime) 
     return Filed(objection.id, secret, record.id, objection.status, now, objection.deadline)
 
 
-def _repair_allowed(session: Session, record: Record, *, today: date) -> None:
+def repair_allowed(session: Session, record: Record, *, today: date) -> None:
+    """Refuse repair the rules do not allow: penalties that exclude it, records of other kinds,
+    or before the minimum publicity (violations) or minimum listing (black list) was served."""
     rules = rules_of(session, record.rule_set_id)
     if record.kind == "violation":
         blocking = sorted(set(record.details.get("penalty_types", [])) & set(rules.non_repairable_penalties))
@@ -125,7 +127,7 @@ def _repair_allowed(session: Session, record: Record, *, today: date) -> None:
 def request_repair(session: Session, filing: RepairFiling, *, now: datetime) -> Filed:
     today = local_date(now)
     record = _published_record(session, filing.record_id, today=today)
-    _repair_allowed(session, record, today=today)
+    repair_allowed(session, record, today=today)
     secret, secret_hash = _secret()
     repair = RepairRequest(id=new_id("rep"), record_id=record.id, status="pending", statement=filing.statement,
                            commitment=filing.commitment, contact=filing.contact, secret_hash=secret_hash,

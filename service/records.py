@@ -339,6 +339,13 @@ def expire(session: Session, record: Record, *, now: datetime) -> None:
     _change_status(session, record, "expired", reason, now=now)
 
 
+def repair(session: Session, record: Record, *, reason: str, now: datetime) -> None:
+    """Credit repair approved by the deciding department: the record leaves public display and is
+    no longer shared with other departments (the visibility rule hides repaired records of others);
+    the owner keeps it, with its whole history."""
+    _change_status(session, record, "repaired", reason, now=now)
+
+
 def history(session: Session, record_id: str, *, viewer: str) -> RecordHistory:
     """One record with every version and status change, if ``viewer`` (a department) may see it."""
     record = RecordRepository(session).get_visible(record_id, viewer)

@@ -193,7 +193,7 @@ def parties(app, unit_of_work, clock) -> dict[str, Party]:
     from service import clients
 
     spec = {
-        "a": ("SZAMR", "market_regulation", ["records:read", "records:write", "lists:write"]),
+        "a": ("SZAMR", "market_regulation", ["records:read", "records:write", "lists:write", "objections:handle"]),
         "b": ("SZTAX", "tax", ["records:read", "records:write", "lists:write"]),
         "reader": ("SZBANK", "bank", ["records:read"]),
         "admin": ("REGISTRY", "other", ["admin"]),

@@ -19,11 +19,13 @@ WRITE = {"anonymous": 401, "a": "ok", "b": "ok", "reader": 403, "admin": 403, "h
 # On things department A owns (its record; master data it keeps as market regulator):
 OWNER_WRITE = {"anonymous": 401, "a": "ok", "b": 403, "reader": 403, "admin": 403, "hooks": 403}
 ADMIN = {"anonymous": 401, "a": 403, "b": 403, "reader": 403, "admin": "ok", "hooks": 403}
+HANDLE = {"anonymous": 401, "a": "ok", "b": 403, "reader": 403, "admin": 403, "hooks": 403}  # A decides
 WEBHOOKS = {"anonymous": 401, "a": 403, "b": 403, "reader": 403, "admin": 403, "hooks": "ok"}
 
 RULES = {
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
+    ("GET", "/metrics"): PUBLIC,
     ("GET", "/.well-known/jwks.json"): PUBLIC,
     ("POST", "/v1/auth/token"): PUBLIC,
     ("GET", "/v1/public/organizations/{code}"): PUBLIC,
@@ -60,6 +62,10 @@ RULES = {
     ("POST", "/v1/webhooks/endpoints/{endpoint_id}/replay"): WEBHOOKS,
     ("POST", "/v1/webhooks/deliveries/{delivery_id}/resend"): WEBHOOKS,
     ("POST", "/v1/records/{record_id}/corrections"): OWNER_WRITE,
+    ("GET", "/v1/objections"): HANDLE,
+    ("POST", "/v1/objections/{objection_id}/decision"): HANDLE,
+    ("GET", "/v1/repair-requests"): HANDLE,
+    ("POST", "/v1/repair-requests/{request_id}/decision"): HANDLE,
     ("POST", "/v1/records/{record_id}/withdrawal"): OWNER_WRITE,
     ("POST", "/v1/admin/departments"): ADMIN,
     ("GET", "/v1/admin/departments"): ADMIN,
@@ -115,6 +121,8 @@ def _request(method: str, path: str, world: dict, parties) -> dict:
         ("POST", "/v1/webhooks/endpoints"): {"url": "http://127.0.0.1:9/other"},
         ("PATCH", "/v1/webhooks/endpoints/{endpoint_id}"): {"description": "x"},
         ("POST", "/v1/webhooks/endpoints/{endpoint_id}/replay"): {"since": "2026-06-01T00:00:00Z"},
+        ("POST", "/v1/objections/{objection_id}/decision"): {"outcome": "upheld", "reason": "维持"},
+        ("POST", "/v1/repair-requests/{request_id}/decision"): {"outcome": "rejected", "reason": "不符合条件"},
         ("POST", "/v1/public/objections"): {"record_id": world["record_id"], "reason": "记录有误，请核实",
                                            "contact": "wang@example.org"},
         ("POST", "/v1/public/repair-requests"): {"record_id": world["record_id"], "statement": "罚款已缴清并完成整改",
@@ -123,7 +131,8 @@ def _request(method: str, path: str, world: dict, parties) -> dict:
     url = path.format(code="SZAMR" if path.startswith("/v1/admin") else world["code"],
                       record_id=world["record_id"], client_id=world["client_id"], list_name="black",
                       endpoint_id=world["endpoint_id"], delivery_id="whd_" + "0" * 26,
-                      ticket="obj_" + "0" * 26 if "objections" in path else "rep_" + "0" * 26)
+                      ticket="obj_" + "0" * 26 if "objections" in path else "rep_" + "0" * 26,
+                      objection_id="obj_" + "0" * 26, request_id="rep_" + "0" * 26)
     if "{ticket}" in path:
         return {"url": url, "headers_extra": {"Ticket-Secret": "s" * 43}}
     if path == "/v1/public/organizations":

@@ -49,6 +49,7 @@ def test_always_failing_becomes_a_dead_letter(client, parties, db, clock, hooked
     failed = client.get(f"/v1/webhooks/endpoints/{endpoint_id}/deliveries", headers=headers,
                         params={"status": "failed"}).json()
     assert len(failed) == 1 and failed[0]["attempts"] == 3 and len(receiver.received) == 3
+    assert 'registry_webhook_deliveries{status="failed"} 1\n' in client.get("/metrics").text  # for alerting
 
 
 def test_410_disables_the_endpoint(client, parties, db, clock, hooked, receivers) -> None:

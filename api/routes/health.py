@@ -1,10 +1,10 @@
 """Liveness and readiness for the orchestrator."""
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel
 
-from api.deps import DatabaseDep
+from api.deps import DatabaseDep, Today
 from service import operations
 
 router = APIRouter(tags=["operations"])
@@ -33,3 +33,13 @@ def readyz(database: DatabaseDep) -> JSONResponse:
     """Ready to serve: the database answers and its schema is at the newest migration."""
     readiness = operations.readiness(database)
     return JSONResponse(readiness.__dict__, status_code=200 if readiness.status == "ready" else 503)
+
+
+@router.get("/metrics", response_class=PlainTextResponse, operation_id="metrics",
+            responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}})
+def metrics(database: DatabaseDep, today: Today) -> PlainTextResponse:
+    """Prometheus metrics: overdue objections by department, pending tickets, the webhook backlog
+    and dead letters, the change feed's extent. Aggregate counts only; expose it to the
+    monitoring network, not the internet (a reverse proxy's job)."""
+    return PlainTextResponse(operations.metrics(database, today=today),
+                             media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -1,8 +1,13 @@
-"""Objections and repair requests."""
+"""Objections and repair requests: filed by the public, seen and decided only by the department
+that decided the record."""
 
-from sqlmodel import Session
+from typing import Any
 
-from db.tables import Objection, RepairRequest
+from sqlmodel import Session, col, select
+
+from db.tables import Objection, Record, RepairRequest
+
+Ticket = Objection | RepairRequest
 
 
 class IntakeRepository:
@@ -15,6 +20,25 @@ class IntakeRepository:
     def repair_request(self, ticket: str) -> RepairRequest | None:
         return self.session.get(RepairRequest, ticket)
 
-    def add(self, row: Objection | RepairRequest) -> None:
+    def add(self, row: Ticket) -> None:
         self.session.add(row)
         self.session.flush()
+
+    def of_department(self, model: type[Ticket], department_code: str, *, status: str | None,
+                      after_id: str | None, limit: int) -> list[tuple[Any, Record]]:
+        """Tickets on the department's own records, in filing order (ids are ULIDs)."""
+        statement = (select(model, Record).join(Record, col(Record.id) == model.record_id)
+                     .where(Record.department_code == department_code))
+        if status is not None:
+            statement = statement.where(model.status == status)
+        if after_id is not None:
+            statement = statement.where(model.id > after_id)
+        return [(ticket, record) for ticket, record in self.session.exec(statement.order_by(col(model.id)).limit(limit))]
+
+    def of_department_by_id(self, model: type[Ticket], ticket_id: str,
+                            department_code: str) -> tuple[Any, Record] | None:
+        statement = (select(model, Record).join(Record, col(Record.id) == model.record_id)
+                     .where(model.id == ticket_id, Record.department_code == department_code)
+                     .with_for_update(of=model))  # two handlers deciding at once: the second sees it decided
+        row = self.session.exec(statement).first()
+        return (row[0], row[1]) if row else None
