@@ -5,7 +5,9 @@ default follows GB/T 23791's "four classes, six grades".
 """
 
 from datetime import date, datetime
+from typing import Any
 
+from pydantic import ValidationError
 from sqlmodel import Session
 
 from db.repositories.reference import ReferenceRepository
@@ -63,6 +65,39 @@ def rule_set_for(session: Session, decided_on: date) -> tuple[int, Rules]:
     if rule_set is None or rule_set.id is None:
         raise InvalidRecord(f"no rule set is in force on {decided_on.isoformat()}")
     return rule_set.id, rules_from_json(rule_set.rules)
+
+
+def rule_set_versions(session: Session) -> list[RuleSet]:
+    return list(ReferenceRepository(session).rule_set_versions(DEFAULT_RULE_SET_NAME))
+
+
+def _merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``changes`` over ``base``, nested objects merged too (change one severity's window alone)."""
+    return base | {key: _merged(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict)
+                   else value for key, value in changes.items()}
+
+
+def publish_rule_set(session: Session, changes: dict[str, Any], *, effective_from: date, today: date,
+                     now: datetime) -> RuleSet:
+    """A new version of the rule set, effective from a date: ``changes`` over the newest version.
+    Records keep the version they were decided under; records decided on or after the date get the
+    new one. The date may not lie in the past: the rules of decisions already entered, and of
+    late entries of decisions made before today, stay what they were when the registry said so."""
+    if effective_from < today:
+        raise InvalidRecord(f"effective_from {effective_from} is in the past; a new rule set applies from today on",
+                            field="effective_from")
+    versions = rule_set_versions(session)
+    latest = versions[-1]
+    try:
+        rules = Rules.model_validate(_merged(latest.rules, changes))
+    except ValidationError as error:
+        raise InvalidRecord("the rules are not valid", errors=[
+            {"loc": ["body", "changes", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in error.errors()
+        ]) from None
+    rule_set = RuleSet(name=DEFAULT_RULE_SET_NAME, version=latest.version + 1, effective_from=effective_from,
+                       rules=rules.model_dump(mode="json"), created_at=now)
+    ReferenceRepository(session).add(rule_set)
+    return rule_set
 
 
 def rules_of(session: Session, rule_set_id: int | None) -> Rules:

@@ -8,18 +8,28 @@ import calendar
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 DEFAULT_RULE_SET_NAME = "default"
 
 
 class Window(BaseModel):
-    min_months: int = Field(ge=0)
-    max_months: int = Field(ge=0)
+    model_config = ConfigDict(extra="forbid")
+
+    min_months: int = Field(ge=0, le=120)
+    max_months: int = Field(ge=0, le=120)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Window":
+        if self.min_months > self.max_months:
+            raise ValueError(f"min_months ({self.min_months}) is more than max_months ({self.max_months})")
+        return self
 
 
 class Rules(BaseModel):
     """What a rule set decides. Months, not days: the regulations count in months and years."""
+
+    model_config = ConfigDict(extra="forbid")
 
     # SAMR Order 45 / NDRC Order 36: publicity of administrative penalties by severity.
     violation_publicity: dict[str, Window] = {
@@ -30,13 +40,22 @@ class Rules(BaseModel):
     # Warning-only penalties are not published at all.
     publish_warning_only: bool = False
     # SAMR Order 44: black list term 3 years, early removal after at least 1 year.
-    black_list_term_months: int = 36
-    black_list_min_months: int = 12
+    black_list_term_months: int = Field(default=36, ge=1, le=120)
+    black_list_min_months: int = Field(default=12, ge=0, le=120)
     # A red-list decision without its own end date is valid this long (our default; configurable).
-    red_list_term_months: int = 36
-    objection_deadline_days: int = 20
+    red_list_term_months: int = Field(default=36, ge=1, le=120)
+    objection_deadline_days: int = Field(default=20, ge=1, le=365)
     # Penalties after which credit repair (early stop of publicity) is not available.
     non_repairable_penalties: list[str] = ["licence_revocation", "stop_production", "business_closure"]
+
+
+    @model_validator(mode="after")
+    def _complete(self) -> "Rules":
+        if set(self.violation_publicity) != {"minor", "general", "serious"}:
+            raise ValueError("violation_publicity needs exactly the severities minor, general and serious")
+        if self.black_list_min_months > self.black_list_term_months:
+            raise ValueError("black_list_min_months is more than black_list_term_months")
+        return self
 
 
 DEFAULT_RULES = Rules()

@@ -73,6 +73,8 @@ RULES = {
     ("GET", "/v1/admin/departments/{code}/clients"): ADMIN,
     ("DELETE", "/v1/admin/clients/{client_id}"): ADMIN,
     ("GET", "/v1/admin/audit"): ADMIN,
+    ("GET", "/v1/admin/rule-sets"): ADMIN,
+    ("POST", "/v1/admin/rule-sets"): ADMIN,
 }
 
 
@@ -118,6 +120,7 @@ def _request(method: str, path: str, world: dict, parties) -> dict:
         ("POST", "/v1/admin/departments"): {"code": f"D{len(path)}X", "name": "某部门", "kind": "bank",
                                             "region_code": "440300"},
         ("POST", "/v1/admin/departments/{code}/clients"): {"name": "c", "scopes": ["records:read"]},
+        ("POST", "/v1/admin/rule-sets"): {"effective_from": "2027-01-01", "changes": {"objection_deadline_days": 15}},
         ("POST", "/v1/webhooks/endpoints"): {"url": "http://127.0.0.1:9/other"},
         ("PATCH", "/v1/webhooks/endpoints/{endpoint_id}"): {"description": "x"},
         ("POST", "/v1/webhooks/endpoints/{endpoint_id}/replay"): {"since": "2026-06-01T00:00:00Z"},

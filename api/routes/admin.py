@@ -4,7 +4,7 @@ from datetime import datetime
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from api.deps import Cursor, Limit, SessionDep
+from api.deps import Cursor, Limit, SessionDep, Today
 from api.problems import problem_responses
 from api.schemas.admin import (
     AuditEntryView,
@@ -15,6 +15,8 @@ from api.schemas.admin import (
     DepartmentCreate,
     DepartmentPage,
     DepartmentView,
+    RuleSetPublish,
+    RuleSetView,
 )
 from api.security import Admin
 from service import audit, clients, reference
@@ -80,3 +82,22 @@ def list_audit_entries(
     page = audit.page(session, limit=limit, cursor=cursor, department_code=department,
                       client_id=client_id, action=action, outcome=outcome, since=since, until=until)
     return AuditPage(items=[AuditEntryView.of(e) for e in page.entries], next_cursor=page.next_cursor)
+
+
+@router.get("/rule-sets", response_model=list[RuleSetView], operation_id="list_rule_sets",
+            responses=problem_responses(*ADMIN_ERRORS))
+def list_rule_sets(session: SessionDep, actor: Admin) -> list[RuleSetView]:
+    """Every version of the deadline rules (publicity windows, list terms, objection deadline),
+    oldest first. Each record names the version it was decided under (`rule_set_id`)."""
+    return [RuleSetView.of(r) for r in reference.rule_set_versions(session)]
+
+
+@router.post("/rule-sets", status_code=201, response_model=RuleSetView, operation_id="publish_rule_set",
+             responses=problem_responses(*ADMIN_ERRORS))
+def publish_rule_set(request: Request, body: RuleSetPublish, session: SessionDep, actor: Admin,
+                     today: Today) -> RuleSetView:
+    """Publish a new version of the rules, effective from a date (today or later). Decisions made
+    on or after it are judged by it; records already entered keep their version, through
+    corrections too."""
+    return RuleSetView.of(reference.publish_rule_set(session, body.changes, effective_from=body.effective_from,
+                                                     today=today, now=request.app.state.clock.now()))

@@ -1,16 +1,25 @@
 """Administration and token models."""
 
-from datetime import datetime
-from typing import Annotated, Literal
+from datetime import date, datetime
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from db.tables import ApiClient, AuditEntry, Department
+from db.tables import ApiClient, AuditEntry
 from service.access import Scope
 from service.reference import DEPARTMENT_KINDS
+from service.rules import Rules
 
 DepartmentKind = Literal["market_regulation", "tax", "customs", "bank", "insurer", "other"]
 assert set(DepartmentKind.__args__) == set(DEPARTMENT_KINDS)  # type: ignore[attr-defined]
+
+
+class _RowView(BaseModel):
+    """A view whose fields are a table row's columns of the same names."""
+
+    @classmethod
+    def of(cls, row: object) -> Self:
+        return cls.model_validate(row, from_attributes=True)
 
 
 class DepartmentCreate(BaseModel):
@@ -24,7 +33,7 @@ class DepartmentCreate(BaseModel):
     region_code: Annotated[str, Field(pattern=r"^[0-9]{6}$")] = Field(examples=["440300"])
 
 
-class DepartmentView(BaseModel):
+class DepartmentView(_RowView):
     code: str
     name: str
     name_en: str | None
@@ -32,9 +41,6 @@ class DepartmentView(BaseModel):
     region_code: str
     created_at: datetime
 
-    @classmethod
-    def of(cls, department: Department) -> "DepartmentView":
-        return cls.model_validate(department, from_attributes=True)
 
 
 class DepartmentPage(BaseModel):
@@ -97,3 +103,25 @@ class TokenResponse(BaseModel):
     token_type: Literal["Bearer"] = "Bearer"
     expires_in: int = Field(examples=[900])
     scope: str = Field(examples=["records:read records:write"])
+
+
+class RuleSetPublish(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    effective_from: date = Field(description="Decisions on or after this date are judged by the new version; "
+                                             "today or later", examples=["2027-01-01"])
+    changes: dict[str, Any] = Field(
+        description="What changes from the newest version (nested objects merge: one severity's window alone "
+                    "is enough). The result must be a complete, valid rule set.",
+        examples=[{"objection_deadline_days": 15, "violation_publicity": {"general": {"min_months": 3,
+                                                                                      "max_months": 6}}}])
+
+
+class RuleSetView(_RowView):
+    id: int
+    name: str
+    version: int
+    effective_from: date
+    rules: Rules
+    created_at: datetime
+

@@ -1,5 +1,6 @@
 """Reference data: departments, grade schemes, rule sets."""
 
+from collections.abc import Sequence
 from datetime import date
 
 from sqlmodel import Session, col, select
@@ -43,6 +44,10 @@ class ReferenceRepository:
     def rule_set(self, name: str, version: int) -> RuleSet | None:
         statement = select(RuleSet).where(RuleSet.name == name, RuleSet.version == version)
         return self.session.exec(statement).first()
+
+    def rule_set_versions(self, name: str) -> Sequence[RuleSet]:
+        statement = select(RuleSet).where(RuleSet.name == name).order_by(col(RuleSet.version))
+        return self.session.exec(statement).all()
 
     def add(self, *rows: Department | GradeScheme | Grade | RuleSet) -> None:
         self.session.add_all(rows)
