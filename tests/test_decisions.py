@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from service import clients, records
+from service import clients, lifecycle, records
 from tests import factories as f
 from tests.test_public_intake import objection, repair
 
@@ -173,3 +173,29 @@ def test_repair_rejected_or_no_longer_possible(client, parties, world, clock) ->
                            json={"outcome": "approved", "reason": "同意"})
     assert response.status_code == 409 and "withdrawn" in response.json()["detail"]
     assert ticket(client, "repair-requests", late)["status"] == "pending"
+
+
+def test_as_of_answers_remember_expired_and_repaired_entries(client, parties, unit_of_work, clock) -> None:
+    a, b = parties["a"].headers, parties["b"].headers
+    client.put(f"/v1/organizations/{HUAWEI}", headers=a, json={"name": "华为技术有限公司"})
+    with unit_of_work() as session:
+        black = records.publish(session, HUAWEI, f.list_entry("black", effective_on=date(2025, 5, 1)),
+                                department_code="SZAMR", now=clock.now()).id
+        records.publish(session, HUAWEI, f.violation(severity="minor", decided_on=date(2026, 6, 1)),
+                        department_code="SZAMR", now=clock.now())  # public until 2026-09-01
+    filed = file(client, "/v1/public/repair-requests", repair(black))
+    clock.advance(days=2)  # 2026-06-17: repair approved
+    assert client.post(f"/v1/repair-requests/{filed['ticket']}/decision", headers=a,
+                       json={"outcome": "approved", "reason": "满一年且已整改"}).status_code == 200
+    clock.advance(days=106)  # 2026-10-01, past the violation's window
+    lifecycle.sweep(unit_of_work, now=clock.now())
+
+    def check(headers, as_of=None):
+        body = client.get(f"/v1/organizations/{HUAWEI}/credit-check", headers=headers,
+                          params={"as_of": as_of} if as_of else {}).json()
+        return body["black_listed"], body["active_violations"]
+
+    assert check(a) == (False, 0)
+    assert check(a, "2026-06-16") == (True, 1)  # the owner: as it stood, repaired listing included
+    assert check(a, "2026-08-01") == (False, 1)  # after the repair, before the expiry
+    assert check(b, "2026-06-16") == (False, 1)  # sharing of the repaired listing stopped, even for the past
