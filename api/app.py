@@ -18,6 +18,7 @@ from api.protection import BodyLimit, ClientAddress, PublicCaching, PublicRateLi
 from api.routes import (
     admin,
     auth,
+    batches,
     decisions,
     events,
     health,
@@ -49,6 +50,7 @@ TAGS = [
     {"name": "auth", "description": "Tokens for department clients (OAuth2 client credentials)."},
     {"name": "organizations", "description": "Department API: master data, records, credit checks."},
     {"name": "records", "description": "Department API: list entries, record history, corrections, withdrawals."},
+    {"name": "batches", "description": "Department API: bulk push (NDJSON or CSV) and per-line results."},
     {"name": "decisions", "description": "Department API: objections and credit repair requests on its records."},
     {"name": "events", "description": "Department API: the gap-free change feed."},
     {"name": "webhooks", "description": "Department API: signed push of events to the department's endpoints."},
@@ -152,7 +154,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     _document_problems(app)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     for router in (pages.router, public.router, public_lists.router, public_intake.router, auth.router,
-                   organizations.router, records.router, decisions.router, events.router, webhooks.router,
+                   organizations.router, records.router, batches.router, decisions.router, events.router, webhooks.router,
                    admin.router, health.router):
         app.include_router(router)
     # Outermost last: the trail sees every request, including those the rate limit refuses.
@@ -160,7 +162,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.add_middleware(PublicRateLimit,
                        limiter=RateLimiter(settings.public_rate_per_minute, settings.public_rate_burst),
                        addresses=app.state.client_address)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
+                       larger={"/v1/batches": settings.max_batch_bytes})  # streamed, never held
     app.add_middleware(RequestTrail, access_log_enabled=settings.access_log)
     return app
 

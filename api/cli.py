@@ -2,9 +2,11 @@
 
 import json
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from itertools import islice
+from pathlib import Path
 
 import typer
 import uvicorn
@@ -212,6 +214,58 @@ def sweep() -> None:
     finally:
         database.dispose()
     typer.echo(f"expired {expired} records")
+
+
+@cli.command()
+def push(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="NDJSON (.ndjson) or CSV file"),
+    url: str = typer.Option("http://127.0.0.1:8000", help="The registry's base URL"),
+    client_id: str = typer.Option(..., envvar="REGISTRY_CLIENT_ID"),
+    client_secret: str = typer.Option(..., envvar="REGISTRY_CLIENT_SECRET", hide_input=True),
+    batch_lines: int = typer.Option(5000, min=1, max=1_000_000, help="Lines per request"),
+    file_format: str = typer.Option(None, "--format", help="ndjson or csv (default: from the file's extension)"),
+    charset: str = typer.Option("utf-8", help="The file's encoding: utf-8 or gb18030"),
+    atomic: bool = typer.Option(False, help="Each batch all or nothing"),
+) -> None:
+    """Push a file of records to the registry in batches, with progress; rejected lines go to
+    FILE.rejects.csv. Exits 1 when a line was rejected (duplicates are reported, not errors)."""
+    from api import push_client
+
+    format_ = push_client.format_of(file, file_format)
+    content_type = "text/csv" if format_ == "csv" else "application/x-ndjson"
+    content_type += f"; charset={charset}"
+    total = max(0, push_client.count_lines(file) - (1 if format_ == "csv" else 0))
+    pusher = push_client.Pusher(url, client_id, client_secret)
+    totals = push_client.Totals()
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]:>8} rows/s"), TimeRemainingColumn())
+    started = time.monotonic()
+    try:
+        with Progress(*columns, transient=False) as progress:
+            task = progress.add_task(f"pushing {file.name}", total=total, rate="-")
+            for batch in push_client.batches(file, format_=format_, size=batch_lines):
+                result = pusher.send(batch, source=file, content_type=content_type, atomic=atomic)
+                totals.lines += len(batch.lines)
+                totals.accepted += result["accepted"]
+                totals.duplicates += result["duplicates"]
+                totals.rejected += result["rejected"]
+                totals.problems += [r | {"file_line": push_client.file_line(batch, r["line"]),
+                                         "text": push_client.text_of(batch, r["line"], charset)}
+                                    for r in pusher.problems(result)]
+                progress.update(task, advance=len(batch.lines),
+                                rate=f"{totals.lines / max(time.monotonic() - started, 1e-9):,.0f}")
+    except push_client.PushFailed as error:
+        typer.echo(f"push stopped: {error}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        pusher.close()
+    rejects = file.with_name(file.name + ".rejects.csv")
+    if totals.problems:
+        push_client.write_rejects(rejects, totals.problems)
+    typer.echo(f"{totals.accepted} accepted, {totals.duplicates} duplicates, {totals.rejected} rejected "
+               f"in {time.monotonic() - started:.1f} s" + (f"; see {rejects}" if totals.problems else ""))
+    if totals.rejected:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -164,16 +164,18 @@ class BodyLimit:
     Content-Length says so (nothing is read), else as soon as the bytes read pass the limit
     (chunked uploads), so no body is ever held in memory beyond the limit."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app: ASGIApp, *, max_bytes: int, larger: dict[str, int] | None = None) -> None:
+        # ``larger``: paths whose routes stream the body (bulk push) and may take more.
+        self.app, self.max_bytes, self.larger = app, max_bytes, larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope["path"], self.max_bytes)
         declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            detail = f"request bodies are limited to {self.max_bytes} bytes"
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            detail = f"request bodies are limited to {limit} bytes"
             body = json.dumps({"type": "about:blank", "title": "Content Too Large", "status": 413,
                                "detail": detail}).encode()
             await send({"type": "http.response.start", "status": 413, "headers": [
@@ -188,9 +190,9 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 total += len(message.get("body", b""))
-                if total > self.max_bytes:
+                if total > limit:
                     # An HTTPException, so the framework turns it into the usual problem response.
-                    raise _BodyTooLarge(self.max_bytes)
+                    raise _BodyTooLarge(limit)
             return message
 
         await self.app(scope, counted, send)

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     trusted_proxies: list[str] = Field(default_factory=list, description="Addresses or networks of reverse proxies")
     client_ip_header: str = "X-Forwarded-For"
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_batch_bytes: int = Field(default=4 * 1024**3, ge=1024, description="Bulk push bodies (read as a stream)")
 
     # The change feed keeps events this long (then a reader re-lists: GET /v1/records). Record
     # history is kept for good regardless; this bounds only the sync log and its delivery log.

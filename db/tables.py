@@ -366,3 +366,41 @@ class WebhookAttempt(SQLModel, table=True):
     duration_ms: int
     status_code: int | None = None
     error: str | None = Field(default=None, max_length=200)
+
+
+class Batch(SQLModel, table=True):
+    """A bulk push: lines of records and master data from one department, applied in chunks
+    (each committed with its lines' results) or all at once (atomic)."""
+
+    __table_args__ = (Index("uq_batch_client_key", "client_id", "idempotency_key", unique=True),)
+
+    id: str = Field(primary_key=True, max_length=40)
+    department_code: str = Field(foreign_key="department.code", max_length=32)
+    client_id: str = Field(max_length=40)
+    idempotency_key: str | None = Field(default=None, max_length=200)
+    format: str = Field(max_length=8)  # ndjson, csv
+    atomic: bool = False
+    status: str = Field(max_length=16)  # running, completed, rejected (atomic with a failing line)
+    lines: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()  # a heartbeat while running: a stale one may be resumed
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class BatchLine(SQLModel, table=True):
+    """What became of one line of a batch, written in the same transaction as the line's record."""
+
+    __tablename__ = "batch_line"
+
+    batch_id: str = Field(sa_column=Column(String(40), ForeignKey("batch.id"), primary_key=True))
+    line: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    outcome: str = Field(max_length=16)  # accepted, duplicate, rejected, not_applied (atomic batch refused)
+    kind: str | None = Field(default=None, max_length=16)
+    record_id: str | None = Field(default=None, max_length=40)
+    organization: str | None = Field(default=None, max_length=18)
+    existing_id: str | None = Field(default=None, max_length=40)
+    field: str | None = Field(default=None, max_length=100)
+    message: str | None = Field(default=None, sa_type=Text)

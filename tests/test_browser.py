@@ -5,17 +5,13 @@ objection -> get a ticket. Screenshots go to test-artifacts/ (desktop and phone 
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from service import records
 from tests import factories as f
+from tests.live_server import live_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -30,12 +26,6 @@ def _require_browser() -> None:
         pytest.skip("no /usr/bin/chromium: browser tests skipped")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(db, database_url, tmp_path, unit_of_work, clock):
     """The real service as its own process, on the test database, with Huawei on the black list."""
@@ -45,32 +35,8 @@ def server(db, database_url, tmp_path, unit_of_work, clock):
         f.make_organization(session, now=clock.now(), code=f.HUAWEI, name="华为技术有限公司", legal_representative="徐直军")
         records.publish(session, f.HUAWEI, f.violation(), department_code="SZAMR", now=clock.now())
         records.publish(session, f.HUAWEI, f.list_entry("black"), department_code="SZAMR", now=clock.now())
-    port = _free_port()
-    env = os.environ | {"REGISTRY_DATABASE_URL": database_url, "REGISTRY_DATA_DIR": str(tmp_path),
-                        "REGISTRY_ACCESS_LOG": "false", "REGISTRY_LOG_LEVEL": "warning"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
-        env=env, cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            pytest.fail(f"server did not start: {process.stdout.read1().decode(errors='replace') if process.stdout else ''}")
+    with live_server(database_url, tmp_path) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.fixture

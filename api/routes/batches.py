@@ -1,0 +1,178 @@
+"""Department API: bulk push of records and master data (NDJSON or CSV), and its results."""
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Literal
+
+import anyio.from_thread
+from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from api import trail
+from api.deps import Limit, SessionDep
+from api.idempotent import IdempotencyKey
+from api.problems import PROBLEM_JSON, problem_response, problem_responses
+from api.routes.organizations import AUTH_ERRORS
+from api.security import RecordChanger
+from db.session import transaction
+from db.tables import Batch, BatchLine
+from service import bulk
+
+router = APIRouter(prefix="/v1", tags=["batches"])
+
+BatchId = Path(max_length=40, pattern=r"^bat_[0-9A-Z]{26}$")
+INLINE_RESULTS = 1000
+ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "gb18030": "gb18030", "gbk": "gb18030", "gb2312": "gb18030"}
+FORMATS = {"application/x-ndjson": "ndjson", "application/ndjson": "ndjson", "text/csv": "csv"}
+
+
+class LineView(BaseModel):
+    line: int
+    outcome: Literal["accepted", "duplicate", "rejected"]
+    kind: str | None
+    record_id: str | None = Field(description="accepted: the new record")
+    organization: str | None
+    existing_id: str | None = Field(description="duplicate: the record already in the registry")
+    field: str | None
+    message: str | None
+
+    @classmethod
+    def of(cls, line: BatchLine) -> "LineView":
+        return cls.model_validate(line, from_attributes=True)
+
+
+class BatchView(BaseModel):
+    id: str
+    status: Literal["running", "completed", "rejected"]
+    format: str
+    atomic: bool
+    lines: int = Field(description="Lines read (the number of the last one)")
+    accepted: int
+    duplicates: int
+    rejected: int
+    created_at: datetime
+    finished_at: datetime | None
+    results: list[LineView] = Field(description=f"The first {INLINE_RESULTS} line results (of an atomic batch "
+                                                "that was refused: the failing lines)")
+    results_url: str = Field(description="Every line's result, a page at a time")
+
+    @classmethod
+    def of(cls, batch: Batch, lines: list[BatchLine]) -> "BatchView":
+        return cls(id=batch.id, status=batch.status, format=batch.format, atomic=batch.atomic, lines=batch.lines,
+                   accepted=batch.accepted, duplicates=batch.duplicates, rejected=batch.rejected,
+                   created_at=batch.created_at, finished_at=batch.finished_at,
+                   results=[LineView.of(line) for line in lines], results_url=f"/v1/batches/{batch.id}/results")
+
+
+class LinePage(BaseModel):
+    items: list[LineView]
+    next_cursor: str | None
+
+
+def _format_of(content_type: str | None) -> tuple[str, str] | None:
+    media, _, parameters = (content_type or "").partition(";")
+    format_ = FORMATS.get(media.strip().lower())
+    charset = "utf-8"
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            charset = value.strip().strip('"').lower()
+    encoding = ENCODINGS.get(charset)
+    return (format_, encoding) if format_ and encoding else None
+
+
+@router.post(
+    "/batches", response_model=BatchView, operation_id="push_batch",
+    responses={**problem_responses(*AUTH_ERRORS, 409, 413, 415),
+               422: {"description": "An atomic batch with a failing line: nothing was written "
+                                    "(problem+json with `batch`, whose results are the failing lines)",
+                     "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}},
+    openapi_extra={"requestBody": {"required": True, "content": {
+        "application/x-ndjson": {"schema": {"type": "string"}, "example": '{"type":"violation","code":"914403001922038216",'
+                                 '"decision_no":"深市监罚〔2026〕1号","decided_on":"2026-05-01",...}\n'},
+        "text/csv": {"schema": {"type": "string"}}}}},
+)
+async def push_batch(request: Request, actor: RecordChanger, idempotency_key: IdempotencyKey = None,
+                     atomic: bool = Query(False, description="All lines or none"),
+                     content_type: str = Header("", include_in_schema=False)) -> Response:
+    """Push many records and organizations at once: NDJSON (`application/x-ndjson`) or CSV
+    (`text/csv`; UTF-8 with or without BOM, or `charset=gb18030`), one per line, each with its
+    `type` (organization, rating, violation, disclosure, list_entry) and `code`. Every line is
+    handled exactly as the single write would be (validation, versions, events), needs the same
+    scope, and gets a result: accepted (with the record id), duplicate (with the existing id), or
+    rejected (line, field, message). Lines are committed as they are applied, so a 200 means
+    every accepted line is stored; a batch cut short resumes from where it stopped when sent again
+    with the same `Idempotency-Key`. With `atomic=true` nothing is written if any line fails (422)."""
+    shape = _format_of(content_type)
+    if shape is None:
+        return problem_response(415, "Unsupported Media Type", detail="send application/x-ndjson or text/csv, "
+                                "in UTF-8 (the default) or with charset=gb18030", instance=request.url.path)
+    format_, encoding = shape
+    database, clock = request.app.state.database, request.app.state.clock
+
+    def unit_of_work():
+        return transaction(database)
+
+    batch, after, replayed = await run_in_threadpool(
+        bulk.start, unit_of_work, department_code=actor.department_code, client_id=actor.client_id,
+        scopes=actor.scopes, key=idempotency_key, format=format_, atomic=atomic, now=clock.now())
+    body = request.stream()
+    if not replayed:
+        def chunks() -> Iterator[bytes]:
+            # The body, read from the event loop a piece at a time as the worker thread needs it.
+            while True:
+                try:
+                    yield anyio.from_thread.run(body.__anext__)
+                except StopAsyncIteration:
+                    return
+
+        read = bulk.ndjson_lines if format_ == "ndjson" else bulk.csv_lines
+        batch = await run_in_threadpool(bulk.run, unit_of_work, read(chunks(), encoding), batch_id=batch.id,
+                                        after=after, department_code=actor.department_code, scopes=actor.scopes,
+                                        clock=clock)
+    async for _ in body:  # what was not read (an atomic batch stops at its first failure, a replay reads none)
+        pass
+    status = 422 if batch.status == "rejected" else 200
+    request.state.response_status = status
+
+    def finish() -> list[BatchLine]:
+        with transaction(database) as session:
+            lines = bulk.results(session, batch.id, department_code=actor.department_code, outcome=None,
+                                 after_line=0, limit=INLINE_RESULTS)
+            trail.audit_success(session, request)
+            return lines
+
+    lines = await run_in_threadpool(finish)
+    request.state.audited = True
+    view = BatchView.of(batch, lines)
+    headers = {"Idempotent-Replayed": "true"} if replayed else None
+    if status == 422:
+        return problem_response(422, "Batch refused", type_="/problems/batch-refused", instance=request.url.path,
+                                detail=f"{batch.rejected} line(s) failed, so no line of this atomic batch was "
+                                       "written; see batch.results", batch=json.loads(view.model_dump_json()),
+                                headers=headers)
+    return JSONResponse(json.loads(view.model_dump_json()), headers=headers)
+
+
+@router.get("/batches/{batch_id}", response_model=BatchView, operation_id="get_batch",
+            responses=problem_responses(*AUTH_ERRORS, 404))
+def get_batch(session: SessionDep, actor: RecordChanger, batch_id: str = BatchId) -> BatchView:
+    """A batch of the department: its counts and its first line results."""
+    batch = bulk.get(session, batch_id, department_code=actor.department_code)
+    return BatchView.of(batch, bulk.results(session, batch_id, department_code=actor.department_code, outcome=None,
+                                            after_line=0, limit=INLINE_RESULTS))
+
+
+@router.get("/batches/{batch_id}/results", response_model=LinePage, operation_id="list_batch_results",
+            responses=problem_responses(*AUTH_ERRORS, 404))
+def list_batch_results(session: SessionDep, actor: RecordChanger, batch_id: str = BatchId, limit: Limit = 200,
+                       cursor: str | None = Query(None, pattern=r"^[0-9]{1,12}$", description="next_cursor"),
+                       outcome: Literal["accepted", "duplicate", "rejected"] | None = Query(None)) -> LinePage:
+    """Every line's result in line order (`outcome=rejected` for what needs fixing)."""
+    lines = bulk.results(session, batch_id, department_code=actor.department_code, outcome=outcome,
+                         after_line=int(cursor or 0), limit=limit + 1)
+    return LinePage(items=[LineView.of(line) for line in lines[:limit]],
+                    next_cursor=str(lines[limit - 1].line) if len(lines) > limit else None)

@@ -1,0 +1,51 @@
+"""The real service as its own process on 127.0.0.1, on the test database."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def live_server(database_url: str, data_dir: Path, **settings: str) -> Iterator[str]:
+    """Serve the app with uvicorn (settings as REGISTRY_* variables); yields the base URL."""
+    port = free_port()
+    env = os.environ | {"REGISTRY_DATABASE_URL": database_url, "REGISTRY_DATA_DIR": str(data_dir),
+                        "REGISTRY_ACCESS_LOG": "false", "REGISTRY_LOG_LEVEL": "warning",
+                        "REGISTRY_WEBHOOK_WORKER_IN_PROCESS": "false"} | settings
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning"],
+        env=env, cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            pytest.fail(f"server did not start: {process.stdout.read1().decode(errors='replace') if process.stdout else ''}")
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()

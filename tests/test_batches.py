@@ -1,0 +1,211 @@
+"""Bulk push over HTTP: NDJSON and CSV (UTF-8 with BOM, GB18030), per-line results, atomic
+batches, idempotent replays, and a batch cut short that resumes where it stopped."""
+
+import contextlib
+import json
+from datetime import date
+
+from sqlmodel import func, select
+from typer.testing import CliRunner
+
+from api.cli import cli
+from db.session import transaction
+from db.tables import Event, Record
+from service import bulk, clients
+from tests import factories as f
+from tests.live_server import live_server
+
+HUAWEI = f.HUAWEI
+NDJSON = {"content-type": "application/x-ndjson"}
+
+
+def line(type_: str, **values) -> str:
+    return json.dumps({"type": type_, **values}, ensure_ascii=False, default=str)
+
+
+def violation_line(decision_no: str, **overrides) -> str:
+    fields = f.violation(decision_no=decision_no).model_dump(mode="json", exclude_none=True) | overrides
+    return line("violation", code=HUAWEI, **fields)
+
+
+def push(client, headers, body: str | bytes, *, content_headers=NDJSON, **params):
+    return client.post("/v1/batches", headers=headers | content_headers, params=params,
+                       content=body.encode() if isinstance(body, str) else body)
+
+
+def counts(db) -> tuple[int, int]:
+    with transaction(db) as session:
+        return (session.exec(select(func.count()).select_from(Record)).one(),
+                session.exec(select(func.count()).select_from(Event)).one())
+
+
+def test_every_kind_in_one_file_with_a_result_per_line(client, parties, db) -> None:
+    a, b = parties["a"].headers, parties["b"].headers
+    body = "\n".join([
+        line("organization", code=HUAWEI, name="华为技术有限公司"),
+        violation_line("深市监罚〔2026〕101号"),
+        line("rating", code=HUAWEI, **f.rating().model_dump(mode="json", exclude_none=True)),
+        line("list_entry", code=HUAWEI, visibility="shared", **f.list_entry("red").model_dump(mode="json",
+                                                                                              exclude_none=True)),
+        line("disclosure", code=HUAWEI, **f.disclosure().model_dump(mode="json", exclude_none=True)),
+        "",
+        "{not json",
+        violation_line("深市监罚〔2026〕102号", severity="catastrophic"),
+        violation_line("深市监罚〔2026〕101号"),  # line 2 again
+        line("permit", code=HUAWEI),
+        line("violation", **f.violation(decision_no="深市监罚〔2026〕103号").model_dump(mode="json")),
+    ]) + "\n"
+    response = push(client, a, body)
+    assert response.status_code == 200, response.text
+    batch = response.json()
+    assert (batch["status"], batch["lines"], batch["accepted"], batch["duplicates"], batch["rejected"]) == \
+        ("completed", 11, 5, 1, 4)
+    results = {r["line"]: r for r in batch["results"]}
+    assert sorted(results) == [1, 2, 3, 4, 5, 7, 8, 9, 10, 11]  # the blank line 6 is no record
+    assert results[1]["organization"] == HUAWEI and results[1]["outcome"] == "accepted"
+    assert results[7]["outcome"] == "rejected" and "not a JSON object" in results[7]["message"]
+    assert results[8]["field"] == "severity"
+    assert results[9]["outcome"] == "duplicate" and results[9]["existing_id"] == results[2]["record_id"]
+    assert results[10]["field"] == "type" and results[11]["field"] == "code"
+
+    record = client.get(f"/v1/records/{results[2]['record_id']}", headers=b).json()  # queryable like any other
+    assert record["details"]["decision_no"] == "深市监罚〔2026〕101号" and record["version"] == 1
+    types = [e["type"] for e in client.get("/v1/events", headers=a, params={"limit": 100}).json()["data"]]
+    assert types == ["organization.updated", "violation.published", "rating.published", "list_entry.added",
+                     "disclosure.published"]
+
+    rejected = client.get(f"/v1/batches/{batch['id']}/results", headers=a,
+                          params={"outcome": "rejected", "limit": 3}).json()
+    assert [r["line"] for r in rejected["items"]] == [7, 8, 10] and rejected["next_cursor"] == "10"
+    rest = client.get(f"/v1/batches/{batch['id']}/results", headers=a,
+                      params={"outcome": "rejected", "cursor": rejected["next_cursor"]}).json()
+    assert [r["line"] for r in rest["items"]] == [11] and rest["next_cursor"] is None
+    assert client.get(f"/v1/batches/{batch['id']}", headers=b).status_code == 404  # another department's
+
+
+def test_csv_in_utf8_with_bom_and_in_gb18030(client, parties) -> None:
+    a = parties["a"].headers
+    client.put(f"/v1/organizations/{HUAWEI}", headers=a, json={"name": "华为技术有限公司"})
+    header = "type,code,decision_no,decided_on,authority,category,legal_basis,penalty,penalty_types,severity\n"
+
+    def row(number: int) -> str:
+        return (f"violation,{HUAWEI},深市监罚〔2026〕{number}号,2026-05-01,深圳市市场监督管理局,产品质量抽查不合格,"
+                f"\"《产品质量法》第四十九条\",\"警告，罚款人民币5万元\",warning;fine,general\n")
+
+    utf8 = push(client, a, b"\xef\xbb\xbf" + (header + row(201)).encode(), content_headers={"content-type": "text/csv"})
+    assert utf8.status_code == 200 and utf8.json()["accepted"] == 1, utf8.text
+    gb = push(client, a, (header + row(202)).encode("gb18030"),
+              content_headers={"content-type": "text/csv; charset=GB18030"})
+    assert gb.status_code == 200 and gb.json()["accepted"] == 1, gb.text
+    record = client.get(f"/v1/records/{gb.json()['results'][0]['record_id']}", headers=a).json()
+    assert record["details"]["authority"] == "深圳市市场监督管理局"
+    assert record["details"]["penalty_types"] == ["warning", "fine"]
+    wrongly_declared = push(client, a, (header + row(203)).encode("gb18030"), content_headers={"content-type": "text/csv"})
+    assert wrongly_declared.json()["results"][0]["message"].startswith("the line is not valid utf-8")
+
+
+def test_an_atomic_batch_with_a_bad_line_writes_nothing(client, parties, db) -> None:
+    a = parties["a"].headers
+    client.put(f"/v1/organizations/{HUAWEI}", headers=a, json={"name": "华为技术有限公司"})
+    before = counts(db)
+    body = "\n".join([violation_line("深市监罚〔2026〕301号"), violation_line("深市监罚〔2026〕302号", decided_on="soon"),
+                      violation_line("深市监罚〔2026〕303号")])
+    response = push(client, a, body, atomic="true")
+    assert response.status_code == 422 and response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["batch"]["status"] == "rejected"
+    assert [(r["line"], r["field"]) for r in problem["batch"]["results"]] == [(2, "decided_on")]
+    assert counts(db) == before  # no record, no event
+
+    good = push(client, a, "\n".join([violation_line("深市监罚〔2026〕301号"), violation_line("深市监罚〔2026〕303号")]),
+                atomic="true")
+    assert good.status_code == 200 and good.json()["accepted"] == 2
+
+
+def test_the_same_key_replays_and_a_cut_short_batch_resumes(client, parties, db, clock, monkeypatch) -> None:
+    a = parties["a"].headers
+    client.put(f"/v1/organizations/{HUAWEI}", headers=a, json={"name": "华为技术有限公司"})
+    lines = [line("rating", code=HUAWEI, **f.rating(evaluated_on=date(2026, 1, n)).model_dump(mode="json",
+                                                                                             exclude_none=True))
+             for n in range(1, 8)]  # ratings: nothing but the batch tells one from a repeat
+    monkeypatch.setattr(bulk, "CHUNK_LINES", 2)
+
+    # A first request that dies after two chunks: its lines are committed, the batch stays running.
+    scopes = frozenset({"records:write"})
+    started, _, _ = bulk.start(lambda: transaction(db), department_code="SZAMR", client_id=parties["a"].client_id,
+                               scopes=scopes, key="import-7", format="ndjson", atomic=False, now=clock.now())
+
+    def dies_after_four():
+        yield from bulk.ndjson_lines([("\n".join(lines[:4]) + "\n").encode()], "utf-8")
+        raise ConnectionError("client went away")
+
+    with contextlib.suppress(ConnectionError):
+        bulk.run(lambda: transaction(db), dies_after_four(), batch_id=started.id, after=0, department_code="SZAMR",
+                 scopes=scopes, clock=clock)
+    busy = push(client, a, "\n".join(lines), **{})
+    assert busy.status_code == 200  # no key: a new batch, unrelated
+    with transaction(db) as session:
+        ratings_before = session.exec(select(func.count()).select_from(Record)).one()
+
+    keyed = a | {"Idempotency-Key": "import-7"}
+    assert push(client, keyed, "\n".join(lines)).status_code == 409  # still running a moment ago
+    clock.advance(minutes=3)
+    resumed = push(client, keyed, "\n".join(lines))
+    assert resumed.status_code == 200, resumed.text
+    assert resumed.json()["id"] == started.id and resumed.json()["accepted"] == 7
+    assert [r["line"] for r in resumed.json()["results"]] == list(range(1, 8))
+    with transaction(db) as session:
+        assert session.exec(select(func.count()).select_from(Record)).one() == ratings_before + 3  # 5, 6, 7 only
+
+    replay = push(client, keyed, "\n".join(lines))
+    assert replay.headers["idempotent-replayed"] == "true" and replay.json()["accepted"] == 7
+    with transaction(db) as session:
+        assert session.exec(select(func.count()).select_from(Record)).one() == ratings_before + 3
+
+
+def test_scopes_media_types_and_limits(client, parties, app, unit_of_work, clock) -> None:
+    a = parties["a"].headers
+    client.put(f"/v1/organizations/{HUAWEI}", headers=a, json={"name": "华为技术有限公司"})
+    assert push(client, parties["reader"].headers, violation_line("深市监罚〔2026〕401号")).status_code == 403
+    with unit_of_work() as session:
+        lists_only = clients.create(session, "SZAMR", name="lists", scopes=["lists:write"], now=clock.now())
+    token, _ = app.state.keyring.issue(issuer="credit-registry", audience="credit-registry-api",
+                                       client_id=lists_only.client.client_id, department_code="SZAMR",
+                                       scopes=frozenset({"lists:write"}))
+    result = push(client, {"Authorization": f"Bearer {token}"}, violation_line("深市监罚〔2026〕402号")).json()
+    assert result["rejected"] == 1 and "records:write" in result["results"][0]["message"]
+
+    plain = push(client, a, "x", content_headers={"content-type": "text/plain"})
+    assert plain.status_code == 415 and plain.headers["content-type"] == "application/problem+json"
+    latin = push(client, a, "x", content_headers={"content-type": "text/csv; charset=latin-1"})
+    assert latin.status_code == 415
+    too_long = push(client, a, "{" + "x" * (bulk.MAX_LINE_BYTES + 10) + "}\n" + violation_line("深市监罚〔2026〕403号"))
+    assert [r["outcome"] for r in too_long.json()["results"]] == ["rejected", "accepted"]
+
+
+def test_the_push_command_sends_a_file_in_batches(db, database_url, data_dir, unit_of_work, clock, tmp_path) -> None:
+    with unit_of_work() as session:
+        f.make_department(session, now=clock.now())
+        made = clients.create(session, "SZAMR", name="importer", scopes=["records:write", "lists:write"],
+                              now=clock.now())
+    lines = [line("organization", code=HUAWEI, name="华为技术有限公司")]
+    lines += [violation_line(f"深市监罚〔2026〕{5000 + n}号") for n in range(117)]
+    lines.insert(60, violation_line("深市监罚〔2026〕9999号", severity="catastrophic"))  # file line 61
+    lines.insert(90, violation_line("深市监罚〔2026〕5001号"))  # file line 91: a duplicate of line 3
+    source = tmp_path / "violations.ndjson"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    arguments = ["push", str(source), "--client-id", made.client.client_id, "--client-secret", made.secret,
+                 "--batch-lines", "50"]
+
+    with live_server(database_url, data_dir) as base:
+        first = CliRunner().invoke(cli, [*arguments, "--url", base])
+        assert first.exit_code == 1, first.output  # one line was rejected
+        assert "118 accepted, 1 duplicates, 1 rejected" in first.output
+        rejects = (tmp_path / "violations.ndjson.rejects.csv").read_text(encoding="utf-8-sig").splitlines()
+        assert [row.split(",")[:3] for row in rejects[1:]] == [["61", "rejected", "severity"],
+                                                               ["91", "duplicate", ""]]
+        records_after_first = counts(db)
+
+        again = CliRunner().invoke(cli, [*arguments, "--url", base])  # the same keys: answered, not re-entered
+        assert again.exit_code == 1 and "118 accepted" in again.output
+        assert counts(db) == records_after_first
