@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # compare dates themselves; the sweep writes the status, the reason and the event).
     lifecycle_sweep_seconds: float = Field(default=300, ge=1, le=86400)
 
+    # GET /metrics: with a token, only a scraper that sends it (Authorization: Bearer) gets in.
+    metrics_token: str = Field(default="", repr=False)
+
     # Webhooks.
     webhook_worker_in_process: bool = Field(default=True, description="serve runs a delivery worker too")
     webhook_allowed_hosts: list[str] = Field(

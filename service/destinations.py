@@ -16,6 +16,8 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,21 +43,43 @@ def check(url: str, *, allowed_hosts: frozenset[str] = frozenset()) -> None:
                    allowed_hosts=allowed_hosts)
 
 
+_resolver = ThreadPoolExecutor(max_workers=8, thread_name_prefix="resolve")
+# IPv6 ranges that carry an IPv4 address or are obsolete site-local space: never a public receiver.
+_TUNNELS = (ipaddress.ip_network("2002::/16"), ipaddress.ip_network("2001::/32"), ipaddress.ip_network("fec0::/10"))
+
+
+def _resolve(host: str, port: int) -> list[tuple]:
+    """getaddrinfo within the attempt's time: the C resolver has no timeout of its own (glibc can
+    wait 30 s on a silent name server), so it runs aside and the attempt stops waiting for it."""
+    left = _time_left(None, httpcore.ConnectTimeout)
+    if left is None:
+        return socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    try:
+        return _resolver.submit(socket.getaddrinfo, host, port, proto=socket.IPPROTO_TCP).result(timeout=left)
+    except FutureTimeout:
+        raise httpcore.ConnectTimeout(f"resolving {host} took longer than the attempt may") from None
+
+
+def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    address = getattr(address, "ipv4_mapped", None) or address
+    if isinstance(address, ipaddress.IPv6Address) and any(address in net for net in _TUNNELS):
+        return False
+    # is_global alone lets multicast through (Python counts 224.0.0.0/4 as global).
+    return address.is_global and not address.is_multicast and not address.is_reserved
+
+
 def vetted_address(host: str, port: int, *, allowed_hosts: frozenset[str]) -> str:
     """The address to connect to for ``host``; refuses the host if any address it resolves to is
     not public (a name that also points inside is not one to trust)."""
     try:
-        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+        infos = _resolve(host, port)
     except (socket.gaierror, UnicodeError, ValueError):
         raise BlockedDestination(f"the host {host!r} does not resolve", field="url") from None
     addresses = [info[4][0].split("%")[0] for info in infos]
     if host not in allowed_hosts:
         for text in addresses:
-            address = ipaddress.ip_address(text)
-            address = getattr(address, "ipv4_mapped", None) or address
-            # is_global alone lets multicast through (Python counts 224.0.0.0/4 as global).
-            if not address.is_global or address.is_multicast or address.is_reserved:
-                raise BlockedDestination(f"{host} resolves to {address}, which is not a public address", field="url")
+            if not _public(ipaddress.ip_address(text)):
+                raise BlockedDestination(f"{host} resolves to {text}, which is not a public address", field="url")
     return addresses[0]
 
 

@@ -228,7 +228,8 @@ def _reinstate_red_entries(session: Session, black_entry: Record, *, now: dateti
 def _owned_active(session: Session, record_id: str, department_code: str,
                   scopes: frozenset[str] | None) -> Record:
     # A record the department may not see is "not found", never "not yours": no existence oracle.
-    record = RecordRepository(session).get_visible(record_id, department_code)
+    # Locked: a concurrent correction, decision or sweep waits, then sees this change.
+    record = RecordRepository(session).get_visible(record_id, department_code, lock=True)
     if record is None:
         raise RecordNotFound(f"no record {record_id}")
     if record.department_code != department_code:

@@ -86,8 +86,10 @@ def publish_rule_set(session: Session, changes: dict[str, Any], *, effective_fro
     if effective_from < today:
         raise InvalidRecord(f"effective_from {effective_from} is in the past; a new rule set applies from today on",
                             field="effective_from")
-    versions = rule_set_versions(session)
-    latest = versions[-1]
+    latest = ReferenceRepository(session).latest_rule_set(DEFAULT_RULE_SET_NAME)  # locked: one publisher at a time
+    if effective_from < latest.effective_from:
+        raise InvalidRecord(f"version {latest.version} takes effect on {latest.effective_from}; a new version cannot "
+                            "take effect before it (it would be overtaken by the older one)", field="effective_from")
     try:
         rules = Rules.model_validate(_merged(latest.rules, changes))
     except ValidationError as error:

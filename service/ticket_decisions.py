@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlmodel import Session
 
 from db.repositories.intake import IntakeRepository
+from db.repositories.records import RecordRepository
 from db.tables import Objection, Record, RepairRequest
 from service import events, records
 from service.clock import local_date
@@ -98,15 +99,18 @@ def _close(session: Session, ticket: Objection | RepairRequest, outcome: str, re
 
 
 def decide_objection(session: Session, objection_id: str, decision: ObjectionDecision, *, department_code: str,
-                     now: datetime) -> tuple[Objection, Record]:
+                     scopes: frozenset[str], now: datetime) -> tuple[Objection, Record]:
+    """Deciding ``corrected`` or ``withdrawn`` changes the record, so it needs the scope that change
+    needs (records:write, or lists:write for a list entry) besides objections:handle."""
     objection, record = _pending_of(session, Objection, objection_id, department_code)
     because = f"objection {objection_id}: {decision.reason}"
     if decision.outcome == "corrected":
         assert decision.fields is not None
-        # The objection handler's authority covers the correction it decides (no lists:write needed).
-        records.correct(session, record.id, decision.fields, department_code=department_code, reason=because, now=now)
+        records.correct(session, record.id, decision.fields, department_code=department_code, reason=because, now=now,
+                        scopes=scopes)
     elif decision.outcome == "withdrawn":
-        records.withdraw(session, record.id, department_code=department_code, reason=because, now=now)
+        records.withdraw(session, record.id, department_code=department_code, reason=because, now=now,
+                         scopes=scopes)
     _close(session, objection, decision.outcome, decision.reason, now)
     events.emit(session, "objection.resolved", {"objection_id": objection.id, "record_id": record.id,
                                                 "outcome": decision.outcome},
@@ -118,6 +122,7 @@ def decide_repair(session: Session, request_id: str, decision: RepairDecision, *
                   now: datetime) -> tuple[RepairRequest, Record]:
     repair, record = _pending_of(session, RepairRequest, request_id, department_code)
     if decision.outcome == "approved":
+        record = RecordRepository(session).get_visible(record.id, department_code, lock=True) or record
         if record.status != "active":
             raise InvalidTransition(f"record {record.id} is {record.status}: there is nothing left to repair; "
                                     "reject the request with that reason")

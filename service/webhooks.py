@@ -117,7 +117,7 @@ def rotate_secret(session: Session, endpoint_id: str, *, owner: str, grace_secon
 
 def fan_out(session: Session, event: Event) -> None:
     repository = WebhookRepository(session)
-    endpoints = [e for e in repository.subscribers(event.record_id) if _matches(event.type, e.event_types)]
+    endpoints = [e for e in repository.subscribers(event.type, event.record_id) if _matches(event.type, e.event_types)]
     if endpoints:
         repository.add(*(WebhookDelivery(id=new_id("whd"), endpoint_id=e.id, event_seq=event.seq, status="pending",
                                          next_attempt_at=event.occurred_at, created_at=event.occurred_at,

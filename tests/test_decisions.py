@@ -141,7 +141,7 @@ def test_credit_repair_approved_takes_the_record_off_display_and_out_of_sharing(
     assert kept["status"] == "repaired" and [c["status"] for c in kept["status_changes"]] == ["active", "repaired"]
     assert ticket(client, "repair-requests", filed)["status"] == "approved"
     assert event_types(client, a)[-2:] == ["violation.repaired", "repair.decided"]
-    assert "violation.repaired" not in event_types(client, b)  # nor its events
+    assert event_types(client, b)[-1] == "violation.repaired"  # told to let go of its copy; not the ticket events
 
 
 def test_early_black_list_removal_leaves_no_public_trace(client, parties, unit_of_work, clock) -> None:
@@ -199,3 +199,24 @@ def test_as_of_answers_remember_expired_and_repaired_entries(client, parties, un
     assert check(a, "2026-06-16") == (True, 1)  # the owner: as it stood, repaired listing included
     assert check(a, "2026-08-01") == (False, 1)  # after the repair, before the expiry
     assert check(b, "2026-06-16") == (False, 1)  # sharing of the repaired listing stopped, even for the past
+
+
+def test_ticket_events_are_for_the_deciding_department_alone(client, parties, world) -> None:
+    file(client, "/v1/public/objections", objection(world["violation"]))
+    assert "objection.filed" in event_types(client, parties["a"].headers)
+    assert "objection.filed" not in event_types(client, parties["b"].headers)  # the record is public; the ticket is not
+
+
+def test_deciding_a_correction_needs_the_scope_to_correct(client, parties, world, app, unit_of_work, clock) -> None:
+    with unit_of_work() as session:
+        made = clients.create(session, "SZAMR", name="handler only", scopes=["objections:handle"], now=clock.now())
+    token, _ = app.state.keyring.issue(issuer="credit-registry", audience="credit-registry-api",
+                                       client_id=made.client.client_id, department_code="SZAMR",
+                                       scopes=frozenset({"objections:handle"}))
+    handler = {"Authorization": f"Bearer {token}"}
+    filed = file(client, "/v1/public/objections", objection(world["violation"]))
+    withdrawn = client.post(f"/v1/objections/{filed['ticket']}/decision", headers=handler,
+                            json={"outcome": "withdrawn", "reason": "撤销"})
+    assert withdrawn.status_code == 403 and "records:write" in withdrawn.json()["detail"]
+    assert client.post(f"/v1/objections/{filed['ticket']}/decision", headers=handler,
+                       json={"outcome": "upheld", "reason": "维持"}).status_code == 200

@@ -114,3 +114,11 @@ def test_prune_events_from_the_cli(client, parties, db, database_url, data_dir, 
         get_settings.cache_clear()
     assert result.exit_code == 0 and "deleted 2 events" in result.output
     assert feed(client, parties["b"].headers, "1").status_code == 410
+
+
+def test_a_disabled_endpoints_backlog_does_not_hold_retention(client, parties, db, clock, hooked, receivers) -> None:
+    endpoint_id, _, hooks = hooked(receivers().url)
+    push_violation(client, parties)  # 2: a delivery that waits
+    client.patch(f"/v1/webhooks/endpoints/{endpoint_id}", headers=hooks, json={"status": "disabled"})
+    clock.advance(days=KEEP + 1)
+    assert prune(db, clock) == 2  # the disabled endpoint's pending delivery goes with its event

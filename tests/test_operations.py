@@ -56,3 +56,16 @@ class TestProblems:
         assert response.status_code == 422
         assert "SECRET" not in response.text
         assert response.json()["errors"][0]["loc"] == ["path", "code"]
+
+
+def test_metrics_behind_a_configured_token(settings, db, clock) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    app = create_app(settings.model_copy(update={"metrics_token": "scrape-me-please"}), clock=clock)
+    with TestClient(app) as client:
+        assert client.get("/metrics").status_code == 401
+        assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        answered = client.get("/metrics", headers={"Authorization": "Bearer scrape-me-please"})
+        assert answered.status_code == 200 and "registry_events_head" in answered.text

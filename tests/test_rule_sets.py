@@ -63,3 +63,12 @@ def test_bad_rules_are_refused_and_nothing_is_published(client, parties, body, p
     assert response.status_code == 422 and problem in response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert [v["version"] for v in client.get("/v1/admin/rule-sets", headers=admin).json()] == [1]
+
+
+def test_a_new_version_cannot_take_effect_before_the_newest(client, parties) -> None:
+    admin = parties["admin"].headers
+    assert client.post("/v1/admin/rule-sets", headers=admin, json={
+        "effective_from": "2028-01-01", "changes": {"objection_deadline_days": 15}}).status_code == 201
+    earlier = client.post("/v1/admin/rule-sets", headers=admin, json={
+        "effective_from": "2027-01-01", "changes": {"objection_deadline_days": 10}})
+    assert earlier.status_code == 422 and "cannot take effect before" in earlier.text

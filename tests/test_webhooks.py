@@ -137,7 +137,9 @@ def test_private_and_odd_destinations_are_refused(client, hooked, url) -> None:
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1/x", "http://2130706433/x", "http://0x7f000001/x", "http://0177.1/x",
                                  "http://localhost/x", "http://[::1]/x", "http://[::ffff:127.0.0.1]/x",
-                                 "http://192.168.1.10/x", "http://100.64.0.1/x", "http://224.0.0.1/x"])
+                                 "http://192.168.1.10/x", "http://100.64.0.1/x", "http://224.0.0.1/x",
+                                 "http://[2002:7f00:1::]/x", "http://[2002:a9fe:a9fe::]/x", "http://[fec0::1]/x",
+                                 "http://[64:ff9b::a9fe:a9fe]/x"])
 def test_loopback_in_any_spelling_is_refused_without_the_allowlist(url) -> None:
     with pytest.raises(destinations.BlockedDestination):
         destinations.check(url)

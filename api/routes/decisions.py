@@ -90,11 +90,14 @@ def decide_objection(request: Request, body: ObjectionDecision, session: Session
                      today: Today, idempotency_key: IdempotencyKey = None,
                      objection_id: str = ObjectionId) -> Response:
     """Answer an objection: `corrected` (with the complete corrected `fields`: a new version),
-    `upheld` (the record stands) or `withdrawn` (the record is withdrawn). The public marker
+    `upheld` (the record stands) or `withdrawn` (the record is withdrawn). Correcting or
+    withdrawing also needs the scope that change needs (records:write; lists:write for a list
+    entry). The public marker
     "under objection" clears; the filer sees the outcome with the ticket."""
     def produce() -> tuple[int, ObjectionView]:
         objection, record = ticket_decisions.decide_objection(
-            session, objection_id, body, department_code=actor.department_code, now=request.app.state.clock.now())
+            session, objection_id, body, department_code=actor.department_code, scopes=actor.scopes,
+            now=request.app.state.clock.now())
         return 200, ObjectionView.of(objection, record, today)
     return respond(request, session, actor, idempotency_key, body, produce)
 

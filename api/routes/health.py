@@ -1,10 +1,13 @@
 """Liveness and readiness for the orchestrator."""
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse, PlainTextResponse
+import hmac
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 
 from api.deps import DatabaseDep, Today
+from api.problems import problem_response
 from service import operations
 
 router = APIRouter(tags=["operations"])
@@ -37,9 +40,14 @@ def readyz(database: DatabaseDep) -> JSONResponse:
 
 @router.get("/metrics", response_class=PlainTextResponse, operation_id="metrics",
             responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}})
-def metrics(database: DatabaseDep, today: Today) -> PlainTextResponse:
+def metrics(request: Request, database: DatabaseDep, today: Today) -> Response:
     """Prometheus metrics: overdue objections by department, pending tickets, the webhook backlog
     and dead letters, the change feed's extent. Aggregate counts only; expose it to the
-    monitoring network, not the internet (a reverse proxy's job)."""
+    monitoring network, not the internet, or set `REGISTRY_METRICS_TOKEN` and scrape with it."""
+    expected = request.app.state.settings.metrics_token
+    given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    if expected and not hmac.compare_digest(given.encode(), expected.encode()):
+        return problem_response(401, "Unauthorized", detail="metrics need the configured bearer token",
+                                headers={"WWW-Authenticate": "Bearer"})
     return PlainTextResponse(operations.metrics(database, today=today),
                              media_type="text/plain; version=0.0.4; charset=utf-8")

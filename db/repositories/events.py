@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlmodel import Session, col
 
-from db.tables import Event, EventCounter, WebhookAttempt, WebhookDelivery
+from db.tables import Event, EventCounter, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 EVENT_SEQUENCE = "event"
 PURGED_THROUGH = "purged_through"  # highest seq retention deleted; cursors below it are expired
@@ -43,9 +43,13 @@ class EventRepository:
         start = self.purged_through()
         old = self.session.execute(
             select(func.max(Event.seq)).where(Event.occurred_at < cutoff, Event.seq <= start + limit)).scalar()
+        # Deliveries of disabled endpoints wait for nobody (they are not sent until re-enabled, and
+        # catch-up is by replay or the feed), so they do not hold retention back.
         unfinished = self.session.execute(
             select(func.min(WebhookDelivery.event_seq))
-            .where(col(WebhookDelivery.status).in_(("pending", "sending")))).scalar()
+            .join(WebhookEndpoint, col(WebhookEndpoint.id) == WebhookDelivery.endpoint_id)
+            .where(col(WebhookDelivery.status).in_(("pending", "sending")), WebhookEndpoint.status == "enabled")
+        ).scalar()
         end = old or start
         if unfinished is not None:
             end = min(end, unfinished - 1)

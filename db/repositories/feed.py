@@ -7,10 +7,10 @@ that continues after the last number it saw can never miss an event that commits
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, case, exists, func, or_, select
+from sqlalchemy import Connection, case, func, select
 
 from db.repositories.events import PURGED_THROUGH
-from db.repositories.records import visible_to
+from db.repositories.records import event_visible_to
 from db.tables import Event, EventCounter, Record
 
 _event = Event.__table__
@@ -39,8 +39,7 @@ def after(conn: Connection, seq: int, *, viewer: str, scan: int) -> list[FeedRow
     """Up to ``scan`` events after ``seq`` in order, each marked visible or not for ``viewer``:
     events about a record follow the record's visibility; the others (organization master data)
     are for every department."""
-    visible = or_(_event.c.record_id.is_(None),
-                  exists().where(_record.c.id == _event.c.record_id, visible_to(viewer)))
+    visible = event_visible_to(viewer, _event.c.type, _event.c.record_id)
     statement = (
         select(_event.c.seq, _event.c.type, case((visible, True), else_=False), _event.c.envelope)
         .where(_event.c.seq > seq)

@@ -2,23 +2,41 @@
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
-from sqlalchemy import ColumnElement, exists
+from sqlalchemy import ColumnElement, case, exists, literal
 from sqlmodel import Session, and_, col, or_, select
 
 from db.tables import Record, RecordAccess, RecordStatusChange, RecordVersion
 
 
-def visible_to(department_code: str) -> ColumnElement[bool]:
+def visible_to(department_code: Any, *, including_repaired: bool = False) -> ColumnElement[bool]:
     """The one rule for what a department may see: its own records; public and shared records of
     others; restricted records of others that name it. A repaired record of another department
-    is no longer shared ("谁认定、谁修复": the repair stops sharing)."""
+    is no longer shared ("谁认定、谁修复": the repair stops sharing). ``including_repaired``: what
+    the department could see before a repair (the events that tell it to let go of its copy)."""
     granted = exists().where(RecordAccess.record_id == Record.id, RecordAccess.department_code == department_code)
-    others = and_(
-        col(Record.status) != "repaired",
-        or_(col(Record.visibility).in_(("public", "shared")), and_(Record.visibility == "restricted", granted)),
-    )
+    shared = or_(col(Record.visibility).in_(("public", "shared")), and_(Record.visibility == "restricted", granted))
+    others = shared if including_repaired else and_(col(Record.status) != "repaired", shared)
     return or_(Record.department_code == department_code, others)
+
+
+# Events about the public's tickets (ticket ids, outcomes) concern the deciding department alone.
+OWNER_ONLY_EVENTS = ("objection.filed", "objection.resolved", "repair.requested", "repair.decided")
+
+
+def event_visible_to(department_code: Any, event_type: Any, record_id: Any) -> ColumnElement[bool]:
+    """Whether a department gets an event (feed, webhooks, replay): events about no record (master
+    data) go to all; ticket events to the record's department; the others to every department
+    that may see the record, or could before a repair (so it learns of the repair)."""
+    if isinstance(event_type, str):
+        event_type = literal(event_type)
+    about_record = exists().where(
+        Record.id == record_id,
+        case((event_type.in_(OWNER_ONLY_EVENTS), Record.department_code == department_code),
+             else_=visible_to(department_code, including_repaired=True)),
+    )
+    return about_record if isinstance(record_id, str) else or_(record_id.is_(None), about_record)
 
 
 class RecordRepository:
@@ -29,9 +47,10 @@ class RecordRepository:
         """Unfiltered: for the owner's own writes and system jobs, never for a department's read."""
         return self.session.get(Record, record_id)
 
-    def get_visible(self, record_id: str, viewer: str) -> Record | None:
+    def get_visible(self, record_id: str, viewer: str, *, lock: bool = False) -> Record | None:
+        """``lock``: for a change (PostgreSQL row lock until commit; SQLite writers are serialized)."""
         statement = select(Record).where(Record.id == record_id, visible_to(viewer))
-        return self.session.exec(statement).first()
+        return self.session.exec(statement.with_for_update(of=Record) if lock else statement).first()
 
     def of_organization_visible(self, organization_uscc: str, viewer: str) -> Sequence[Record]:
         statement = (

@@ -45,6 +45,10 @@ class ReferenceRepository:
         statement = select(RuleSet).where(RuleSet.name == name, RuleSet.version == version)
         return self.session.exec(statement).first()
 
+    def latest_rule_set(self, name: str) -> RuleSet:
+        statement = select(RuleSet).where(RuleSet.name == name).order_by(col(RuleSet.version).desc()).limit(1)
+        return self.session.exec(statement.with_for_update()).one()
+
     def rule_set_versions(self, name: str) -> Sequence[RuleSet]:
         statement = select(RuleSet).where(RuleSet.name == name).order_by(col(RuleSet.version))
         return self.session.exec(statement).all()

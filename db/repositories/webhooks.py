@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, func, update
 from sqlmodel import Session, col, or_, select
 
-from db.repositories.records import visible_to
-from db.tables import Event, Record, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookSecret
+from db.repositories.records import event_visible_to
+from db.tables import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookSecret
 
 
 @dataclass(frozen=True)
@@ -42,13 +42,11 @@ class WebhookRepository:
                      .order_by(col(WebhookEndpoint.created_at), col(WebhookEndpoint.id)))
         return self.session.exec(statement).all()
 
-    def subscribers(self, record_id: str | None) -> Sequence[WebhookEndpoint]:
-        """Enabled endpoints whose department may see the record (all of them for events that
-        concern no record)."""
+    def subscribers(self, event_type: str, record_id: str | None) -> Sequence[WebhookEndpoint]:
+        """Enabled endpoints whose department gets the event (the feed's rule)."""
         statement = select(WebhookEndpoint).where(WebhookEndpoint.status == "enabled")
         if record_id is not None:
-            sees = select(Record.id).where(Record.id == record_id, visible_to(WebhookEndpoint.department_code))
-            statement = statement.where(sees.exists())
+            statement = statement.where(event_visible_to(WebhookEndpoint.department_code, event_type, record_id))
         return self.session.exec(statement).all()
 
     def secrets(self, endpoint_id: str, *, now: datetime) -> list[str]:
@@ -91,9 +89,13 @@ class WebhookRepository:
         delivery = WebhookDelivery
         due = (delivery.endpoint_id == WebhookEndpoint.id) & _due(now)
         oldest_due = select(func.min(delivery.next_attempt_at)).where(due).scalar_subquery()
+        in_flight = (select(func.count()).select_from(delivery)
+                     .where(delivery.endpoint_id == WebhookEndpoint.id, delivery.status == "sending",
+                            col(delivery.lease_until) >= now).scalar_subquery())
         endpoint_ids = list(self.session.exec(
             select(WebhookEndpoint.id)
-            .where(WebhookEndpoint.status == "enabled", select(delivery.id).where(due).exists())
+            .where(WebhookEndpoint.status == "enabled", select(delivery.id).where(due).exists(),
+                   in_flight < per_endpoint)  # endpoints at their cap would only take the places of others
             .order_by(oldest_due).limit(limit)
             .with_for_update(skip_locked=True, key_share=True)
         ))
@@ -115,8 +117,13 @@ class WebhookRepository:
                 ).all()
         if not ids:
             return []
-        self.session.execute(update(delivery).where(col(delivery.id).in_(ids))
-                             .values(status="sending", lease_owner=owner, lease_until=lease_until, updated_at=now))
+        # Only rows still due: a worker whose lease ran out may have recorded its outcome meanwhile.
+        ids = list(self.session.execute(
+            update(delivery).where(col(delivery.id).in_(ids), _due(now))
+            .values(status="sending", lease_owner=owner, lease_until=lease_until, updated_at=now)
+            .returning(delivery.id)).scalars())
+        if not ids:
+            return []
         rows = self.session.exec(
             select(delivery.id, delivery.endpoint_id, WebhookEndpoint.url, delivery.attempts, Event.id, Event.envelope)
             .join(WebhookEndpoint, col(WebhookEndpoint.id) == delivery.endpoint_id)
@@ -131,7 +138,7 @@ class WebhookRepository:
         statement = select(WebhookDelivery).where(WebhookDelivery.id == delivery_id,
                                                   WebhookDelivery.lease_owner == owner,
                                                   WebhookDelivery.status == "sending")
-        return self.session.exec(statement).first()
+        return self.session.exec(statement.with_for_update()).first()  # held until the outcome is written
 
     def endpoint_by_id(self, endpoint_id: str) -> WebhookEndpoint | None:
         return self.session.get(WebhookEndpoint, endpoint_id)
@@ -149,11 +156,11 @@ class WebhookRepository:
         from while the endpoint was disabled)."""
         delivered = select(WebhookDelivery.event_seq).where(WebhookDelivery.endpoint_id == endpoint.id,
                                                             WebhookDelivery.status == "succeeded")
-        sees = select(Record.id).where(Record.id == Event.record_id, visible_to(endpoint.department_code))
+        sees = event_visible_to(endpoint.department_code, Event.type, Event.record_id)
         statement = (select(Event.seq, Event.type)
                      .where(Event.occurred_at >= since, Event.occurred_at <= until,
                             col(Event.seq).not_in(delivered),
-                            or_(col(Event.record_id).is_(None), sees.exists()))
+                            sees)
                      .order_by(col(Event.seq)).limit(limit))
         if mode == "failed":
             failed = select(WebhookDelivery.event_seq).where(WebhookDelivery.endpoint_id == endpoint.id,
