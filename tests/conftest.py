@@ -211,3 +211,21 @@ def parties(app, unit_of_work, clock) -> dict[str, Party]:
             result[name] = Party(code, created.client.client_id, created.secret,
                                  {"Authorization": f"Bearer {token}"})
     return result
+
+
+@pytest.fixture
+def client_for(app, unit_of_work, clock) -> Callable[..., dict[str, str]]:
+    """``client_for("SZAMR", "lists:write")``: headers of a new client of that (existing)
+    department with exactly those scopes, its token issued as the token endpoint would."""
+    from service import clients
+
+    def make(department_code: str, *scopes: str) -> dict[str, str]:
+        with unit_of_work() as session:
+            created = clients.create(session, department_code, name=f"client {len(scopes)}", scopes=list(scopes),
+                                     now=clock.now())
+        token, _ = app.state.keyring.issue(
+            issuer=app.state.settings.token_issuer, audience=app.state.settings.token_audience,
+            client_id=created.client.client_id, department_code=department_code, scopes=frozenset(scopes))
+        return {"Authorization": f"Bearer {token}"}
+
+    return make

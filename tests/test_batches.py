@@ -163,16 +163,11 @@ def test_the_same_key_replays_and_a_cut_short_batch_resumes(client, parties, db,
         assert session.exec(select(func.count()).select_from(Record)).one() == ratings_before + 3
 
 
-def test_scopes_media_types_and_limits(client, parties, app, unit_of_work, clock) -> None:
+def test_scopes_media_types_and_limits(client, parties, client_for) -> None:
     a = parties["a"].headers
     client.put(f"/v1/organizations/{HUAWEI}", headers=a, json={"name": "华为技术有限公司"})
     assert push(client, parties["reader"].headers, violation_line("深市监罚〔2026〕401号")).status_code == 403
-    with unit_of_work() as session:
-        lists_only = clients.create(session, "SZAMR", name="lists", scopes=["lists:write"], now=clock.now())
-    token, _ = app.state.keyring.issue(issuer="credit-registry", audience="credit-registry-api",
-                                       client_id=lists_only.client.client_id, department_code="SZAMR",
-                                       scopes=frozenset({"lists:write"}))
-    result = push(client, {"Authorization": f"Bearer {token}"}, violation_line("深市监罚〔2026〕402号")).json()
+    result = push(client, client_for("SZAMR", "lists:write"), violation_line("深市监罚〔2026〕402号")).json()
     assert result["rejected"] == 1 and "records:write" in result["results"][0]["message"]
 
     plain = push(client, a, "x", content_headers={"content-type": "text/plain"})

@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from service import clients, lifecycle, records
+from service import lifecycle, records
 from tests import factories as f
 from tests.test_public_intake import objection, repair
 
@@ -44,17 +44,7 @@ def event_types(client, headers) -> list[str]:
     return [e["type"] for e in client.get("/v1/events", headers=headers, params={"limit": 1000}).json()["data"]]
 
 
-def other_handler(app, unit_of_work, clock) -> dict:
-    """Department B's client that may handle objections: on B's records only."""
-    with unit_of_work() as session:
-        made = clients.create(session, "SZTAX", name="b handler", scopes=["objections:handle"], now=clock.now())
-    token, _ = app.state.keyring.issue(issuer="credit-registry", audience="credit-registry-api",
-                                       client_id=made.client.client_id, department_code="SZTAX",
-                                       scopes=frozenset({"objections:handle"}))
-    return {"Authorization": f"Bearer {token}"}
-
-
-def test_an_objection_answered_with_a_correction(client, parties, world, app, unit_of_work, clock) -> None:
+def test_an_objection_answered_with_a_correction(client, parties, world, client_for) -> None:
     a = parties["a"].headers
     record_id = world["violation"]
     filed = file(client, "/v1/public/objections", objection(record_id))
@@ -65,7 +55,7 @@ def test_an_objection_answered_with_a_correction(client, parties, world, app, un
         [(filed["ticket"], record_id, False, "2026-07-05")]
     assert listed[0]["contact"].startswith("张先生")  # the deciding department may reach the filer
 
-    b = other_handler(app, unit_of_work, clock)
+    b = client_for("SZTAX", "objections:handle")  # handles objections, on B's records only
     assert client.get("/v1/objections", headers=b).json()["items"] == []
     decision = {"outcome": "corrected", "reason": "经核查，罚款金额录入错误，已更正",
                 "fields": f.violation(decided_on=date(2026, 6, 1), fine_amount="30000").model_dump(mode="json")}
@@ -207,13 +197,8 @@ def test_ticket_events_are_for_the_deciding_department_alone(client, parties, wo
     assert "objection.filed" not in event_types(client, parties["b"].headers)  # the record is public; the ticket is not
 
 
-def test_deciding_a_correction_needs_the_scope_to_correct(client, parties, world, app, unit_of_work, clock) -> None:
-    with unit_of_work() as session:
-        made = clients.create(session, "SZAMR", name="handler only", scopes=["objections:handle"], now=clock.now())
-    token, _ = app.state.keyring.issue(issuer="credit-registry", audience="credit-registry-api",
-                                       client_id=made.client.client_id, department_code="SZAMR",
-                                       scopes=frozenset({"objections:handle"}))
-    handler = {"Authorization": f"Bearer {token}"}
+def test_deciding_a_correction_needs_the_scope_to_correct(client, parties, world, client_for) -> None:
+    handler = client_for("SZAMR", "objections:handle")
     filed = file(client, "/v1/public/objections", objection(world["violation"]))
     withdrawn = client.post(f"/v1/objections/{filed['ticket']}/decision", headers=handler,
                             json={"outcome": "withdrawn", "reason": "撤销"})

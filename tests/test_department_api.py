@@ -147,16 +147,10 @@ class TestOwnership:
         locs = {tuple(e["loc"]) for e in response.json()["errors"]}
         assert ("body", "fields", "decision_no") in locs and ("body", "fields", "grade") in locs
 
-    def test_list_entry_changes_need_lists_write(self, client, parties, registered, app, unit_of_work) -> None:
+    def test_list_entry_changes_need_lists_write(self, client, parties, registered, client_for) -> None:
         entry = client.post("/v1/list-entries", headers=parties["a"].headers, json=black_entry_body()).json()
         # The same department, a client with records:write only.
-        from service import clients
-        with unit_of_work() as session:
-            writer = clients.create(session, "SZAMR", name="writer", scopes=["records:write"], now=app.state.clock.now())
-        token, _ = app.state.keyring.issue(issuer="credit-registry", audience="credit-registry-api",
-                                           client_id=writer.client.client_id, department_code="SZAMR",
-                                           scopes=frozenset({"records:write"}))
-        response = client.post(f"/v1/records/{entry['id']}/withdrawal", headers={"Authorization": f"Bearer {token}"},
+        response = client.post(f"/v1/records/{entry['id']}/withdrawal", headers=client_for("SZAMR", "records:write"),
                                json={"reason": "x"})
         assert response.status_code == 403
         assert "lists:write" in response.json()["detail"]

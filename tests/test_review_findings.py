@@ -66,15 +66,8 @@ def test_nul_characters_are_a_4xx_on_every_database(client, parties, method, pat
     assert 400 <= response.status_code < 500, response.text
 
 
-def test_a_lists_only_client_can_withdraw_its_list_entry(client, parties, registered, app, unit_of_work) -> None:
-    from service import clients
-
-    with unit_of_work() as session:
-        lister = clients.create(session, "SZAMR", name="lists", scopes=["lists:write"], now=app.state.clock.now())
-    token, _ = app.state.keyring.issue(issuer="credit-registry", audience="credit-registry-api",
-                                       client_id=lister.client.client_id, department_code="SZAMR",
-                                       scopes=frozenset({"lists:write"}))
-    headers = {"Authorization": f"Bearer {token}"}
+def test_a_lists_only_client_can_withdraw_its_list_entry(client, parties, registered, client_for) -> None:
+    headers = client_for("SZAMR", "lists:write")
     created = client.post("/v1/list-entries", headers=headers, json=entry("black"))
     withdrawn = client.post(f"/v1/records/{created.json()['id']}/withdrawal", headers=headers, json={"reason": "撤销"})
     assert (created.status_code, withdrawn.status_code) == (201, 200)

@@ -115,18 +115,11 @@ def receivers():
 
 
 @pytest.fixture
-def hooked(client, parties, app, unit_of_work, clock):
+def hooked(client, parties, client_for):
     """Department B subscribes; department A registers Huawei. Returns a function that creates an
     endpoint for a receiver and gives back (endpoint id, secret, B's headers)."""
-    from service import clients
-
     client.put(f"/v1/organizations/{HUAWEI}", headers=parties["a"].headers, json={"name": "华为技术有限公司"})
-    with unit_of_work() as session:
-        hooks = clients.create(session, "SZTAX", name="hooks", scopes=["webhooks:manage"], now=clock.now())
-    token, _ = app.state.keyring.issue(issuer="credit-registry", audience="credit-registry-api",
-                                       client_id=hooks.client.client_id, department_code="SZTAX",
-                                       scopes=frozenset({"webhooks:manage"}))
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = client_for("SZTAX", "webhooks:manage")
 
     def subscribe(url: str, **body) -> tuple[str, str, dict]:
         response = client.post("/v1/webhooks/endpoints", headers=headers, json={"url": url} | body)
