@@ -5,6 +5,8 @@ endpoint without deciding who may call it. "ok" means authorization let the call
 answer may still be 404, 409 or 422 for other reasons); 401 and 403 must be exact.
 """
 
+import json
+
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 
@@ -19,6 +21,7 @@ WRITE = {"anonymous": 401, "a": "ok", "b": "ok", "reader": 403, "admin": 403, "h
 # On things department A owns (its record; master data it keeps as market regulator):
 OWNER_WRITE = {"anonymous": 401, "a": "ok", "b": 403, "reader": 403, "admin": 403, "hooks": 403}
 ADMIN = {"anonymous": 401, "a": 403, "b": 403, "reader": 403, "admin": "ok", "hooks": 403}
+AUTHENTICATED = {"anonymous": 401, "a": "ok", "b": "ok", "reader": "ok", "admin": "ok", "hooks": "ok"}
 HANDLE = {"anonymous": 401, "a": "ok", "b": 403, "reader": 403, "admin": 403, "hooks": 403}  # A decides
 WEBHOOKS = {"anonymous": 401, "a": 403, "b": 403, "reader": 403, "admin": 403, "hooks": "ok"}
 
@@ -62,6 +65,10 @@ RULES = {
     ("POST", "/v1/webhooks/endpoints/{endpoint_id}/replay"): WEBHOOKS,
     ("POST", "/v1/webhooks/deliveries/{delivery_id}/resend"): WEBHOOKS,
     ("POST", "/v1/records/{record_id}/corrections"): OWNER_WRITE,
+    ("POST", "/v1/batches"): WRITE,
+    # The department's own batches (404 for any other), for any of its clients.
+    ("GET", "/v1/batches/{batch_id}"): AUTHENTICATED,
+    ("GET", "/v1/batches/{batch_id}/results"): AUTHENTICATED,
     ("GET", "/v1/objections"): HANDLE,
     ("POST", "/v1/objections/{objection_id}/decision"): HANDLE,
     ("GET", "/v1/repair-requests"): HANDLE,
@@ -135,9 +142,12 @@ def _request(method: str, path: str, world: dict, parties) -> dict:
                       record_id=world["record_id"], client_id=world["client_id"], list_name="black",
                       endpoint_id=world["endpoint_id"], delivery_id="whd_" + "0" * 26,
                       ticket="obj_" + "0" * 26 if "objections" in path else "rep_" + "0" * 26,
-                      objection_id="obj_" + "0" * 26, request_id="rep_" + "0" * 26)
+                      objection_id="obj_" + "0" * 26, request_id="rep_" + "0" * 26, batch_id="bat_" + "0" * 26)
     if "{ticket}" in path:
         return {"url": url, "headers_extra": {"Ticket-Secret": "s" * 43}}
+    if path == "/v1/batches":
+        body = json.dumps({"type": "organization", "code": HUAWEI, "name": "华为技术有限公司"}) + "\n"
+        return {"url": url, "content": body.encode(), "headers_extra": {"content-type": "application/x-ndjson"}}
     if path == "/v1/public/organizations":
         return {"url": url, "params": {"q": "华为"}}
     if path == "/v1/auth/token":
