@@ -28,12 +28,13 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from db.ids import new_id
 from db.repositories.batches import BatchRepository
 from db.tables import Batch, BatchLine
-from service import organizations, records
+from service import codes, organizations, records
 from service.access import Scope
 from service.clock import Clock
 from service.errors import Conflict, DomainError, DuplicateRecord, MissingScope, NotFound
@@ -182,39 +183,123 @@ def _validation_problem(error: ValidationError) -> _Rejected:
                      field=where or None)
 
 
-def apply_line(session: Session, number: int, raw: dict[str, Any], *, department_code: str,
-               scopes: frozenset[str], now: datetime) -> LineResult:
-    """One line, in its own savepoint: all of it is written, or none of it."""
+@dataclass(frozen=True)
+class _Parsed:
+    number: int
+    kind: str
+    code: str
+    fields: Any
+    placement: _Placement
+
+
+def _parse(number: int, raw: dict[str, Any], scopes: frozenset[str]) -> _Parsed:
+    """A line's own checks (type, scope, code, fields): the same validation as the single write."""
     kind = raw.get("type")
+    if kind not in FIELDS_OF:
+        raise _Rejected(f"type must be one of {', '.join(FIELDS_OF)}", field="type")
+    if SCOPE_OF[kind].value not in scopes:
+        raise _Rejected(f"a {kind} line needs the scope {SCOPE_OF[kind].value}", field="type")
+    values = {k: v for k, v in raw.items() if k not in ("type", "visibility", "shared_with")}
+    code = values.pop("code", None)
+    if not isinstance(code, str) or not code.strip():
+        raise _Rejected("code (the organization's USCC) is required", field="code")
     try:
-        if kind not in FIELDS_OF:
-            raise _Rejected(f"type must be one of {', '.join(FIELDS_OF)}", field="type")
-        if SCOPE_OF[kind].value not in scopes:
-            raise _Rejected(f"a {kind} line needs the scope {SCOPE_OF[kind].value}", field="type")
-        values = {k: v for k, v in raw.items() if k not in ("type", "visibility", "shared_with")}
-        code = values.pop("code", None)
-        if not isinstance(code, str) or not code.strip():
-            raise _Rejected("code (the organization's USCC) is required", field="code")
-        try:
-            fields = FIELDS_OF[kind].model_validate(values)
-            placement = _Placement.model_validate({k: raw[k] for k in ("visibility", "shared_with") if k in raw})
-        except ValidationError as error:
-            raise _validation_problem(error) from None
+        fields = FIELDS_OF[kind].model_validate(values)
+        placement = _Placement.model_validate({k: raw[k] for k in ("visibility", "shared_with") if k in raw})
+    except ValidationError as error:
+        raise _validation_problem(error) from None
+    return _Parsed(number, kind, code, fields, placement)
+
+
+def _result(parsed: _Parsed, outcome: str | DomainError, organization: str | None = None) -> LineResult:
+    if isinstance(outcome, DuplicateRecord):
+        return LineResult(parsed.number, "duplicate", parsed.kind, existing_id=outcome.existing_id,
+                          message=outcome.detail)
+    if isinstance(outcome, DomainError):
+        return LineResult(parsed.number, "rejected", parsed.kind, field=getattr(outcome, "field", None),
+                          message=outcome.detail)
+    if parsed.kind == "organization":
+        return LineResult(parsed.number, "accepted", parsed.kind, organization=outcome)
+    return LineResult(parsed.number, "accepted", parsed.kind, record_id=outcome, organization=organization)
+
+
+def _one(session: Session, parsed: _Parsed, *, department_code: str, now: datetime) -> LineResult:
+    """One line by the single-write path, in its own savepoint: all of it is written, or none."""
+    try:
         with session.begin_nested():
-            if kind == "organization":
-                organization, _ = organizations.upsert(session, code, fields, now=now,  # type: ignore[arg-type]
+            if parsed.kind == "organization":
+                organization, _ = organizations.upsert(session, parsed.code, parsed.fields, now=now,
                                                        department_code=department_code)
-                return LineResult(number, "accepted", kind, organization=organization.uscc)
-            record = records.publish(session, code, fields, department_code=department_code,  # type: ignore[arg-type]
-                                     now=now, visibility=placement.visibility, shared_with=placement.shared_with)
-            return LineResult(number, "accepted", kind, record_id=record.id, organization=record.organization_uscc)
-    except _Rejected as problem:
-        return LineResult(number, "rejected", kind if isinstance(kind, str) and kind in FIELDS_OF else None,
-                          field=problem.field, message=problem.message)
-    except DuplicateRecord as duplicate:
-        return LineResult(number, "duplicate", kind, existing_id=duplicate.existing_id, message=duplicate.detail)
+                return _result(parsed, organization.uscc)
+            record = records.publish(session, parsed.code, parsed.fields, department_code=department_code, now=now,
+                                     visibility=parsed.placement.visibility, shared_with=parsed.placement.shared_with)
+            return _result(parsed, record.id, record.organization_uscc)
     except DomainError as error:
-        return LineResult(number, "rejected", kind, field=getattr(error, "field", None), message=error.detail)
+        return _result(parsed, error)
+
+
+def _organizations(session: Session, lines: list[_Parsed], results: dict[int, LineResult], *,
+                   department_code: str, now: datetime) -> None:
+    """New organizations together (the first line of each code); updates, repeats and codes
+    that need a closer look one by one, after them, in order."""
+    known = set(organizations.resolve_many(session, [line.code for line in lines]))
+    first: dict[str, _Parsed] = {}
+    for line in lines:
+        if line.code not in known and codes.normalize(line.code) not in first:
+            first[codes.normalize(line.code)] = line
+    fresh = list(first.values())
+    try:
+        with session.begin_nested():
+            outcomes = organizations.register_many(session, [(line.number, line.code, line.fields) for line in fresh],
+                                                   department_code=department_code, now=now)
+    except IntegrityError:  # registered meanwhile by another writer: one by one
+        fresh, outcomes = [], {}
+    for line in fresh:
+        results[line.number] = _result(line, outcomes[line.number])
+    for line in lines:
+        if line.number not in results:
+            results[line.number] = _one(session, line, department_code=department_code, now=now)
+
+
+def apply_lines(session: Session, chunk: list[tuple[int, dict[str, Any] | _Rejected]], *, department_code: str,
+                scopes: frozenset[str], now: datetime) -> list[LineResult]:
+    """A chunk of lines: organizations first (in order; records in the chunk may refer to them),
+    then the records together through ``records.publish_many``. If a concurrent writer takes a
+    natural key meanwhile, the records are redone one by one."""
+    results: dict[int, LineResult] = {}
+    parsed: list[_Parsed] = []
+    for number, raw in chunk:
+        try:
+            if isinstance(raw, _Rejected):
+                raise raw
+            parsed.append(_parse(number, raw, scopes))
+        except _Rejected as problem:
+            kind = raw.get("type") if isinstance(raw, dict) else None
+            results[number] = LineResult(number, "rejected", kind if kind in FIELDS_OF else None,
+                                         field=problem.field, message=problem.message)
+    _organizations(session, [p for p in parsed if p.kind == "organization"], results,
+                   department_code=department_code, now=now)
+    lines = [p for p in parsed if p.kind != "organization"]
+    found = organizations.resolve_many(session, [line.code for line in lines])
+    items = []
+    for line in lines:
+        uscc = found.get(line.code)
+        if uscc is None:
+            results[line.number] = _one(session, line, department_code=department_code, now=now)  # says why
+        else:
+            items.append(records.NewRecord(line.number, uscc, line.fields, line.placement.visibility,
+                                           tuple(line.placement.shared_with)))
+    by_number = {line.number: line for line in lines}
+    try:
+        with session.begin_nested():
+            outcomes = records.publish_many(session, items, department_code=department_code, now=now)
+    except IntegrityError:
+        outcomes = {item.key: None for item in items}  # type: ignore[misc]
+    for item in items:
+        outcome = outcomes[item.key]
+        results[item.key] = _one(session, by_number[item.key], department_code=department_code, now=now) \
+            if outcome is None else _result(by_number[item.key], outcome, item.organization_uscc)
+    return [results[number] for number in sorted(results)]
 
 
 # --- running a batch --------------------------------------------------------------------------
@@ -260,10 +345,7 @@ def _count(batch: Batch, results: list[LineResult]) -> None:
 
 def _apply_chunk(session: Session, chunk: list[tuple[int, dict[str, Any] | _Rejected]], *,
                  department_code: str, scopes: frozenset[str], clock: Clock) -> list[LineResult]:
-    now = clock.now()
-    return [LineResult(number, "rejected", message=raw.message, field=raw.field) if isinstance(raw, _Rejected)
-            else apply_line(session, number, raw, department_code=department_code, scopes=scopes, now=now)
-            for number, raw in chunk]
+    return apply_lines(session, chunk, department_code=department_code, scopes=scopes, now=clock.now())
 
 
 def _chunks(lines: Iterator[tuple[int, dict[str, Any] | _Rejected]], after: int) -> Iterator[list]:

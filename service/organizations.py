@@ -9,7 +9,7 @@ from sqlmodel import Session
 from db.repositories.organizations import OrganizationRepository
 from db.tables import Organization
 from service import codes, events, name_search
-from service.errors import NotOwner, OrganizationNotFound
+from service.errors import DomainError, NotOwner, OrganizationNotFound
 from service.record_fields import Text
 from service.reference import require_department
 
@@ -96,11 +96,53 @@ def upsert(
     return organization, created
 
 
+def register_many(session: Session, items: list[tuple[int, str, OrganizationFields]], *, department_code: str,
+                  now: datetime) -> dict[int, str | DomainError]:
+    """Register many organizations the registry does not know yet (``upsert``'s "created" path)
+    in one statement per table: rows, name-search pieces, events. Per item key: the USCC, or the
+    error. Codes already registered are the caller's to send through ``upsert``."""
+    require_department(session, department_code)
+    outcome: dict[int, str | DomainError] = {}
+    rows, grams, changes = [], [], []
+    for key, code, fields in items:
+        try:
+            uscc = codes.parse_uscc(code)
+        except DomainError as error:
+            outcome[key] = error
+            continue
+        values = fields.model_dump()
+        rows.append({"uscc": uscc, "registered_by": department_code, "org_code": codes.org_code_of(uscc),
+                     "region_code": codes.region_of(uscc), "check_digit_valid": codes.uscc_check_digit_valid(uscc),
+                     "created_at": now, "updated_at": now, "search_name": name_search.fold(fields.name), **values})
+        grams += [{"gram": gram, "uscc": uscc} for gram in sorted(name_search.grams(fields.name))]
+        changes.append(("organization.updated", {"code": uscc, "created": True, "status": values["status"]}, uscc,
+                        None))
+        outcome[key] = uscc
+    OrganizationRepository(session).add_many(rows, grams)
+    events.emit_many(session, changes, at=now)
+    return outcome
+
+
 def _require_master_data_authority(session: Session, organization: Organization, department_code: str) -> None:
     department = require_department(session, department_code)
     if department.kind != "market_regulation" and organization.registered_by != department_code:
         raise NotOwner(f"master data of {organization.uscc} is kept by the market regulation authorities; "
                        f"{department_code} may only update organizations it registered")
+
+
+def resolve_many(session: Session, typed_codes: list[str]) -> dict[str, str]:
+    """USCCs of registered organizations, by the code as typed (any USCC form). Codes that are not
+    a valid USCC, legacy codes and unknown organizations are left out: ``get`` says why."""
+    parsed: dict[str, str] = {}
+    for typed in set(typed_codes):
+        try:
+            code = codes.parse_code(typed)
+        except DomainError:
+            continue
+        if code.kind == "uscc":
+            parsed[typed] = code.value
+    registered = OrganizationRepository(session).existing(set(parsed.values()))
+    return {typed: uscc for typed, uscc in parsed.items() if uscc in registered}
 
 
 def get(session: Session, code: str) -> Organization:

@@ -5,6 +5,7 @@
 (internal notes, contacts) stays with the departments.
 """
 
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -31,10 +32,13 @@ EARLIEST, LATEST = date(1949, 10, 1), date(2199, 12, 31)
 RegistryDate = Annotated[date, Field(ge=EARLIEST, le=LATEST)]
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _no_control_characters(text: str) -> str:
     # NUL and other control characters are never meant in a name or a decision, render as
     # nothing, and PostgreSQL cannot store NUL at all; line breaks and tabs are fine.
-    if any((ord(c) < 32 and c not in "\n\r\t") or ord(c) == 127 for c in text):
+    if _CONTROL.search(text):
         raise ValueError("control characters are not allowed in text")
     return text
 

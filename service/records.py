@@ -11,6 +11,7 @@ Rules that live here (domain.md §3-4):
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -24,6 +25,8 @@ from service import events, organizations
 from service.access import Scope
 from service.clock import local_date
 from service.errors import (
+    DepartmentNotFound,
+    DomainError,
     DuplicateRecord,
     InvalidRecord,
     InvalidTransition,
@@ -40,7 +43,7 @@ from service.record_fields import (
     ViolationFields,
     Visibility,
 )
-from service.reference import require_department, require_grade, rule_set_for, rules_of
+from service.reference import list_departments, require_department, require_grade, rule_set_for, rules_of
 from service.rules import Rules, list_entry_expires_on, violation_publicity_until
 
 Kind = Literal["rating", "violation", "disclosure", "list_entry"]
@@ -196,6 +199,89 @@ def publish(
     if record.list_name == "black" and record.visibility == "public":
         _end_red_entries(session, record, now=now)
     return record
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    """One record of a bulk publish: the organization already resolved to its USCC."""
+
+    key: int
+    organization_uscc: str
+    fields: RecordFields
+    visibility: Visibility = "public"
+    shared_with: tuple[str, ...] = ()
+
+
+def publish_many(session: Session, items: Sequence[NewRecord], *, department_code: str,
+                 now: datetime) -> dict[int, str | DomainError]:
+    """``publish`` for many records at once, with the same rules, rows and events, in a few
+    statements per call instead of a dozen per record: the bulk push's fast path. Returns, per
+    item key, the new record's id or the error that kept it out (DuplicateRecord names the record
+    already there). Public black listings, which end red entries, go through ``publish``.
+
+    The caller holds a savepoint around the call: a concurrent writer winning a natural key
+    (IntegrityError) leaves nothing half-written, and the caller can redo the items one by one."""
+    require_department(session, department_code)
+    known_departments = {d.code for d in list_departments(session)} if any(i.shared_with for i in items) else set()
+    repository = RecordRepository(session)
+    rule_sets: dict[date, tuple[int, Rules]] = {}
+    outcome: dict[int, str | DomainError] = {}
+    prepared: list[tuple[NewRecord, str, _Derived, int, list[str]]] = []
+    black_listings: list[NewRecord] = []
+    for item in items:
+        try:
+            if isinstance(item.fields, ListEntryFields) and item.fields.list == "black" and item.visibility == "public":
+                black_listings.append(item)  # it ends red entries: the single path, after the others
+                continue
+            kind = _kind_of(item.fields)
+            shared_with = sorted(set(item.shared_with) - {department_code})
+            if shared_with and item.visibility != "restricted":
+                raise InvalidRecord("shared_with names departments only for restricted records", field="shared_with")
+            if unknown := [code for code in shared_with if code not in known_departments]:
+                raise DepartmentNotFound(f"no department {unknown[0]}")
+            day = decision_date(item.fields)
+            if day not in rule_sets:
+                rule_sets[day] = rule_set_for(session, day)
+            rule_set_id, rules = rule_sets[day]
+            prepared.append((item, kind, _derive(session, item.fields, rules), rule_set_id, shared_with))
+        except DomainError as error:
+            outcome[item.key] = error
+    existing = repository.find_decisions(department_code, [(kind, derived.decision_no) for _, kind, derived, _, _
+                                                           in prepared if derived.decision_no is not None])
+    records, versions, statuses, grants, new = [], [], [], [], []
+    for item, kind, derived, rule_set_id, shared_with in prepared:
+        natural_key = (kind, derived.decision_no)
+        if derived.decision_no is not None and natural_key in existing:
+            outcome[item.key] = DuplicateRecord(
+                f"decision {derived.decision_no} was already entered by {department_code} as record "
+                f"{existing[natural_key]}", existing_id=existing[natural_key])
+            continue
+        record_id = new_id("rec")
+        if derived.decision_no is not None:
+            existing[natural_key] = record_id  # a repeat later in the same call is a duplicate of this one
+        details = _content(item.fields, derived)
+        records.append({"id": record_id, "kind": kind, "organization_uscc": item.organization_uscc,
+                        "department_code": department_code, "visibility": item.visibility, "status": "active",
+                        "status_reason": None, "version": 1, "rule_set_id": rule_set_id, "details": details,
+                        "created_at": now, "updated_at": now, **derived.__dict__})
+        versions.append({"record_id": record_id, "version": 1, "department_code": department_code, "reason": None,
+                         "content": details, "effective_on": derived.effective_on, "ends_on": derived.ends_on,
+                         "created_at": now})
+        statuses.append({"record_id": record_id, "status": "active", "reason": "published", "caused_by": None,
+                         "changed_at": now})
+        grants += [{"record_id": record_id, "department_code": code} for code in shared_with]
+        new.append(records[-1])
+        outcome[item.key] = record_id
+    repository.add_many(records, versions, statuses, grants)
+    events.emit_many(session, [(_PUBLISHED[row["kind"]], _event_data(SimpleNamespace(**row)),  # type: ignore[arg-type]
+                                row["organization_uscc"], row["id"]) for row in new], at=now)
+    for item in black_listings:
+        try:
+            outcome[item.key] = publish(session, item.organization_uscc, item.fields, department_code=department_code,
+                                        now=now, visibility=item.visibility, shared_with=item.shared_with).id
+        except DomainError as error:
+            outcome[item.key] = error
+    return outcome
 
 
 def _refuse_duplicate(repository: RecordRepository, department_code: str, kind: str, decision_no: str) -> None:

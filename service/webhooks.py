@@ -124,6 +124,18 @@ def fan_out(session: Session, event: Event) -> None:
                                          updated_at=event.occurred_at) for e in endpoints))
 
 
+def fan_out_range(session: Session, first_seq: int, last_seq: int, *, at: datetime) -> None:
+    """``fan_out`` for the events ``first_seq..last_seq`` of this transaction, in one query (the
+    visibility rule is the feed's, in SQL) and one insert."""
+    repository = WebhookRepository(session)
+    pairs = repository.subscribed_pairs(first_seq, last_seq)
+    rows = [{"id": new_id("whd"), "endpoint_id": endpoint_id, "event_seq": seq, "status": "pending",
+             "trigger": "scheduled", "attempts": 0, "next_attempt_at": at, "lease_until": None, "lease_owner": None,
+             "created_at": at, "updated_at": at}
+            for seq, event_type, endpoint_id, wanted in pairs if _matches(event_type, wanted)]
+    repository.add_deliveries(rows)
+
+
 class DeliveryNotFound(NotFound):
     title = "Delivery not found"
 

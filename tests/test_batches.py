@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from api.cli import cli
 from db.session import transaction
-from db.tables import Event, Record
+from db.tables import Event, Record, WebhookDelivery
 from service import bulk, clients
 from tests import factories as f
 from tests.live_server import live_server
@@ -204,3 +204,33 @@ def test_the_push_command_sends_a_file_in_batches(db, database_url, data_dir, un
         again = CliRunner().invoke(cli, [*arguments, "--url", base])  # the same keys: answered, not re-entered
         assert again.exit_code == 1 and "118 accepted" in again.output
         assert counts(db) == records_after_first
+
+
+def test_bulk_records_reach_feeds_and_webhooks_as_single_writes_do(client, parties, db, hooked, receivers) -> None:
+    a, b = parties["a"].headers, parties["b"].headers
+    hooked(receivers().url)  # SZTAX subscribes (and Huawei is registered)
+    body = "\n".join([
+        violation_line("深市监罚〔2026〕601号", visibility="restricted", shared_with=["SZTAX"]),
+        violation_line("深市监罚〔2026〕602号", visibility="restricted"),
+        line("list_entry", code=HUAWEI, **f.list_entry("red", decision_no="红〔2026〕1号").model_dump(
+            mode="json", exclude_none=True)),
+        line("list_entry", code=HUAWEI, **f.list_entry("black", decision_no="黑〔2026〕1号").model_dump(
+            mode="json", exclude_none=True)),
+        violation_line("深市监罚〔2026〕603号"),
+        violation_line("深市监罚〔2026〕603号"),  # the same decision twice in one chunk
+    ])
+    result = push(client, a, body).json()
+    outcomes = [(r["line"], r["outcome"]) for r in result["results"]]
+    assert outcomes == [(1, "accepted"), (2, "accepted"), (3, "accepted"), (4, "accepted"), (5, "accepted"),
+                        (6, "duplicate")]
+    ids = {r["line"]: r["record_id"] for r in result["results"]}
+    assert result["results"][5]["existing_id"] == ids[5]
+    seen_by_b = {e["data"].get("record_id") for e in
+                 client.get("/v1/events", headers=b, params={"limit": 100}).json()["data"]}
+    assert ids[1] in seen_by_b and ids[2] not in seen_by_b  # the grant, in bulk as in single writes
+    red = client.get(f"/v1/records/{ids[3]}", headers=a).json()
+    assert red["status"] == "superseded"  # the public black listing ended it
+    with transaction(db) as session:
+        delivered_seqs = {d.event_seq for d in session.exec(select(WebhookDelivery))}
+    feed_seqs = {e["seq"] for e in client.get("/v1/events", headers=b, params={"limit": 100}).json()["data"]}
+    assert delivered_seqs == feed_seqs - {1}  # every event B may see, but the registration before it subscribed

@@ -3,9 +3,10 @@
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, insert
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from db.bulk import insert_rows
 from db.tables import Batch, BatchLine
 
 
@@ -30,7 +31,7 @@ class BatchRepository:
                  "organization": r.organization, "existing_id": r.existing_id, "field": r.field,
                  "message": r.message} for r in results]
         if rows:
-            self.session.execute(insert(BatchLine), rows)
+            insert_rows(self.session, BatchLine, rows)
 
     def last_line(self, batch_id: str) -> int:
         statement = select(func.coalesce(func.max(BatchLine.line), 0)).where(BatchLine.batch_id == batch_id)

@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlmodel import Session, col
 
+from db.bulk import insert_rows
 from db.tables import Event, EventCounter, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 EVENT_SEQUENCE = "event"
@@ -26,6 +27,18 @@ class EventRepository:
             .returning(EventCounter.value)
         ).scalar_one()  # the row is created by the initial migration
         return result
+
+    def next_seqs(self, count: int) -> range:
+        """``count`` numbers at once (one counter update), in commit order like ``next_seq``."""
+        last = self.session.execute(
+            update(EventCounter).where(EventCounter.name == EVENT_SEQUENCE)
+            .values(value=EventCounter.value + count).returning(EventCounter.value)
+        ).scalar_one()
+        return range(last - count + 1, last + 1)
+
+    def add_many(self, rows: list[dict]) -> None:
+        if rows:
+            insert_rows(self.session, Event, rows)
 
     def add(self, event: Event) -> None:
         self.session.add(event)

@@ -1,8 +1,9 @@
 """Queries on organizations (master data)."""
 
 from sqlalchemy import delete
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from db.bulk import insert_rows
 from db.tables import Organization, OrganizationNameGram
 
 
@@ -12,6 +13,11 @@ class OrganizationRepository:
 
     def get(self, uscc: str) -> Organization | None:
         return self.session.get(Organization, uscc)
+
+    def existing(self, usccs: set[str]) -> set[str]:
+        if not usccs:
+            return set()
+        return set(self.session.exec(select(Organization.uscc).where(col(Organization.uscc).in_(sorted(usccs)))))
 
     def find_by_org_code(self, org_code: str) -> Organization | None:
         # Several USCCs can embed one legacy code only by error; the oldest registration wins.
@@ -27,6 +33,11 @@ class OrganizationRepository:
         self.session.add(organization)
         self.session.flush()
         return organization
+
+    def add_many(self, organizations: list[dict], grams: list[dict]) -> None:
+        """New organizations and their name-search pieces, one statement per table."""
+        insert_rows(self.session, Organization, organizations)
+        insert_rows(self.session, OrganizationNameGram, grams)
 
     def is_empty(self) -> bool:
         return self.session.exec(select(Organization.uscc).limit(1)).first() is None

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, exists, literal
 from sqlmodel import Session, and_, col, or_, select
 
+from db.bulk import insert_rows
 from db.tables import Record, RecordAccess, RecordStatusChange, RecordVersion
 
 
@@ -105,6 +106,23 @@ class RecordRepository:
             Record.decision_no == decision_no,
         )
         return self.session.exec(statement).first()
+
+    def find_decisions(self, department_code: str, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """Record ids of the department's decisions among ``keys`` ((kind, decision number))."""
+        if not keys:
+            return {}
+        numbers = sorted({number for _, number in keys})
+        statement = select(Record.kind, Record.decision_no, Record.id).where(
+            Record.department_code == department_code, col(Record.decision_no).in_(numbers))
+        wanted = set(keys)
+        return {(kind, number): record_id for kind, number, record_id in self.session.exec(statement)
+                if (kind, number) in wanted}
+
+    def add_many(self, records: list[dict], versions: list[dict], statuses: list[dict], grants: list[dict]) -> None:
+        """New records with their first versions, status rows and grants: one statement per table."""
+        for table, rows in ((Record, records), (RecordVersion, versions), (RecordStatusChange, statuses),
+                            (RecordAccess, grants)):
+            insert_rows(self.session, table, rows)
 
     def active_list_entries(self, organization_uscc: str, list_name: str, *, on: date) -> Sequence[Record]:
         statement = select(Record).where(
