@@ -50,3 +50,9 @@ DELIVERIES ?= 2000
 .PHONY: bench-webhooks
 bench-webhooks: install
 	$(call on-both-databases,$(BIN)/python bench/webhooks.py --deliveries $(DELIVERIES))
+
+LOOKUP_ORGANIZATIONS ?= 1000000
+.PHONY: bench-lookup
+bench-lookup: install
+	scripts/ensure-wrk.sh
+	$(BIN)/python bench/lookup.py --organizations $(LOOKUP_ORGANIZATIONS)

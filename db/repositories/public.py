@@ -9,7 +9,20 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, exists, func, or_, select, true
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Connection,
+    Date,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    true,
+)
 
 from db.tables import Department, Grade, Objection, Organization, OrganizationNameGram, Record
 
@@ -45,51 +58,58 @@ class PublicRecordRow:
     under_objection: bool
 
 
+# The lookup's statements are built once, with bound parameters: building a statement costs
+# several times what running it does (this is the public lookup, the hottest path).
+_BY_USCC = select(*_ORG_COLUMNS).where(_org.c.uscc == bindparam("uscc"))
+_BY_ORG_CODE = (select(*_ORG_COLUMNS).where(_org.c.org_code == bindparam("org_code"))
+                .order_by(_org.c.created_at, _org.c.uscc).limit(1))
+
+
 def organization_by_uscc(conn: Connection, uscc: str) -> dict[str, Any] | None:
-    row = conn.execute(select(*_ORG_COLUMNS).where(_org.c.uscc == uscc)).mappings().first()
+    row = conn.execute(_BY_USCC, {"uscc": uscc}).mappings().first()
     return dict(row) if row else None
 
 
 def organization_by_org_code(conn: Connection, org_code: str) -> dict[str, Any] | None:
-    statement = (
-        select(*_ORG_COLUMNS)
-        .where(_org.c.org_code == org_code)
-        .order_by(_org.c.created_at, _org.c.uscc)
-        .limit(1)
-    )
-    row = conn.execute(statement).mappings().first()
+    row = conn.execute(_BY_ORG_CODE, {"org_code": org_code}).mappings().first()
     return dict(row) if row else None
+
+
+def _in_force(today: date | BindParameter[date]) -> ColumnElement[bool]:
+    """On public display on ``today``: the one rule, for lookups, lists and search."""
+    return and_(_rec.c.status == "active", _rec.c.visibility == "public", _rec.c.effective_on <= today,
+                or_(_rec.c.ends_on.is_(None), _rec.c.ends_on > today))
+
+
+_PUBLIC_RECORDS = (
+    select(
+        _rec.c.id,
+        _rec.c.kind,
+        _rec.c.department_code,
+        _rec.c.version,
+        _rec.c.effective_on,
+        _rec.c.ends_on,
+        _rec.c.list_name,
+        _grade.c.label_zh,
+        _grade.c.label_en,
+        _rec.c.details,
+        exists().where(_objection.c.record_id == _rec.c.id, _objection.c.status == "pending")
+        .label("under_objection"),
+    )
+    .select_from(
+        _rec.outerjoin(_grade, and_(_grade.c.scheme_code == _rec.c.grade_scheme, _grade.c.code == _rec.c.grade))
+    )
+    .where(
+        _rec.c.organization_uscc == bindparam("uscc"),
+        _in_force(bindparam("today", type_=Date)),
+    )
+    .order_by(_rec.c.effective_on.desc(), _rec.c.id.desc())
+)
 
 
 def public_records(conn: Connection, uscc: str, *, today: date) -> list[PublicRecordRow]:
     """Active public records of one organization that are on public display ``today``."""
-    statement = (
-        select(
-            _rec.c.id,
-            _rec.c.kind,
-            _rec.c.department_code,
-            _rec.c.version,
-            _rec.c.effective_on,
-            _rec.c.ends_on,
-            _rec.c.list_name,
-            _grade.c.label_zh,
-            _grade.c.label_en,
-            _rec.c.details,
-            exists().where(_objection.c.record_id == _rec.c.id, _objection.c.status == "pending")
-            .label("under_objection"),
-        )
-        .select_from(
-            _rec.outerjoin(
-                _grade, and_(_grade.c.scheme_code == _rec.c.grade_scheme, _grade.c.code == _rec.c.grade)
-            )
-        )
-        .where(
-            _rec.c.organization_uscc == uscc,
-            _in_force(today),
-        )
-        .order_by(_rec.c.effective_on.desc(), _rec.c.id.desc())
-    )
-    return [PublicRecordRow(*row) for row in conn.execute(statement)]
+    return [PublicRecordRow(*row) for row in conn.execute(_PUBLIC_RECORDS, {"uscc": uscc, "today": today})]
 
 
 _gram = OrganizationNameGram.__table__
@@ -98,11 +118,6 @@ _SEARCH_COLUMNS = (_org.c.uscc, _org.c.org_code, _org.c.name, _org.c.region_code
 
 def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _in_force(today: date) -> ColumnElement[bool]:
-    return and_(_rec.c.status == "active", _rec.c.visibility == "public", _rec.c.effective_on <= today,
-                or_(_rec.c.ends_on.is_(None), _rec.c.ends_on > today))
 
 
 def _on_list(list_name: str, today: date) -> ColumnElement[bool]:
