@@ -10,7 +10,6 @@ Loopback only; wrk runs for a bounded time. Appends its table to bench/RESULTS.m
 
 import argparse
 import os
-import platform
 import random
 import re
 import signal
@@ -18,7 +17,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import httpx  # noqa: E402
+import report  # noqa: E402
 from search import generate, load  # noqa: E402
 
 from db import migrations  # noqa: E402
@@ -121,18 +120,9 @@ def main() -> None:
         (f"lookup p50 at {large['size']:,} vs 10,000", f"{large['lookup'][1]['50%']:.1f} / "
          f"{small['lookup'][1]['50%']:.1f} ms", f"{growth:.2f}x", "<= 1.2x"),
     ]
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip()
-    lines = [f"\n### Public lookup on SQLite, {datetime.now(UTC):%Y-%m-%d} ({platform.machine()}, "
-             f"{os.cpu_count()} cores, Python {platform.python_version()}, commit {commit})\n",
-             f"wrk -t{THREADS} -c{CONNECTIONS} -d{arguments.seconds}s, {WORKERS} server processes, "
-             f"{large['size']:,} organizations, random codes from 2,000.\n",
-             "| measure | value | ratio / baseline | goal |", "|---|---|---|---|"]
-    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
-    out = "\n".join(lines) + "\n"
-    print(out)
-    with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as results:
-        results.write(out)
+    report.publish(f"Public lookup on SQLite, {large['size']:,} organizations",
+                   [f"wrk -t{THREADS} -c{CONNECTIONS} -d{arguments.seconds}s, {WORKERS} server processes, "
+                    "random codes from 2,000."], ["measure", "value", "ratio / baseline", "goal"], rows)
 
 
 if __name__ == "__main__":

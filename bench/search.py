@@ -14,7 +14,6 @@ Loopback only; every loop is bounded in count.
 
 import argparse
 import os
-import platform
 import random
 import socket
 import statistics
@@ -27,8 +26,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import httpx  # noqa: E402
+import report  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from db import migrations  # noqa: E402
@@ -169,14 +170,6 @@ def http_timings(url: str, data_dir: str, queries: list[str]) -> tuple[list[floa
         server.wait(timeout=10)
 
 
-def commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                              text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--organizations", type=int, default=1_000_000)
@@ -199,14 +192,7 @@ def main() -> None:
     print(f"{backend}: loaded {len(rows):,} organizations in {seconds:.1f} s")
 
     rng = random.Random(5)
-    lines = [f"\n## Name search, {len(rows):,} organizations, {backend}",
-             f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit()}, {platform.machine()}, "
-             f"{os.cpu_count()} cores, Python {platform.python_version()}", "",
-             "p50 / p95 in ms. Cold: a name piece's frequency is counted the first time a process meets it; "
-             "warm: the same queries again.", "",
-             "| query | db index cold | db index warm | db LIKE scan | scan / warm index (p50) "
-             "| HTTP search cold | HTTP search warm | HTTP /healthz | warm search / healthz (p50) |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    rows_out: list[list[str]] = []
     plans = []
     for length in (2, 3, 4):
         queries = terms(rows, length, arguments.queries, rng)
@@ -214,14 +200,16 @@ def main() -> None:
         http_cold, http_warm, trivial = http_timings(url, workdir, queries)
         (c50, c95), (w50, w95), (s50, s95) = percentiles(cold), percentiles(warm), percentiles(scanned)
         (hc50, hc95), (hw50, hw95), (t50, t95) = percentiles(http_cold), percentiles(http_warm), percentiles(trivial)
-        lines.append(f"| {length} characters | {c50:.2f} / {c95:.2f} | {w50:.2f} / {w95:.2f} | {s50:.2f} / {s95:.2f} "
-                     f"| {s50 / w50:.0f}x | {hc50:.2f} / {hc95:.2f} | {hw50:.2f} / {hw95:.2f} | {t50:.2f} / {t95:.2f} "
-                     f"| {hw50 / t50:.2f} |")
+        rows_out.append([f"{length} characters", f"{c50:.2f} / {c95:.2f}", f"{w50:.2f} / {w95:.2f}",
+                         f"{s50:.2f} / {s95:.2f}", f"{s50 / w50:.0f}x", f"{hc50:.2f} / {hc95:.2f}",
+                         f"{hw50:.2f} / {hw95:.2f}", f"{t50:.2f} / {t95:.2f}", f"{hw50 / t50:.2f}"])
         plans.append(f"- {length} characters (`{queries[0]}`): {plan}")
-    report = "\n".join([*lines, "", "Plans:", *plans, ""])
-    print(report)
-    with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as results:
-        results.write(report)
+    report.publish(f"Name search, {len(rows):,} organizations, {backend}",
+                   ["p50 / p95 in ms. Cold: a name piece's frequency is counted the first time a process meets it; "
+                    "warm: the same queries again."],
+                   ["query", "db index cold", "db index warm", "db LIKE scan", "scan / warm index (p50)",
+                    "HTTP search cold", "HTTP search warm", "HTTP /healthz", "warm search / healthz (p50)"],
+                   rows_out, ["", "Plans:", *plans])
 
 
 if __name__ == "__main__":

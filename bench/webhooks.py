@@ -12,22 +12,22 @@ Loopback only; every loop is bounded in count and time.
 
 import argparse
 import json
-import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import httpx  # noqa: E402
+import report  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from db import migrations  # noqa: E402
@@ -211,19 +211,11 @@ def main() -> None:
         ("commit to receipt p95 (ms)", f"{percentile(waits, 0.95):.0f}",
          f"{percentile(trips, 0.95):.1f} ms round trip", f"{percentile(waits, 0.95) / percentile(trips, 0.95):.0f}x"),
     ]
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip()
-    lines = [f"\n### Webhooks on {backend}, {datetime.now(UTC):%Y-%m-%d} ({platform.machine()}, "
-             f"{platform.python_version()}, commit {commit})\n",
-             f"{arguments.deliveries} deliveries over {ENDPOINTS} endpoints; {policy.threads} threads per worker, "
-             f"{policy.per_endpoint} per endpoint; workers poll every 0.25 s when idle; "
-             f"{len(waits)}/{arguments.changes} changes timed.\n",
-             "| measure | value | baseline (same run) | ratio |", "|---|---|---|---|"]
-    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
-    text_out = "\n".join(lines) + "\n"
-    print(text_out)
-    with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as results:
-        results.write(text_out)
+    report.publish(f"Webhooks on {backend}",
+                   [f"{arguments.deliveries} deliveries over {ENDPOINTS} endpoints; {policy.threads} threads per "
+                    f"worker, {policy.per_endpoint} per endpoint; workers poll every 0.25 s when idle; "
+                    f"{len(waits)}/{arguments.changes} changes timed."],
+                   ["measure", "value", "baseline (same run)", "ratio"], rows)
 
 
 if __name__ == "__main__":

@@ -3,11 +3,5 @@
 # apt when missing and we are root; Playwright drives it and never downloads a browser of its own.
 set -euo pipefail
 if [ -x /usr/bin/chromium ]; then exit 0; fi
-if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "ensure-browser: /usr/bin/chromium is missing and cannot be installed here; browser tests will skip" >&2
-    exit 0
-fi
-echo "ensure-browser: installing chromium" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+"$(dirname "$0")/apt-install.sh" chromium fonts-noto-cjk || \
+    echo "ensure-browser: /usr/bin/chromium is missing; browser tests will skip" >&2
