@@ -56,3 +56,13 @@ LOOKUP_ORGANIZATIONS ?= 1000000
 bench-lookup: install
 	scripts/ensure-wrk.sh
 	$(BIN)/python bench/lookup.py --organizations $(LOOKUP_ORGANIZATIONS)
+
+BULK_LINES ?= 1000000
+.PHONY: bench-bulk bench
+bench-bulk: install
+	$(BIN)/python bench/bulk.py --lines $(BULK_LINES)
+
+# Every figure of the benchmark suite, each against its baseline from the same run; appends to
+# bench/RESULTS.md. About 15 minutes on 2 cores.
+bench: bench-lookup bench-bulk bench-webhooks
+	$(BIN)/python bench/search.py --organizations $(ORGANIZATIONS)
