@@ -112,6 +112,18 @@ def decision_date(fields: RecordFields) -> date:
     raise TypeError("record fields without a date")
 
 
+def _decided_by(fields: RecordFields, now: datetime) -> date:
+    """The decision date, which cannot lie ahead of today: a penalty, an evaluation or a
+    publication is entered once it happened. (A list entry's decision may take effect later:
+    its ``effective_on`` is when the listing starts, so it is not held to this.)"""
+    day = decision_date(fields)
+    if not isinstance(fields, ListEntryFields) and day > local_date(now):
+        name = next(n for n in ("decided_on", "evaluated_on", "published_on") if getattr(fields, n, None) == day)
+        raise InvalidRecord(f"{name} {day} is after today ({local_date(now)}): a decision is entered once made",
+                            field=name)
+    return day
+
+
 def _content(fields: RecordFields, derived: _Derived) -> dict[str, Any]:
     content = fields.model_dump(mode="json")
     if isinstance(fields, ListEntryFields):
@@ -159,7 +171,7 @@ def publish(
     for other in shared_with:
         require_department(session, other)
 
-    rule_set_id, rules = rule_set_for(session, decision_date(fields))
+    rule_set_id, rules = rule_set_for(session, _decided_by(fields, now))
     derived = _derive(session, fields, rules)
     repository = RecordRepository(session)
     if derived.decision_no is not None:
@@ -239,7 +251,7 @@ def publish_many(session: Session, items: Sequence[NewRecord], *, department_cod
                 raise InvalidRecord("shared_with names departments only for restricted records", field="shared_with")
             if unknown := [code for code in shared_with if code not in known_departments]:
                 raise DepartmentNotFound(f"no department {unknown[0]}")
-            day = decision_date(item.fields)
+            day = _decided_by(item.fields, now)
             if day not in rule_sets:
                 rule_sets[day] = rule_set_for(session, day)
             rule_set_id, rules = rule_sets[day]
@@ -361,6 +373,7 @@ def correct(
                             field="list")
     repository = RecordRepository(session)
     # The rule set a record was decided under stays with it through corrections.
+    _decided_by(fields, now)
     rules = rules_of(session, record.rule_set_id)
     derived = _derive(session, fields, rules)
     if derived.decision_no is not None and derived.decision_no != record.decision_no:

@@ -80,7 +80,7 @@ class TestProfile:
         publish(unit_of_work, clock, f.violation(), visibility="restricted", shared_with=["SZTAX"])
         publish(unit_of_work, clock, f.violation(severity="minor", decided_on=date(2025, 12, 1)))  # ended 2026-03-01
         publish(unit_of_work, clock, f.violation(severity="minor", penalty_types=["warning"], fine_amount=None))
-        publish(unit_of_work, clock, f.violation(decided_on=date(2026, 7, 1)))  # not yet decided on 06-15
+        publish(unit_of_work, clock, f.list_entry("red", effective_on=date(2026, 7, 1)))  # takes effect later
         withdrawn = publish(unit_of_work, clock, f.violation())
         with unit_of_work() as session:
             records.withdraw(session, withdrawn.id, department_code="SZAMR", reason="撤销", now=clock.now())

@@ -259,3 +259,13 @@ class TestOrganizations:
         assert (updated.uscc, updated.region_code, updated.status) == (org.uscc, "440300", "revoked")
         with unit_of_work() as session:
             assert [e["data"]["created"] for e in _events(session)] == [True, False]
+
+
+def test_a_decision_cannot_be_dated_after_today(client, parties) -> None:
+    a = parties["a"].headers
+    client.put(f"/v1/organizations/{f.HUAWEI}", headers=a, json={"name": "华为技术有限公司"})
+    future = f.violation(decided_on=date(2026, 6, 16)).model_dump(mode="json", exclude_none=True)  # today: 06-15
+    response = client.post(f"/v1/organizations/{f.HUAWEI}/violations", headers=a, json=future)
+    assert response.status_code == 422 and response.json()["errors"][0]["loc"] == ["body", "decided_on"]
+    listing = f.list_entry("red", effective_on=date(2026, 7, 1)).model_dump(mode="json", exclude_none=True)
+    assert client.post("/v1/list-entries", headers=a, json=listing | {"code": f.HUAWEI}).status_code == 201
