@@ -23,7 +23,7 @@ import csv
 import json
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -72,20 +72,13 @@ class _Placement(BaseModel):
 @dataclass(frozen=True)
 class LineResult:
     line: int
-    outcome: str  # accepted, duplicate, rejected, not_applied
+    outcome: str  # accepted, duplicate, rejected
     kind: str | None = None
     record_id: str | None = None
     organization: str | None = None
     existing_id: str | None = None
     field: str | None = None
     message: str | None = None
-
-
-@dataclass
-class Summary:
-    batch: Batch
-    replayed: bool = False
-    first_results: list[BatchLine] = field(default_factory=list)
 
 
 class _Rejected(Exception):
@@ -343,11 +336,6 @@ def _count(batch: Batch, results: list[LineResult]) -> None:
             batch.rejected += 1
 
 
-def _apply_chunk(session: Session, chunk: list[tuple[int, dict[str, Any] | _Rejected]], *,
-                 department_code: str, scopes: frozenset[str], clock: Clock) -> list[LineResult]:
-    return apply_lines(session, chunk, department_code=department_code, scopes=scopes, now=clock.now())
-
-
 def _chunks(lines: Iterator[tuple[int, dict[str, Any] | _Rejected]], after: int) -> Iterator[list]:
     chunk: list = []
     for number, raw in lines:
@@ -361,18 +349,17 @@ def _chunks(lines: Iterator[tuple[int, dict[str, Any] | _Rejected]], after: int)
         yield chunk
 
 
-def run(unit_of_work: UnitOfWork, lines: Iterator[tuple[int, dict[str, Any] | _Rejected]], *, batch_id: str,
+def run(unit_of_work: UnitOfWork, lines: Iterator[tuple[int, dict[str, Any] | _Rejected]], *, batch: Batch,
         after: int, department_code: str, scopes: frozenset[str], clock: Clock) -> Batch:
-    """Apply the lines; returns the finished batch."""
-    with unit_of_work() as session:
-        atomic = BatchRepository(session).get(batch_id).atomic  # type: ignore[union-attr]
-    if atomic:
+    """Apply the lines of ``batch`` (as ``start`` gave it); returns the finished batch."""
+    batch_id = batch.id
+    if batch.atomic:
         return _run_atomic(unit_of_work, lines, batch_id=batch_id, department_code=department_code, scopes=scopes,
                            clock=clock)
     for chunk in _chunks(lines, after):
         with unit_of_work() as session:
             repository = BatchRepository(session)
-            results = _apply_chunk(session, chunk, department_code=department_code, scopes=scopes, clock=clock)
+            results = apply_lines(session, chunk, department_code=department_code, scopes=scopes, now=clock.now())
             batch = repository.get(batch_id)
             assert batch is not None
             _count(batch, results)
@@ -395,7 +382,7 @@ def _run_atomic(unit_of_work: UnitOfWork, lines: Iterator[tuple[int, dict[str, A
         with unit_of_work() as session:
             repository = BatchRepository(session)
             for chunk in _chunks(lines, 0):
-                results = _apply_chunk(session, chunk, department_code=department_code, scopes=scopes, clock=clock)
+                results = apply_lines(session, chunk, department_code=department_code, scopes=scopes, now=clock.now())
                 failed += [r for r in results if r.outcome != "accepted"][:1000 - len(failed)]
                 applied = max([applied, *(r.line for r in results)])
                 if failed:
@@ -424,7 +411,6 @@ def _finish(unit_of_work: UnitOfWork, batch_id: str, status: str, clock: Clock) 
         assert batch is not None
         batch.status, batch.finished_at, batch.updated_at = status, clock.now(), clock.now()
         repository.add(batch)
-        session.flush()
         session.expunge(batch)
         return batch
 

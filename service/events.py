@@ -13,7 +13,6 @@ from sqlmodel import Session
 
 from db.ids import new_id
 from db.repositories.events import EventRepository
-from db.tables import Event
 from service import webhooks
 
 
@@ -22,43 +21,16 @@ def serialize(envelope: dict[str, Any]) -> str:
     return json.dumps(envelope, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
-def emit(
-    session: Session,
-    event_type: str,
-    data: dict[str, Any],
-    *,
-    at: datetime,
-    organization_uscc: str | None = None,
-    record_id: str | None = None,
-) -> Event:
-    events = EventRepository(session)
-    seq = events.next_seq()
-    event_id = new_id("evt")
-    envelope = {
-        "id": event_id,
-        "type": event_type,
-        "timestamp": at.isoformat().replace("+00:00", "Z"),
-        "seq": seq,
-        "data": data,
-    }
-    event = Event(
-        seq=seq,
-        id=event_id,
-        type=event_type,
-        occurred_at=at,
-        organization_uscc=organization_uscc,
-        record_id=record_id,
-        envelope=serialize(envelope),
-    )
-    events.add(event)
-    webhooks.fan_out(session, event)
-    return event
+def emit(session: Session, event_type: str, data: dict[str, Any], *, at: datetime,
+         organization_uscc: str | None = None, record_id: str | None = None) -> None:
+    """Write one event (and its webhook deliveries) in the caller's transaction."""
+    emit_many(session, [(event_type, data, organization_uscc, record_id)], at=at)
 
 
 def emit_many(session: Session, items: list[tuple[str, dict[str, Any], str | None, str | None]], *,
               at: datetime) -> None:
-    """``emit`` for many events (type, data, organization, record) in one statement each for the
-    numbers, the rows and the webhook deliveries."""
+    """Events (type, data, organization, record), numbered in order: one statement each for the
+    numbers, the rows and the webhook deliveries, however many there are."""
     if not items:
         return
     repository = EventRepository(session)
@@ -72,4 +44,4 @@ def emit_many(session: Session, items: list[tuple[str, dict[str, Any], str | Non
                      "envelope": serialize({"id": event_id, "type": event_type, "timestamp": timestamp, "seq": seq,
                                             "data": data})})
     repository.add_many(rows)
-    webhooks.fan_out_range(session, seqs.start, seqs.stop - 1, at=at)
+    webhooks.fan_out(session, seqs.start, seqs.stop - 1, at=at)

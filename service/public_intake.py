@@ -139,6 +139,12 @@ def request_repair(session: Session, filing: RepairFiling, *, now: datetime) -> 
     return Filed(repair.id, secret, record.id, repair.status, now, None)
 
 
+def overdue(ticket: Objection | RepairRequest, today: date) -> bool:
+    """Still pending past its answer deadline (objections have one; repair requests do not)."""
+    deadline = getattr(ticket, "deadline", None)
+    return ticket.status == "pending" and deadline is not None and today > deadline
+
+
 def ticket_status(session: Session, ticket: str, secret: str, *, today: date) -> TicketStatus:
     """The state of an objection or repair request, for whoever holds its ticket and secret.
     A wrong secret and an unknown ticket answer alike."""
@@ -149,6 +155,5 @@ def ticket_status(session: Session, ticket: str, secret: str, *, today: date) ->
     if row is None or not hmac.compare_digest(given, row.secret_hash):
         raise TicketNotFound(f"no ticket {ticket} with this secret")
     deadline = getattr(row, "deadline", None)
-    return TicketStatus(row.id, row.record_id, row.status, row.filed_at, deadline,
-                        overdue=row.status == "pending" and deadline is not None and today > deadline,
+    return TicketStatus(row.id, row.record_id, row.status, row.filed_at, deadline, overdue=overdue(row, today),
                         decided_at=row.decided_at, decision_reason=row.decision_reason)

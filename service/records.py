@@ -25,7 +25,6 @@ from service import events, organizations
 from service.access import Scope
 from service.clock import local_date
 from service.errors import (
-    DepartmentNotFound,
     DomainError,
     DuplicateRecord,
     InvalidRecord,
@@ -161,55 +160,23 @@ def publish(
     visibility: Visibility = "public",
     shared_with: Sequence[str] = (),
 ) -> Record:
-    """Enter a new record for the organization ``code`` (any code form) on behalf of a department."""
-    kind = _kind_of(fields)
+    """Enter a new record for the organization ``code`` (any code form) on behalf of a department:
+    ``publish_many`` for one record, so single writes and bulk pushes share every rule and row."""
     organization = organizations.get(session, code)
-    require_department(session, department_code)
-    shared_with = sorted(set(shared_with) - {department_code})
-    if shared_with and visibility != "restricted":
-        raise InvalidRecord("shared_with names departments only for restricted records", field="shared_with")
-    for other in shared_with:
-        require_department(session, other)
-
-    rule_set_id, rules = rule_set_for(session, _decided_by(fields, now))
-    derived = _derive(session, fields, rules)
-    repository = RecordRepository(session)
-    if derived.decision_no is not None:
-        _refuse_duplicate(repository, department_code, kind, derived.decision_no)
-
-    record = Record(
-        id=new_id("rec"),
-        kind=kind,
-        organization_uscc=organization.uscc,
-        department_code=department_code,
-        visibility=visibility,
-        status="active",
-        version=1,
-        rule_set_id=rule_set_id,
-        details=_content(fields, derived),
-        created_at=now,
-        updated_at=now,
-        **derived.__dict__,
-    )
-    version = RecordVersion(
-        record_id=record.id, version=1, department_code=department_code, content=record.details,
-        effective_on=record.effective_on, ends_on=record.ends_on, created_at=now,
-    )
-    status = RecordStatusChange(record_id=record.id, status="active", reason="published", changed_at=now)
+    item = NewRecord(0, organization.uscc, fields, visibility, tuple(shared_with))
     try:
         # A savepoint, so a concurrent writer winning the natural key leaves this transaction usable.
         with session.begin_nested():
-            repository.add(record, version, status)
+            outcome = publish_many(session, [item], department_code=department_code, now=now)[0]
     except IntegrityError:
-        if derived.decision_no is not None:
-            _refuse_duplicate(repository, department_code, kind, derived.decision_no)
+        decision_no = getattr(fields, "decision_no", None)
+        if decision_no is not None:
+            _refuse_duplicate(RecordRepository(session), department_code, _kind_of(fields), decision_no)
         raise
-    if shared_with:
-        repository.grant(record.id, shared_with)
-    events.emit(session, _PUBLISHED[kind], _event_data(record), at=now,
-                organization_uscc=record.organization_uscc, record_id=record.id)
-    if record.list_name == "black" and record.visibility == "public":
-        _end_red_entries(session, record, now=now)
+    if isinstance(outcome, DomainError):
+        raise outcome
+    record = RecordRepository(session).get(outcome)
+    assert record is not None
     return record
 
 
@@ -229,7 +196,7 @@ def publish_many(session: Session, items: Sequence[NewRecord], *, department_cod
     """``publish`` for many records at once, with the same rules, rows and events, in a few
     statements per call instead of a dozen per record: the bulk push's fast path. Returns, per
     item key, the new record's id or the error that kept it out (DuplicateRecord names the record
-    already there). Public black listings, which end red entries, go through ``publish``.
+    already there). Public black listings then end the organizations' active red entries.
 
     The caller holds a savepoint around the call: a concurrent writer winning a natural key
     (IntegrityError) leaves nothing half-written, and the caller can redo the items one by one."""
@@ -239,18 +206,15 @@ def publish_many(session: Session, items: Sequence[NewRecord], *, department_cod
     rule_sets: dict[date, tuple[int, Rules]] = {}
     outcome: dict[int, str | DomainError] = {}
     prepared: list[tuple[NewRecord, str, _Derived, int, list[str]]] = []
-    black_listings: list[NewRecord] = []
     for item in items:
         try:
-            if isinstance(item.fields, ListEntryFields) and item.fields.list == "black" and item.visibility == "public":
-                black_listings.append(item)  # it ends red entries: the single path, after the others
-                continue
             kind = _kind_of(item.fields)
             shared_with = sorted(set(item.shared_with) - {department_code})
             if shared_with and item.visibility != "restricted":
                 raise InvalidRecord("shared_with names departments only for restricted records", field="shared_with")
-            if unknown := [code for code in shared_with if code not in known_departments]:
-                raise DepartmentNotFound(f"no department {unknown[0]}")
+            for other in shared_with:
+                if other not in known_departments:
+                    require_department(session, other)  # says which is not registered
             day = _decided_by(item.fields, now)
             if day not in rule_sets:
                 rule_sets[day] = rule_set_for(session, day)
@@ -264,9 +228,7 @@ def publish_many(session: Session, items: Sequence[NewRecord], *, department_cod
     for item, kind, derived, rule_set_id, shared_with in prepared:
         natural_key = (kind, derived.decision_no)
         if derived.decision_no is not None and natural_key in existing:
-            outcome[item.key] = DuplicateRecord(
-                f"decision {derived.decision_no} was already entered by {department_code} as record "
-                f"{existing[natural_key]}", existing_id=existing[natural_key])
+            outcome[item.key] = _duplicate(department_code, derived.decision_no, existing[natural_key])
             continue
         record_id = new_id("rec")
         if derived.decision_no is not None:
@@ -287,22 +249,21 @@ def publish_many(session: Session, items: Sequence[NewRecord], *, department_cod
     repository.add_many(records, versions, statuses, grants)
     events.emit_many(session, [(_PUBLISHED[row["kind"]], _event_data(SimpleNamespace(**row)),  # type: ignore[arg-type]
                                 row["organization_uscc"], row["id"]) for row in new], at=now)
-    for item in black_listings:
-        try:
-            outcome[item.key] = publish(session, item.organization_uscc, item.fields, department_code=department_code,
-                                        now=now, visibility=item.visibility, shared_with=item.shared_with).id
-        except DomainError as error:
-            outcome[item.key] = error
+    for row in new:
+        if row["list_name"] == "black" and row["visibility"] == "public":
+            _end_red_entries(session, SimpleNamespace(**row), now=now)  # type: ignore[arg-type]
     return outcome
+
+
+def _duplicate(department_code: str, decision_no: str, existing_id: str) -> DuplicateRecord:
+    return DuplicateRecord(f"decision {decision_no} was already entered by {department_code} as record {existing_id}",
+                           existing_id=existing_id)
 
 
 def _refuse_duplicate(repository: RecordRepository, department_code: str, kind: str, decision_no: str) -> None:
     existing = repository.find_decision(department_code, kind, decision_no)
     if existing is not None:
-        raise DuplicateRecord(
-            f"decision {decision_no} was already entered by {department_code} as record {existing.id}",
-            existing_id=existing.id,
-        )
+        raise _duplicate(department_code, decision_no, existing.id)
 
 
 def _end_red_entries(session: Session, black_entry: Record, *, now: datetime) -> None:

@@ -20,7 +20,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlmodel import Session
 
 from db.repositories.intake import IntakeRepository
-from db.repositories.records import RecordRepository
 from db.tables import Objection, Record, RepairRequest
 from service import events, records
 from service.clock import local_date
@@ -122,7 +121,6 @@ def decide_repair(session: Session, request_id: str, decision: RepairDecision, *
                   now: datetime) -> tuple[RepairRequest, Record]:
     repair, record = _pending_of(session, RepairRequest, request_id, department_code)
     if decision.outcome == "approved":
-        record = RecordRepository(session).get_visible(record.id, department_code, lock=True) or record
         if record.status != "active":
             raise InvalidTransition(f"record {record.id} is {record.status}: there is nothing left to repair; "
                                     "reject the request with that reason")

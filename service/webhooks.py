@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from db.ids import new_id
 from db.repositories.webhooks import WebhookRepository
-from db.tables import Event, WebhookDelivery, WebhookEndpoint, WebhookSecret
+from db.tables import WebhookDelivery, WebhookEndpoint, WebhookSecret
 from service import destinations
 from service.errors import InvalidRecord, NotFound
 from service.webhook_signing import new_secret
@@ -115,18 +115,10 @@ def rotate_secret(session: Session, endpoint_id: str, *, owner: str, grace_secon
     return secret
 
 
-def fan_out(session: Session, event: Event) -> None:
-    repository = WebhookRepository(session)
-    endpoints = [e for e in repository.subscribers(event.type, event.record_id) if _matches(event.type, e.event_types)]
-    if endpoints:
-        repository.add(*(WebhookDelivery(id=new_id("whd"), endpoint_id=e.id, event_seq=event.seq, status="pending",
-                                         next_attempt_at=event.occurred_at, created_at=event.occurred_at,
-                                         updated_at=event.occurred_at) for e in endpoints))
-
-
-def fan_out_range(session: Session, first_seq: int, last_seq: int, *, at: datetime) -> None:
-    """``fan_out`` for the events ``first_seq..last_seq`` of this transaction, in one query (the
-    visibility rule is the feed's, in SQL) and one insert."""
+def fan_out(session: Session, first_seq: int, last_seq: int, *, at: datetime) -> None:
+    """Deliveries of the events ``first_seq..last_seq`` of this transaction to every enabled
+    endpoint that gets them (the feed's visibility rule, in SQL) and wants their type: one query
+    and one insert."""
     repository = WebhookRepository(session)
     pairs = repository.subscribed_pairs(first_seq, last_seq)
     rows = [{"id": new_id("whd"), "endpoint_id": endpoint_id, "event_seq": seq, "status": "pending",

@@ -140,7 +140,7 @@ def test_the_same_key_replays_and_a_cut_short_batch_resumes(client, parties, db,
         raise ConnectionError("client went away")
 
     with contextlib.suppress(ConnectionError):
-        bulk.run(lambda: transaction(db), dies_after_four(), batch_id=started.id, after=0, department_code="SZAMR",
+        bulk.run(lambda: transaction(db), dies_after_four(), batch=started, after=0, department_code="SZAMR",
                  scopes=scopes, clock=clock)
     busy = push(client, a, "\n".join(lines), **{})
     assert busy.status_code == 200  # no key: a new batch, unrelated

@@ -130,7 +130,7 @@ async def push_batch(request: Request, actor: RecordChanger, idempotency_key: Id
                     return
 
         read = bulk.ndjson_lines if format_ == "ndjson" else bulk.csv_lines
-        batch = await run_in_threadpool(bulk.run, unit_of_work, read(chunks(), encoding), batch_id=batch.id,
+        batch = await run_in_threadpool(bulk.run, unit_of_work, read(chunks(), encoding), batch=batch,
                                         after=after, department_code=actor.department_code, scopes=actor.scopes,
                                         clock=clock)
     async for _ in body:  # what was not read (an atomic batch stops at its first failure, a replay reads none)

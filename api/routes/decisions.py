@@ -14,7 +14,7 @@ from api.problems import problem_responses
 from api.routes.organizations import AUTH_ERRORS
 from api.security import ObjectionHandler
 from db.tables import Objection, Record, RepairRequest
-from service import ticket_decisions
+from service import public_intake, ticket_decisions
 from service.ticket_decisions import ObjectionDecision, RepairDecision
 
 router = APIRouter(prefix="/v1", tags=["decisions"])
@@ -44,7 +44,7 @@ class ObjectionView(_TicketView):
     @classmethod
     def of(cls, objection: Objection, record: Record, today: date) -> "ObjectionView":
         return cls(**_common(objection, record), reason=objection.reason, evidence_url=objection.evidence_url,
-                   deadline=objection.deadline, overdue=objection.status == "pending" and today > objection.deadline)
+                   deadline=objection.deadline, overdue=public_intake.overdue(objection, today))
 
 
 class RepairRequestView(_TicketView):

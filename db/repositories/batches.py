@@ -30,8 +30,7 @@ class BatchRepository:
         rows = [{"batch_id": batch_id, "line": r.line, "outcome": r.outcome, "kind": r.kind, "record_id": r.record_id,
                  "organization": r.organization, "existing_id": r.existing_id, "field": r.field,
                  "message": r.message} for r in results]
-        if rows:
-            insert_rows(self.session, BatchLine, rows)
+        insert_rows(self.session, BatchLine, rows)
 
     def last_line(self, batch_id: str) -> int:
         statement = select(func.coalesce(func.max(BatchLine.line), 0)).where(BatchLine.batch_id == batch_id)

@@ -17,19 +17,9 @@ class EventRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def next_seq(self) -> int:
-        """Take the next number. The row lock is held until commit, so numbers are handed out
-        in commit order and a rolled-back transaction gives its number back."""
-        result = self.session.execute(
-            update(EventCounter)
-            .where(EventCounter.name == EVENT_SEQUENCE)
-            .values(value=EventCounter.value + 1)
-            .returning(EventCounter.value)
-        ).scalar_one()  # the row is created by the initial migration
-        return result
-
     def next_seqs(self, count: int) -> range:
-        """``count`` numbers at once (one counter update), in commit order like ``next_seq``."""
+        """Take the next ``count`` numbers (one counter update). The row lock is held until commit,
+        so numbers are handed out in commit order and a rolled-back transaction gives them back."""
         last = self.session.execute(
             update(EventCounter).where(EventCounter.name == EVENT_SEQUENCE)
             .values(value=EventCounter.value + count).returning(EventCounter.value)
@@ -37,12 +27,7 @@ class EventRepository:
         return range(last - count + 1, last + 1)
 
     def add_many(self, rows: list[dict]) -> None:
-        if rows:
-            insert_rows(self.session, Event, rows)
-
-    def add(self, event: Event) -> None:
-        self.session.add(event)
-        self.session.flush()
+        insert_rows(self.session, Event, rows)
 
     def purged_through(self, *, lock: bool = False) -> int:
         statement = select(EventCounter.value).where(EventCounter.name == PURGED_THROUGH)

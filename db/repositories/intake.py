@@ -39,6 +39,6 @@ class IntakeRepository:
                             department_code: str) -> tuple[Any, Record] | None:
         statement = (select(model, Record).join(Record, col(Record.id) == model.record_id)
                      .where(model.id == ticket_id, Record.department_code == department_code)
-                     .with_for_update(of=model))  # two handlers deciding at once: the second sees it decided
+                     .with_for_update())  # ticket and record: a second handler, or the sweep, waits and sees
         row = self.session.exec(statement).first()
         return (row[0], row[1]) if row else None

@@ -161,13 +161,6 @@ class RecordRepository:
         statement = select(RecordAccess.department_code).where(RecordAccess.record_id == record_id)
         return sorted(self.session.exec(statement))
 
-    def add(self, record: Record, version: RecordVersion, status: RecordStatusChange) -> None:
-        self.session.add(record)
-        # The record row must exist before rows that reference it (foreign keys are on).
-        self.session.flush()
-        self.session.add_all([version, status])
-        self.session.flush()
-
     def add_version(self, record: Record, version: RecordVersion) -> None:
         self.session.add_all([record, version])
         self.session.flush()
@@ -176,6 +169,3 @@ class RecordRepository:
         self.session.add_all([record, change])
         self.session.flush()
 
-    def grant(self, record_id: str, department_codes: Sequence[str]) -> None:
-        self.session.add_all(RecordAccess(record_id=record_id, department_code=d) for d in department_codes)
-        self.session.flush()

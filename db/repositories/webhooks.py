@@ -43,13 +43,6 @@ class WebhookRepository:
                      .order_by(col(WebhookEndpoint.created_at), col(WebhookEndpoint.id)))
         return self.session.exec(statement).all()
 
-    def subscribers(self, event_type: str, record_id: str | None) -> Sequence[WebhookEndpoint]:
-        """Enabled endpoints whose department gets the event (the feed's rule)."""
-        statement = select(WebhookEndpoint).where(WebhookEndpoint.status == "enabled")
-        if record_id is not None:
-            statement = statement.where(event_visible_to(WebhookEndpoint.department_code, event_type, record_id))
-        return self.session.exec(statement).all()
-
     def subscribed_pairs(self, first_seq: int, last_seq: int) -> list[tuple[int, str, str, list[str] | None]]:
         """(seq, event type, endpoint, its type filter) for each enabled endpoint that gets each
         event in the range; nothing at all (one cheap query) when no endpoint is enabled."""
@@ -64,8 +57,7 @@ class WebhookRepository:
         return [tuple(row) for row in self.session.exec(statement)]  # type: ignore[misc]
 
     def add_deliveries(self, rows: list[dict]) -> None:
-        if rows:
-            insert_rows(self.session, WebhookDelivery, rows)
+        insert_rows(self.session, WebhookDelivery, rows)
 
     def secrets(self, endpoint_id: str, *, now: datetime) -> list[str]:
         """Secrets that sign now, newest first."""
