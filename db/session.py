@@ -7,13 +7,16 @@ so a lookup costs one round trip instead of three).
 """
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
+
+from db import prepared
+from db.prepared import DriverConnection
 
 SQLITE_PRAGMAS = (
     "journal_mode=WAL",
@@ -122,6 +125,12 @@ def reading(database: Database) -> Iterator[Connection]:
     """A read-only connection; on SQLite one consistent snapshot for the block."""
     with database.reader.connect() as conn, conn.begin():
         yield conn
+
+
+def driver_reading(database: Database) -> AbstractContextManager[DriverConnection]:
+    """A read connection for ``db.prepared`` statements only: the pool's connection without
+    SQLAlchemy's connection wrapper (one consistent snapshot on SQLite, as ``reading``)."""
+    return prepared.driver_reading(database.reader, snapshot="BEGIN" if database.is_sqlite else None)
 
 
 def ping(database: Database) -> None:

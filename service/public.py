@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from db.prepared import ReadSource
 from db.repositories import public as public_queries
 from service import codes, name_search
 from service.cursors import decode_cursor, encode_cursor
@@ -93,7 +94,7 @@ def _list_status(rows: list[public_queries.PublicRecordRow]) -> str:
     return "black" if "black" in lists else "red" if "red" in lists else "none"
 
 
-def profile(conn: Connection, code: str, *, today: date) -> PublicProfile:
+def profile(conn: ReadSource, code: str, *, today: date) -> PublicProfile:
     """The public profile of the organization with any form of this USCC or legacy code."""
     parsed = codes.parse_code(code)
     if parsed.kind == "uscc":

@@ -8,7 +8,7 @@ from pydantic import TypeAdapter
 from api.deps import Cursor, Limit, ReadConnection, Today
 from api.problems import problem_responses
 from api.schemas.public import OrganizationProfile
-from db.session import reading
+from db.session import driver_reading
 from service import public
 from service.clock import today
 from service.public import PublicProfile
@@ -56,7 +56,7 @@ async def get_public_organization(request: Request, code: str = CodePath) -> Res
     """
     # Async, reading in the event loop: the two indexed reads take well under a millisecond, far
     # less than a hop to the thread pool and back; the answer is serialized once, straight to bytes.
-    with reading(request.app.state.database) as conn:
+    with driver_reading(request.app.state.database) as conn:
         found = public.profile(conn, code, today=today(request.app.state.clock))
     return Response(_PROFILE.dump_json(found), media_type="application/json")
 

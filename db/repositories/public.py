@@ -24,6 +24,7 @@ from sqlalchemy import (
     true,
 )
 
+from db.prepared import Prepared, ReadSource
 from db.tables import Department, Grade, Objection, Organization, OrganizationNameGram, Record
 
 _org = Organization.__table__
@@ -58,21 +59,23 @@ class PublicRecordRow:
     under_objection: bool
 
 
-# The lookup's statements are built once, with bound parameters: building a statement costs
-# several times what running it does (this is the public lookup, the hottest path).
-_BY_USCC = select(*_ORG_COLUMNS).where(_org.c.uscc == bindparam("uscc"))
-_BY_ORG_CODE = (select(*_ORG_COLUMNS).where(_org.c.org_code == bindparam("org_code"))
-                .order_by(_org.c.created_at, _org.c.uscc).limit(1))
+# The lookup's statements are built and compiled once and run on the driver's cursor: building
+# and executing a statement through SQLAlchemy costs ten times what running it does (this is the
+# public lookup, the hottest path; see db/prepared.py).
+_BY_USCC = Prepared(select(*_ORG_COLUMNS).where(_org.c.uscc == bindparam("uscc")))
+_BY_ORG_CODE = Prepared(select(*_ORG_COLUMNS).where(_org.c.org_code == bindparam("org_code"))
+                        .order_by(_org.c.created_at, _org.c.uscc).limit(1))
+_ORG_KEYS = _BY_USCC.columns
 
 
-def organization_by_uscc(conn: Connection, uscc: str) -> dict[str, Any] | None:
-    row = conn.execute(_BY_USCC, {"uscc": uscc}).mappings().first()
-    return dict(row) if row else None
+def organization_by_uscc(conn: ReadSource, uscc: str) -> dict[str, Any] | None:
+    row = _BY_USCC.first(conn, uscc=uscc)
+    return dict(zip(_ORG_KEYS, row, strict=True)) if row else None
 
 
-def organization_by_org_code(conn: Connection, org_code: str) -> dict[str, Any] | None:
-    row = conn.execute(_BY_ORG_CODE, {"org_code": org_code}).mappings().first()
-    return dict(row) if row else None
+def organization_by_org_code(conn: ReadSource, org_code: str) -> dict[str, Any] | None:
+    row = _BY_ORG_CODE.first(conn, org_code=org_code)
+    return dict(zip(_ORG_KEYS, row, strict=True)) if row else None
 
 
 def _in_force(today: date | BindParameter[date]) -> ColumnElement[bool]:
@@ -81,7 +84,7 @@ def _in_force(today: date | BindParameter[date]) -> ColumnElement[bool]:
                 or_(_rec.c.ends_on.is_(None), _rec.c.ends_on > today))
 
 
-_PUBLIC_RECORDS = (
+_PUBLIC_RECORDS = Prepared(
     select(
         _rec.c.id,
         _rec.c.kind,
@@ -107,9 +110,9 @@ _PUBLIC_RECORDS = (
 )
 
 
-def public_records(conn: Connection, uscc: str, *, today: date) -> list[PublicRecordRow]:
+def public_records(conn: ReadSource, uscc: str, *, today: date) -> list[PublicRecordRow]:
     """Active public records of one organization that are on public display ``today``."""
-    return [PublicRecordRow(*row) for row in conn.execute(_PUBLIC_RECORDS, {"uscc": uscc, "today": today})]
+    return [PublicRecordRow(*row) for row in _PUBLIC_RECORDS.rows(conn, uscc=uscc, today=today)]
 
 
 _gram = OrganizationNameGram.__table__
