@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +29,10 @@ import report  # noqa: E402
 from search import generate, load  # noqa: E402
 
 from db import migrations  # noqa: E402
+from db.session import open_database, transaction  # noqa: E402
+from service import bulk  # noqa: E402
+from service.access import ALL_SCOPES  # noqa: E402
+from service.demo import ensure_departments  # noqa: E402
 
 CONNECTIONS, THREADS, WORKERS = 64, 2, 2
 
@@ -76,12 +81,41 @@ def peak_rss_mb(process: subprocess.Popen) -> float:
     return max(peaks)
 
 
+def give_records(url: str, codes: list[str]) -> None:
+    """A rating and two violations for each looked-up organization, through the service as a
+    department would push them: a lookup then reads, joins and shows real records."""
+    database = open_database(url)
+    now = datetime.now(UTC)
+    try:
+        with transaction(database) as session:
+            ensure_departments(session, now=now)
+        for start in range(0, len(codes), 500):
+            lines = []
+            for code in codes[start:start + 500]:
+                lines.append({"type": "rating", "code": code, "grade": "AA", "score": 91.5, "standard": "GB/T 31863-2015",
+                              "evaluated_on": "2026-03-01", "valid_until": "2029-02-28"})
+                lines += [{"type": "violation", "code": code, "decision_no": f"粤市监罚〔2026〕{code}-{k}号",
+                           "decided_on": "2026-05-01", "authority": "广东省市场监督管理局", "category": "产品质量抽查不合格",
+                           "legal_basis": "《中华人民共和国产品质量法》第四十九条", "penalty": "警告，罚款人民币5万元",
+                           "penalty_types": ["warning", "fine"], "severity": "general", "fine_amount": "50000"}
+                          for k in (1, 2)]
+            with transaction(database) as session:
+                results = bulk.apply_lines(session, list(enumerate(lines, 1)), department_code="GDAMR",
+                                           scopes=ALL_SCOPES, now=now)
+            refused = [r for r in results if r.outcome != "accepted"]
+            if refused:
+                raise SystemExit(f"could not give the organizations records: {refused[0]}")
+    finally:
+        database.dispose()
+
+
 def measure(size: int, seconds: int, folder: str, port: int) -> dict:
     url = f"sqlite:///{folder}/lookup-{size}.db"
     migrations.upgrade(url)
     rows = generate(size)
     load(url, rows)
     codes = [uscc for uscc, _, _ in random.Random(5).sample(rows, min(2000, len(rows)))]
+    give_records(url, codes)
     script = Path(folder) / f"lookup-{size}.lua"
     script.write_text("codes = {" + ",".join(f'"{c}"' for c in codes) + "}\n"
                       "request = function()\n"

@@ -52,9 +52,9 @@ class _Compiled:
             name: bind.type.dialect_impl(dialect).bind_processor(dialect) for name, bind in compiled.binds.items()}
         # Positional paramstyles (SQLite's qmark) list a name once per place it is used.
         self.order = compiled.positiontup
-        self.results: list[Processor] = [column.type.dialect_impl(dialect).result_processor(dialect, None)
-                                         for column in statement.selected_columns]
-        self.convert_results = any(self.results)
+        processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
+                      for column in statement.selected_columns]
+        self.results = [(index, p) for index, p in enumerate(processors) if p is not None]
 
     def run(self, dbapi_conn: Any, values: dict[str, Any]) -> list[tuple]:
         params = self.fixed | values
@@ -67,11 +67,16 @@ class _Compiled:
             rows = cursor.fetchall()
         finally:
             cursor.close()
-        if not self.convert_results:
+        if not self.results:
             return [tuple(row) for row in rows]
-        processors = self.results
-        return [tuple(value if p is None or value is None else p(value) for p, value in zip(processors, row, strict=True))
-                for row in rows]
+        converted = []
+        for row in rows:
+            values = list(row)
+            for index, processor in self.results:
+                if values[index] is not None:
+                    values[index] = processor(values[index])
+            converted.append(tuple(values))
+        return converted
 
 
 class DriverConnection:

@@ -11,6 +11,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
@@ -50,7 +51,10 @@ def _sqlite_engine(url: str, *, begin: str) -> Engine:
     in_memory = not ensure_sqlite_directory(url)
     # An in-memory database lives in one connection, so it gets SQLAlchemy's single-connection pool.
     pool_args = {} if in_memory else {"pool_size": POOL_SIZE, "max_overflow": MAX_OVERFLOW}
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **pool_args)
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                           # Record details are parsed on every public lookup; orjson does it several times faster.
+        # Writing keeps SQLAlchemy's default serializer, so stored text stays exactly as before.
+        json_deserializer=orjson.loads, **pool_args)  # see _postgres_engine
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:
@@ -75,6 +79,9 @@ def _postgres_engine(url: str, *, autocommit: bool) -> Engine:
         pool_size=POOL_SIZE,
         max_overflow=MAX_OVERFLOW,
         pool_pre_ping=True,
+        # Record details are parsed on every public lookup; orjson does it several times faster.
+        # Writing keeps SQLAlchemy's default serializer, so stored text stays exactly as before.
+        json_deserializer=orjson.loads,
         # A statement that runs away is cancelled instead of holding a connection forever.
         connect_args={"options": "-c statement_timeout=30000"},
         **options,

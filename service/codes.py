@@ -22,7 +22,7 @@ ORG_CODE_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
 # Characters people put between groups of a code; dropped before validation.
 _SEPARATORS = {" ", "-", "\u00a0", "\u3000", "\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u2212"}
-_MAX_INPUT = 64
+MAX_INPUT = 64
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ def validate_org_code(code: str) -> str:
 
 def parse_code(raw: str) -> ParsedCode:
     """Parse any typed form of a USCC (18) or legacy organization code (9)."""
-    if len(raw) > _MAX_INPUT:
+    if len(raw) > MAX_INPUT:
         raise InvalidCode(f"an organization code has 18 (or legacy 9) characters, got {len(raw)}")
     code = normalize(raw)
     if len(code) == 9:
