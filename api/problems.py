@@ -106,7 +106,8 @@ async def _domain_error(request: Request, error: DomainError) -> JSONResponse:
         extra |= {"oldest_cursor": error.oldest_cursor, "resync": error.resync}
     return problem_response(
         status, error.title, detail=error.detail, type_=TYPE_BASE + _slug(type(error).__name__),
-        instance=request.url.path, **extra,
+        # A code that does not parse is the path itself: not echoed, as for validation errors.
+        instance=None if isinstance(error, InvalidCode) else request.url.path, **extra,
     )
 
 
