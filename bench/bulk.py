@@ -11,6 +11,7 @@ Loopback only. Appends its table to bench/RESULTS.md.
 import argparse
 import json
 import os
+import random
 import signal
 import sqlite3
 import subprocess
@@ -23,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import httpx  # noqa: E402
 import report  # noqa: E402
 from lookup import serve  # noqa: E402
 
@@ -44,6 +46,30 @@ def write_file(path: Path, lines: int) -> None:
                        "legal_basis": "《中华人民共和国产品质量法》第四十九条", "penalty": "警告，罚款人民币5万元",
                        "penalty_types": ["warning", "fine"], "severity": "general", "fine_amount": "50000"}
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def check_queryable(path: str, base: str, lines: int) -> str:
+    """Every pushed line is in the registry with its event, and organizations across the file
+    answer the public lookup with all nine of their violations."""
+    groups = lines // 10
+    connection = sqlite3.connect(path)
+    counts = {table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+              for table in ("organization", "record", "event")}
+    connection.close()
+    wanted = {"organization": groups, "record": lines - groups, "event": lines}
+    if counts != wanted:
+        raise SystemExit(f"after the push the registry holds {counts}, expected {wanted}")
+    sample = sorted({0, groups - 1, *random.Random(7).sample(range(groups), min(200, groups))})
+    with httpx.Client(base_url=base, timeout=10) as client:
+        for group in sample:
+            code = make_uscc("91", "440300", f"B{group:07d}")
+            response = client.get(f"/v1/public/organizations/{code}")
+            shown = len(response.json()["records"]) if response.status_code == 200 else None
+            if shown != 9:
+                raise SystemExit(f"{code}: the public lookup answered {response.status_code} with {shown} records")
+    return (f"afterwards: {counts['organization']:,} organizations, {counts['record']:,} records and "
+            f"{counts['event']:,} events in the database; {len(sample)} organizations across the file "
+            "looked up, each with its 9 violations")
 
 
 def baseline(folder: str, lines: int) -> float:
@@ -84,6 +110,8 @@ def main() -> None:
                                      made["client_id"], "--client-secret", made["client_secret"],
                                      "--batch-lines", "20000"], capture_output=True, text=True, timeout=3600)
             elapsed = time.perf_counter() - started
+            if pushed.returncode == 0:
+                queryable = check_queryable(f"{folder}/bulk.db", "http://127.0.0.1:18433", arguments.lines)
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(30)
@@ -94,7 +122,7 @@ def main() -> None:
     report.publish(f"Bulk push on SQLite, {arguments.lines:,} lines",
                    ["`credit-registry push` (batches of 20,000) to `serve` with 2 processes; lines are 1 organization "
                     "then 9 violations of it; every line validated, versioned, evented. Baseline: plain rows by "
-                    "sqlite3 executemany in the same run.", pushed.stdout.strip().splitlines()[-1]],
+                    "sqlite3 executemany in the same run.", pushed.stdout.strip().splitlines()[-1], queryable],
                    ["measure", "value", "baseline", "ratio", "goal"],
                    [["lines/s", f"{rate:,.0f}", f"{plain:,.0f} plain rows/s", f"{rate / plain:.3f}", ">= 30,000/s"]])
 

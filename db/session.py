@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, event, text
@@ -27,6 +28,16 @@ SQLITE_PRAGMAS = (
     "foreign_keys=ON",
     "journal_size_limit=67108864",
 )
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+# JSON columns (record details, versions) are written by every bulk line and parsed by every public
+# lookup; orjson does both several times faster than json. Its text is compact UTF-8 where json
+# wrote ASCII escapes with spaces: the same values, so rows written before read the same.
+JSON_CODEC: dict[str, Any] = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
 
 # FastAPI runs sync routes on a 40-thread pool; a smaller connection pool deadlocks under load
 # (fastapi/fastapi#3205), so the pool can hand every thread a connection.
@@ -51,10 +62,8 @@ def _sqlite_engine(url: str, *, begin: str) -> Engine:
     in_memory = not ensure_sqlite_directory(url)
     # An in-memory database lives in one connection, so it gets SQLAlchemy's single-connection pool.
     pool_args = {} if in_memory else {"pool_size": POOL_SIZE, "max_overflow": MAX_OVERFLOW}
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
-                           # Record details are parsed on every public lookup; orjson does it several times faster.
-        # Writing keeps SQLAlchemy's default serializer, so stored text stays exactly as before.
-        json_deserializer=orjson.loads, **pool_args)  # see _postgres_engine
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **JSON_CODEC,
+                           **pool_args)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:
@@ -79,9 +88,7 @@ def _postgres_engine(url: str, *, autocommit: bool) -> Engine:
         pool_size=POOL_SIZE,
         max_overflow=MAX_OVERFLOW,
         pool_pre_ping=True,
-        # Record details are parsed on every public lookup; orjson does it several times faster.
-        # Writing keeps SQLAlchemy's default serializer, so stored text stays exactly as before.
-        json_deserializer=orjson.loads,
+        **JSON_CODEC,
         # A statement that runs away is cancelled instead of holding a connection forever.
         connect_args={"options": "-c statement_timeout=30000"},
         **options,

@@ -5,10 +5,10 @@ webhooks sign and send, so a subscriber can verify exactly what was stored. Payl
 ids, versions, kinds, reasons; never personal data.
 """
 
-import json
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlmodel import Session
 
 from db.ids import new_id
@@ -18,7 +18,9 @@ from service import webhooks
 
 def serialize(envelope: dict[str, Any]) -> str:
     """The one serialization of an envelope: these bytes are stored, served, signed and sent."""
-    return json.dumps(envelope, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    # Compact, sorted keys, UTF-8: the same text json.dumps(ensure_ascii=False, separators=(",", ":"),
+    # sort_keys=True) gives for these plain values, several times faster (bulk push emits millions).
+    return orjson.dumps(envelope, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def emit(session: Session, event_type: str, data: dict[str, Any], *, at: datetime,

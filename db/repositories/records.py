@@ -112,11 +112,16 @@ class RecordRepository:
         if not keys:
             return {}
         numbers = sorted({number for _, number in keys})
+        kinds = sorted({kind for kind, _ in keys})
+        # Every column of the unique index constrained, so each key is one index probe; without
+        # the kinds the database scanned all of the department's decisions (bulk push slowed as
+        # the registry grew).
         statement = select(Record.kind, Record.decision_no, Record.id).where(
-            Record.department_code == department_code, col(Record.decision_no).in_(numbers))
+            Record.department_code == department_code, col(Record.kind).in_(kinds),
+            col(Record.decision_no).in_(numbers))
         wanted = set(keys)
-        return {(kind, number): record_id for kind, number, record_id in self.session.exec(statement)
-                if (kind, number) in wanted}
+        rows = self.session.connection().execute(statement)  # Core: no ORM machinery for plain columns
+        return {(kind, number): record_id for kind, number, record_id in rows if (kind, number) in wanted}
 
     def add_many(self, records: list[dict], versions: list[dict], statuses: list[dict], grants: list[dict]) -> None:
         """New records with their first versions, status rows and grants: one statement per table."""
