@@ -111,7 +111,7 @@ def _document_problems(app: FastAPI) -> None:
 
     def openapi() -> dict:
         if app.openapi_schema is None:
-            app.openapi_schema = problems.only_problem_json(generate())
+            app.openapi_schema = problems.document_body_problems(problems.only_problem_json(generate()))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

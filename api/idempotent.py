@@ -12,11 +12,13 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from service.access import Actor
-from service.idempotency import StoredResponse, run_once
+from service.idempotency import MAX_KEY_LENGTH, StoredResponse, run_once
 
 IdempotencyKey = Annotated[
     str | None,
-    Header(alias="Idempotency-Key", max_length=200,
+    # Printable ASCII, as a header value travels; checked here so a malformed key is a documented
+    # 422 naming the header (the service checks again for callers that are not HTTP).
+    Header(alias="Idempotency-Key", min_length=1, max_length=MAX_KEY_LENGTH, pattern=r"^[\x21-\x7E]([\x20-\x7E]*[\x21-\x7E])?$",
            description="Makes the write safe to retry: the same key and request give the first response"),
 ]
 

@@ -168,6 +168,20 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def document_body_problems(spec: dict[str, Any]) -> dict[str, Any]:
+    """Every operation that takes a body can answer 400 (a body that does not parse: not JSON, not
+    UTF-8, not a form) and 413 (over the size limit, refused before it is read)."""
+    for path in spec.get("paths", {}).values():
+        for operation in path.values():
+            if "requestBody" not in operation:
+                continue
+            responses = operation.setdefault("responses", {})
+            for status, description in (("400", "Malformed body"), ("413", "Body too large")):
+                responses.setdefault(status, {"description": description, "content": {
+                    PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}})
+    return spec
+
+
 def only_problem_json(spec: dict[str, Any]) -> dict[str, Any]:
     """FastAPI documents a response ``model`` as application/json; problems are sent as
     application/problem+json only, so the spec says just that."""

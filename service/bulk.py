@@ -146,7 +146,14 @@ def csv_lines(chunks: Iterable[bytes], encoding: str) -> Iterator[tuple[int, dic
 
     reader = csv.reader(texts())
     header: list[str] | None = None
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:  # e.g. a stray carriage return; the reader goes on with the next line
+            yield reader.line_num, _Rejected(f"not a valid CSV line: {error}")
+            continue
         number = reader.line_num
         if header is None:
             header = [name.strip() for name in row]

@@ -104,6 +104,21 @@ def test_csv_in_utf8_with_bom_and_in_gb18030(client, parties) -> None:
     assert wrongly_declared.json()["results"][0]["message"].startswith("the line is not valid utf-8")
 
 
+def test_a_malformed_csv_line_is_rejected_and_the_next_lines_still_apply(client, parties) -> None:
+    # Found by schema fuzzing: a carriage return inside an unquoted cell made the CSV reader raise (500).
+    a = parties["a"].headers
+    client.put(f"/v1/organizations/{HUAWEI}", headers=a, json={"name": "华为技术有限公司"})
+    header = "type,code,decision_no,decided_on,authority,category,legal_basis,penalty,penalty_types,severity\n"
+    good = (f"violation,{HUAWEI},深市监罚〔2026〕301号,2026-05-01,深圳市市场监督管理局,产品质量抽查不合格,"
+            "第四十九条,警告,warning,general\n")
+    response = push(client, a, header + "violation,9144\r0300,x\n" + good, content_headers={"content-type": "text/csv"})
+    assert response.status_code == 200, response.text
+    first, second = response.json()["results"]
+    assert (first["line"], first["outcome"]) == (2, "rejected")
+    assert first["message"].startswith("not a valid CSV line")
+    assert (second["line"], second["outcome"]) == (3, "accepted")
+
+
 def test_an_atomic_batch_with_a_bad_line_writes_nothing(client, parties, db) -> None:
     a = parties["a"].headers
     client.put(f"/v1/organizations/{HUAWEI}", headers=a, json={"name": "华为技术有限公司"})
