@@ -66,3 +66,12 @@ bench-bulk: install
 # bench/RESULTS.md. About 15 minutes on 2 cores.
 bench: bench-lookup bench-bulk bench-webhooks
 	$(BIN)/python bench/search.py --organizations $(ORGANIZATIONS)
+
+# Crash safety, the full run: SIGKILL of server and worker mid-traffic, CRASH_TRIALS times on
+# SQLite and on PostgreSQL. The last line sums up trials, acknowledged writes, losses and statuses.
+CRASH_TRIALS ?= 20
+.PHONY: crash
+crash: install
+	pgdir=$$(mktemp -d /tmp/registry-pg.XXXXXX) && url=$$(scripts/pg-throwaway.sh start $$pgdir) && \
+	  { $(BIN)/python -m tests.crash_harness --trials $(CRASH_TRIALS) --database-url sqlite --database-url $$url; \
+	    rc=$$?; scripts/pg-throwaway.sh stop $$pgdir; exit $$rc; }

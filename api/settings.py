@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_batch_bytes: int = Field(default=4 * 1024**3, ge=1024, description="Bulk push bodies (read as a stream)")
 
+    # A batch still marked running but silent this long was cut short (its server died): the same
+    # Idempotency-Key may then resume it. A live batch commits a chunk every fraction of a second;
+    # the wait is long so a slow upload is never taken for a dead one.
+    batch_resume_seconds: float = Field(default=120, ge=1, le=86400)
+
     # The change feed keeps events this long (then a reader re-lists: GET /v1/records). Record
     # history is kept for good regardless; this bounds only the sync log and its delivery log.
     event_retention_days: int = Field(default=365, ge=1, le=36500)

@@ -44,7 +44,7 @@ from service.record_fields import DisclosureFields, ListEntryFields, RatingField
 Format = Literal["ndjson", "csv"]
 CHUNK_LINES = 500
 MAX_LINE_BYTES = 64 * 1024
-RESUME_AFTER = timedelta(minutes=2)  # a running batch silent this long was cut short: it may resume
+RESUME_AFTER = timedelta(minutes=2)  # default: a running batch silent this long was cut short: it may resume
 
 FIELDS_OF: dict[str, type[BaseModel]] = {"organization": OrganizationFields, "rating": RatingFields,
                                          "violation": ViolationFields, "disclosure": DisclosureFields,
@@ -308,7 +308,8 @@ UnitOfWork = Callable[[], AbstractContextManager[Session]]
 
 
 def start(unit_of_work: UnitOfWork, *, department_code: str, client_id: str, scopes: frozenset[str],
-          key: str | None, format: Format, atomic: bool, now: datetime) -> tuple[Batch, int, bool]:
+          key: str | None, format: Format, atomic: bool, now: datetime,
+          resume_after: timedelta = RESUME_AFTER) -> tuple[Batch, int, bool]:
     """The batch to apply and the last line already applied: a new batch, or, for a key seen
     before, the finished batch (replayed) or the one a cut-short request left running."""
     if not scopes & {Scope.RECORDS_WRITE.value, Scope.LISTS_WRITE.value}:
@@ -324,7 +325,7 @@ def start(unit_of_work: UnitOfWork, *, department_code: str, client_id: str, sco
             return batch, 0, False
         if batch.status != "running":
             return batch, batch.lines, True
-        if now - batch.updated_at < RESUME_AFTER:
+        if now - batch.updated_at < resume_after:
             raise BatchInProgress(f"batch {batch.id} with this Idempotency-Key is still being applied; "
                                   "ask again when it is done (GET /v1/batches/{id})")
         batch.updated_at = now  # taken over: this request goes on from the last committed line

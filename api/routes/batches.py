@@ -2,7 +2,7 @@
 
 import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 import anyio.from_thread
@@ -118,7 +118,8 @@ async def push_batch(request: Request, actor: RecordChanger, idempotency_key: Id
 
     batch, after, replayed = await run_in_threadpool(
         bulk.start, unit_of_work, department_code=actor.department_code, client_id=actor.client_id,
-        scopes=actor.scopes, key=idempotency_key, format=format_, atomic=atomic, now=clock.now())
+        scopes=actor.scopes, key=idempotency_key, format=format_, atomic=atomic, now=clock.now(),
+        resume_after=timedelta(seconds=request.app.state.settings.batch_resume_seconds))
     body = request.stream()
     if not replayed:
         def chunks() -> Iterator[bytes]:

@@ -1,0 +1,401 @@
+"""Crash safety: the real server and the real delivery worker as processes, killed with SIGKILL
+at random moments while several clients write (single records and batches), then restarted.
+
+After every trial:
+- every acknowledged record is there (GET /v1/records/{id}) and has its event in the feed;
+- the feed has no gap and no repeat (sequence numbers 1..N once each, in the database and as the
+  department reads them);
+and at the end every event reached the webhook receiver on 127.0.0.1 at least once.
+
+A write whose answer never came (the server died first) is in doubt: the client sends it again
+with the same Idempotency-Key after the restart, as a real client must, and it must then be there
+exactly once.
+
+The negative control, ``acknowledge_before_commit``, is the app with one defect: single writes
+answer first and commit a moment later. The harness must report losses for it.
+
+    python -m tests.crash_harness --trials 20 [--database-url URL] [--negative-control]
+
+The last line printed summarizes trials, acknowledged writes, losses and status codes.
+"""
+
+import argparse
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+CLI = [str(Path(sys.executable).parent / "credit-registry")]
+CLIENTS = 4
+
+
+def _codes() -> list[str]:
+    from service.codes import make_uscc
+
+    return [make_uscc("91", "440300", f"CR{n:06d}") for n in range(8)]
+
+
+# --- the defective build (negative control) --------------------------------------------------
+
+def acknowledge_before_commit():
+    """The app, except that a department write answers before it commits (0.3 s later, in
+    another thread): exactly the bug this harness exists to catch."""
+    from fastapi import Request
+    from sqlmodel import Session
+
+    from api import trail
+    from api.app import create_app
+    from api.deps import get_session
+
+    app = create_app()
+
+    def commit_later(session: Session) -> None:
+        time.sleep(0.3)
+        session.commit()
+        session.close()
+
+    def session_committed_after_the_answer(request: Request):
+        if request.method == "GET":  # reads as usual: the harness checks through them
+            yield from get_session(request)
+            return
+        session = Session(app.state.database.writer, expire_on_commit=False)
+        session.begin()
+        yield session
+        trail.audit_success(session, request)
+        threading.Thread(target=commit_later, args=(session,), daemon=True).start()
+
+    app.dependency_overrides[get_session] = session_committed_after_the_answer
+    return app
+
+
+# --- processes -------------------------------------------------------------------------------
+
+@dataclass
+class Installation:
+    database_url: str
+    data_dir: Path
+    factory: str
+    port: int
+    env: dict[str, str] = field(default_factory=dict)
+    server: subprocess.Popen | None = None
+    worker: subprocess.Popen | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.server = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", self.factory, "--host", "127.0.0.1", "--port",
+             str(self.port), "--log-level", "warning"], env=self.env, cwd=ROOT,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.worker = subprocess.Popen([*CLI, "worker"], env=self.env, cwd=ROOT,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError("the server did not start")
+
+    def kill(self, process: subprocess.Popen | None) -> None:
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            process.wait(10)
+
+    def stop(self) -> None:
+        for process in (self.server, self.worker):
+            if process is not None and process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+
+# --- clients ---------------------------------------------------------------------------------
+
+@dataclass
+class Write:
+    """One request as a client keeps it until it has an answer: sent again, unchanged, when the
+    server died before answering."""
+    key: str
+    path: str
+    body: bytes
+    content_type: str
+
+
+@dataclass
+class Ledger:
+    acknowledged: set[str] = field(default_factory=set)
+    in_doubt: list[Write] = field(default_factory=list)
+    statuses: Counter = field(default_factory=Counter)
+    problems: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def settle(self, write: Write, response: httpx.Response) -> None:
+        with self.lock:
+            self.statuses[response.status_code] += 1
+            if response.status_code >= 500:
+                self.problems.append(f"{write.path} answered {response.status_code}")
+                return
+            if response.status_code >= 400:
+                self.problems.append(f"{write.path} answered {response.status_code}: {response.text[:300]}")
+                return
+            body = response.json()
+            if "results" not in body:
+                self.acknowledged.add(body["id"])
+                return
+            # Every line of these batches is new: anything but "accepted" (a duplicate after a
+            # resend, say) means the batch was applied twice or lost its place.
+            self.acknowledged |= {r["record_id"] for r in body["results"] if r["outcome"] == "accepted"}
+            refused = [r for r in body["results"] if r["outcome"] != "accepted"]
+            if refused or body["status"] != "completed" or body["accepted"] != 10:
+                self.problems.append(f"batch {body['id']}: {body['status']}, {body['accepted']} accepted, "
+                                     f"e.g. {refused[:1]}")
+
+    def doubt(self, write: Write) -> None:
+        with self.lock:
+            self.statuses["no answer"] += 1
+            self.in_doubt.append(write)
+
+
+def _violation(number: str) -> dict:
+    return {"decision_no": f"深市监罚〔2026〕{number}号", "decided_on": "2026-05-01", "authority": "深圳市市场监督管理局",
+            "category": "产品质量抽查不合格", "legal_basis": "《中华人民共和国产品质量法》第四十九条",
+            "penalty": "警告，罚款人民币5万元", "penalty_types": ["warning", "fine"], "severity": "general",
+            "fine_amount": "50000"}
+
+
+def _writes(rng: random.Random, prefix: str, codes: list[str]) -> Iterator[Write]:
+    serial = 0
+    while True:
+        serial += 1
+        key = f"{prefix}-{serial}"
+        if rng.random() < 0.7:
+            code = rng.choice(codes)
+            yield Write(key, f"/v1/organizations/{code}/violations",
+                        json.dumps(_violation(key)).encode(), "application/json")
+        else:
+            lines = [json.dumps({"type": "violation", "code": (code := rng.choice(codes)), **_violation(f"{key}-{n}")},
+                                ensure_ascii=False) for n in range(10)]
+            yield Write(key, "/v1/batches", ("\n".join(lines) + "\n").encode(), "application/x-ndjson")
+
+
+def _send(http: httpx.Client, write: Write, headers: dict[str, str]) -> httpx.Response:
+    return http.post(write.path, content=write.body,
+                     headers=headers | {"Idempotency-Key": write.key, "Content-Type": write.content_type})
+
+
+def _client(base: str, headers: dict[str, str], writes: Iterator[Write], ledger: Ledger,
+            stop: threading.Event) -> None:
+    with httpx.Client(base_url=base, timeout=30) as http:
+        while not stop.is_set():
+            write = next(writes)
+            try:
+                response = _send(http, write, headers)
+            except httpx.TransportError:
+                ledger.doubt(write)
+                return  # the server is gone; the trial restarts it
+            ledger.settle(write, response)
+
+
+def _resend_in_doubt(base: str, headers: dict[str, str], ledger: Ledger) -> None:
+    with ledger.lock:
+        pending, ledger.in_doubt = ledger.in_doubt, []
+    with httpx.Client(base_url=base, timeout=60) as http:
+        for write in pending:
+            for _ in range(40):
+                response = _send(http, write, headers)
+                if response.status_code == 409:  # the cut-short batch, until its silence shows it is
+                    time.sleep(0.25)
+                    continue
+                ledger.settle(write, response)
+                break
+
+
+# --- checks ----------------------------------------------------------------------------------
+
+def _feed(http: httpx.Client, headers: dict[str, str]) -> list[dict]:
+    events, after = [], None
+    while True:
+        page = http.get("/v1/events", params={"limit": 1000, **({"after": after} if after else {})},
+                        headers=headers).json()
+        events += page["data"]
+        after = page["next_cursor"]
+        if not page["has_more"]:
+            return events
+
+
+def check(installation: Installation, headers: dict[str, str], ledger: Ledger) -> list[str]:
+    """What is wrong, in words (empty: nothing)."""
+    problems = []
+    engine = create_engine(installation.database_url)
+    try:
+        with engine.connect() as conn:
+            seqs = [row[0] for row in conn.execute(text("SELECT seq FROM event ORDER BY seq"))]
+            ids = conn.execute(text("SELECT count(DISTINCT id) FROM event")).scalar_one()
+    finally:
+        engine.dispose()
+    if seqs != list(range(1, len(seqs) + 1)) or ids != len(seqs):
+        problems.append(f"the event log is not 1..N once each: {len(seqs)} rows, {ids} ids, last {seqs[-1:]}")
+    with httpx.Client(base_url=installation.base, timeout=30) as http:
+        events = _feed(http, headers)
+        published = {e["data"].get("record_id") for e in events if e["type"].endswith(".published")}
+        feed_seqs = [e["seq"] for e in events]
+        if feed_seqs != sorted(set(feed_seqs)):
+            problems.append("the feed repeats or reorders events")
+        missing = [record_id for record_id in sorted(ledger.acknowledged)
+                   if http.get(f"/v1/records/{record_id}", headers=headers).status_code != 200]
+    if missing:
+        problems.append(f"{len(missing)} acknowledged records lost, e.g. {missing[:3]}")
+    without_event = ledger.acknowledged - published - set(missing)
+    if without_event:
+        problems.append(f"{len(without_event)} acknowledged records have no event in the feed")
+    return problems
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+@dataclass
+class Summary:
+    trials: int
+    acknowledged: int
+    lost: int
+    problems: list[str]
+    statuses: Counter
+    delivered: bool
+
+    def line(self) -> str:
+        codes = ", ".join(f"{code}: {count}" for code, count in sorted(self.statuses.items(), key=str))
+        return (f"crash trials: {self.trials}, acknowledged writes: {self.acknowledged}, lost: {self.lost}, "
+                f"problems: {len(self.problems)}, every event delivered: {'yes' if self.delivered else 'NO'}, "
+                f"status codes: {codes}")
+
+
+def _setup(installation: Installation) -> tuple[dict[str, str], "Receiver"]:  # noqa: F821
+    from tests.webhook_receivers import Receiver
+
+    env = installation.env
+    subprocess.run([*CLI, "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
+    subprocess.run([*CLI, "create-department", "SZAMR", "--name", "深圳市市场监督管理局", "--region", "440300"],
+                   env=env, cwd=ROOT, check=True, capture_output=True)
+    made = json.loads(subprocess.run(
+        [*CLI, "create-client", "SZAMR", "--scope", "records:write", "--scope", "records:read", "--scope",
+         "webhooks:manage", "--json"], env=env, cwd=ROOT, check=True, capture_output=True, text=True).stdout)
+    receiver = Receiver()
+    installation.start()
+    with httpx.Client(base_url=installation.base, timeout=30) as http:
+        token = http.post("/v1/auth/token", data={"grant_type": "client_credentials", **made}).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        created = http.post("/v1/webhooks/endpoints", json={"url": receiver.url}, headers=headers)
+        assert created.status_code == 201, created.text
+        for code in _codes():
+            http.put(f"/v1/organizations/{code}", json={"name": f"深圳市崩溃测试{code[-4:]}有限公司"},
+                     headers=headers).raise_for_status()
+    return headers, receiver
+
+
+def run(database_url: str, data_dir: Path, *, trials: int, seed: int = 1, negative_control: bool = False,
+        delivery_seconds: float = 90) -> Summary:
+    from tests.live_server import free_port
+
+    rng = random.Random(seed)
+    env = os.environ | {
+        "REGISTRY_DATABASE_URL": database_url, "REGISTRY_DATA_DIR": str(data_dir), "REGISTRY_ACCESS_LOG": "false",
+        "REGISTRY_LOG_LEVEL": "warning", "REGISTRY_WEBHOOK_WORKER_IN_PROCESS": "false",
+        "REGISTRY_WEBHOOK_ALLOWED_HOSTS": '["127.0.0.1"]', "REGISTRY_WEBHOOK_LEASE_SECONDS": "2",
+        "REGISTRY_WEBHOOK_POLL_SECONDS": "0.1", "REGISTRY_BATCH_RESUME_SECONDS": "2", "PYTHONPATH": str(ROOT)}
+    factory = "tests.crash_harness:acknowledge_before_commit" if negative_control else "api.app:create_app"
+    installation = Installation(database_url, data_dir, factory, free_port(), env)
+    ledger, problems, ran = Ledger(), [], 0
+    headers, receiver = _setup(installation)
+    codes = _codes()
+    try:
+        for trial in range(trials):
+            stop = threading.Event()
+            clients = [threading.Thread(target=_client, daemon=True, args=(
+                installation.base, headers, _writes(random.Random(rng.random()), f"t{trial}c{n}", codes), ledger, stop))
+                for n in range(CLIENTS)]
+            for client in clients:
+                client.start()
+            time.sleep(rng.uniform(0.3, 2.0))
+            victims = [installation.server, installation.worker]
+            rng.shuffle(victims)
+            installation.kill(victims[0])
+            time.sleep(rng.uniform(0, 0.3))
+            installation.kill(victims[1])
+            stop.set()
+            for client in clients:
+                client.join(60)
+            installation.start()
+            ran += 1
+            _resend_in_doubt(installation.base, headers, ledger)
+            found = ledger.problems + check(installation, headers, ledger)
+            ledger.problems = []
+            problems += [f"trial {trial + 1}: {p}" for p in found]
+            if found and negative_control:
+                break  # caught: that is all a negative control has to show
+        delivered = _all_delivered(installation, headers, receiver, delivery_seconds)
+    finally:
+        installation.stop()
+        receiver.close()
+    lost = sum(int(p.split(": ", 1)[1].split()[0]) for p in problems if "acknowledged records lost" in p)
+    return Summary(ran, len(ledger.acknowledged), lost, problems, ledger.statuses, delivered)
+
+
+def _all_delivered(installation: Installation, headers: dict[str, str], receiver, seconds: float) -> bool:
+    with httpx.Client(base_url=installation.base, timeout=30) as http:
+        wanted = {event["id"] for event in _feed(http, headers)}
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        got = {json.loads(body)["id"] for _, body in list(receiver.received)}
+        if wanted <= got:
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--database-url", action="append", default=[],
+                        help="Repeat for each database; 'sqlite' (the default) is a new SQLite file")
+    parser.add_argument("--negative-control", action="store_true")
+    parser.add_argument("--seed", type=int, default=int(time.time()))
+    arguments = parser.parse_args()
+    summaries = []
+    for url in arguments.database_url or ["sqlite"]:
+        with tempfile.TemporaryDirectory() as folder:
+            url = f"sqlite:///{folder}/crash.db" if url == "sqlite" else url
+            summary = run(url, Path(folder) / "data", trials=arguments.trials, seed=arguments.seed,
+                          negative_control=arguments.negative_control)
+        for problem in summary.problems:
+            print(problem)
+        print(f"{url.split(':')[0].split('+')[0]}, seed {arguments.seed}: {summary.line()}")
+        summaries.append(summary)
+    total = Summary(sum(s.trials for s in summaries), sum(s.acknowledged for s in summaries),
+                    sum(s.lost for s in summaries), [p for s in summaries for p in s.problems],
+                    sum((s.statuses for s in summaries), Counter()), all(s.delivered for s in summaries))
+    print(total.line())
+    healthy = not total.problems and total.delivered
+    sys.exit(0 if healthy != arguments.negative_control else 1)
+
+
+if __name__ == "__main__":
+    main()
