@@ -116,8 +116,25 @@ def _issue(error: dict[str, Any]) -> dict[str, Any]:
     return {"loc": list(error.get("loc", ())), "msg": error.get("msg", "invalid"), "type": error.get("type", "")}
 
 
+_NOT_PARSED_AS_JSON = {"model_attributes_type", "dict_type"}
+
+
+def _not_json(request: Request, issues: list[dict[str, Any]]) -> str | None:
+    """The media type a JSON body was sent as, when that is why it was not read (FastAPI then
+    validates the raw bytes and says only "Input should be a valid dictionary")."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not media or media == "application/json" or media.endswith("+json"):
+        return None
+    whole_body = any(i["loc"] == ["body"] and i["type"] in _NOT_PARSED_AS_JSON for i in issues)
+    return media[:100] if whole_body else None
+
+
 async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
     issues = [_issue(e) for e in error.errors()]
+    media = _not_json(request, issues)
+    if media is not None:
+        return problem_response(415, "Unsupported Media Type", detail=f"send the body as application/json, not {media}",
+                                type_=TYPE_BASE + "unsupported-media-type")
     return problem_response(
         422, "Invalid request", detail="; ".join(f"{'.'.join(map(str, i['loc']))}: {i['msg']}" for i in issues),
         # No ``instance``: a malformed request's path may itself be the malformed (or secret) input.
@@ -170,13 +187,17 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 def document_body_problems(spec: dict[str, Any]) -> dict[str, Any]:
     """Every operation that takes a body can answer 400 (a body that does not parse: not JSON, not
-    UTF-8, not a form) and 413 (over the size limit, refused before it is read)."""
+    UTF-8, not a form) and 413 (over the size limit, refused before it is read); one taking JSON
+    also 415 (the body sent as another media type)."""
     for path in spec.get("paths", {}).values():
         for operation in path.values():
             if "requestBody" not in operation:
                 continue
             responses = operation.setdefault("responses", {})
-            for status, description in (("400", "Malformed body"), ("413", "Body too large")):
+            statuses = [("400", "Malformed body"), ("413", "Body too large")]
+            if "application/json" in operation["requestBody"].get("content", {}):
+                statuses.append(("415", "Body not sent as application/json"))
+            for status, description in statuses:
                 responses.setdefault(status, {"description": description, "content": {
                     PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}})
     return spec

@@ -37,7 +37,7 @@ from db.tables import Batch, BatchLine
 from service import codes, organizations, records
 from service.access import Scope
 from service.clock import Clock
-from service.errors import Conflict, DomainError, DuplicateRecord, MissingScope, NotFound
+from service.errors import Conflict, DomainError, DuplicateRecord, InvalidCode, MissingScope, NotFound
 from service.organizations import OrganizationFields
 from service.record_fields import DisclosureFields, ListEntryFields, RatingFields, ViolationFields, Visibility
 
@@ -216,8 +216,8 @@ def _result(parsed: _Parsed, outcome: str | DomainError, organization: str | Non
         return LineResult(parsed.number, "duplicate", parsed.kind, existing_id=outcome.existing_id,
                           message=outcome.detail)
     if isinstance(outcome, DomainError):
-        return LineResult(parsed.number, "rejected", parsed.kind, field=getattr(outcome, "field", None),
-                          message=outcome.detail)
+        field = "code" if isinstance(outcome, InvalidCode) else getattr(outcome, "field", None)
+        return LineResult(parsed.number, "rejected", parsed.kind, field=field, message=outcome.detail)
     if parsed.kind == "organization":
         return LineResult(parsed.number, "accepted", parsed.kind, organization=outcome)
     return LineResult(parsed.number, "accepted", parsed.kind, record_id=outcome, organization=organization)

@@ -33,6 +33,16 @@ RegistryDate = Annotated[date, Field(ge=EARLIEST, le=LATEST)]
 
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Unicode's invisible format characters (category Cf: zero-width space and joiners, bidirectional
+# overrides, the BOM...), as of Python 3.11's Unicode 14. They make a decision number that looks
+# like another slip past the duplicate check, and bidi overrides make text read backwards.
+# tests/test_bad_input.py checks this list against unicodedata.
+INVISIBLE_RANGES = ((0xAD, 0xAD), (0x600, 0x605), (0x61C, 0x61C), (0x6DD, 0x6DD), (0x70F, 0x70F), (0x890, 0x891),
+                    (0x8E2, 0x8E2), (0x180E, 0x180E), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x2064),
+                    (0x2066, 0x206F), (0xFEFF, 0xFEFF), (0xFFF9, 0xFFFB), (0x110BD, 0x110BD), (0x110CD, 0x110CD),
+                    (0x13430, 0x13438), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0001, 0xE0001),
+                    (0xE0020, 0xE007F))
+_INVISIBLE = re.compile("[" + "".join(f"{chr(a)}-{chr(b)}" for a, b in INVISIBLE_RANGES) + "]")
 
 
 def _no_control_characters(text: str) -> str:
@@ -40,6 +50,9 @@ def _no_control_characters(text: str) -> str:
     # nothing, and PostgreSQL cannot store NUL at all; line breaks and tabs are fine.
     if _CONTROL.search(text):
         raise ValueError("control characters are not allowed in text")
+    invisible = _INVISIBLE.search(text)
+    if invisible:
+        raise ValueError(f"invisible formatting characters (U+{ord(invisible.group()):04X}) are not allowed in text")
     return text
 
 
