@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
@@ -165,6 +166,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        larger={"/v1/batches": settings.max_batch_bytes})  # streamed, never held
     app.add_middleware(RequestTrail, access_log_enabled=settings.access_log)
+    if settings.cors_origins:  # outermost, so a preflight is answered before anything else looks at it
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
+                           allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-None-Match",
+                                          "Ticket-Secret"],
+                           expose_headers=["ETag", "Retry-After", "X-Request-ID", "Idempotent-Replayed"], max_age=600)
     return app
 
 

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     public_rate_per_minute: int = Field(default=120, ge=1, description="Per client address, on average")
     public_rate_burst: int = Field(default=60, ge=1)
     public_cache_seconds: int = Field(default=60, ge=0)
+    # Browsers on these origins may call the API (CORS). Empty, the default: none may. Never with
+    # credentials: the API authenticates with bearer tokens, not cookies, so "*" shares nothing private.
+    cors_origins: list[str] = Field(default_factory=list, description='e.g. ["https://credit.example.gov.cn"]')
     trusted_proxies: list[str] = Field(default_factory=list, description="Addresses or networks of reverse proxies")
     client_ip_header: str = "X-Forwarded-For"
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)

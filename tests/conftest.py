@@ -10,7 +10,10 @@ mocked.
 With ``REQUIRE_POSTGRES=1`` (CI) a missing PostgreSQL fails the run instead of skipping.
 """
 
+import json
+import logging
 import os
+import re
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
@@ -21,6 +24,7 @@ from sqlalchemy import create_engine, text
 from sqlmodel import Session
 
 from api.app import create_app
+from api.logs import JsonFormatter
 from api.settings import Settings
 from db import migrations
 from db.session import Database, open_database, transaction
@@ -122,13 +126,33 @@ def data_dir(tmp_path):
 @pytest.fixture
 def settings(database_url: str, data_dir) -> Settings:
     # A rate limit no ordinary test reaches; the rate-limit tests build their own app.
-    return Settings(database_url=database_url, data_dir=data_dir, access_log=False, environment="test",
+    return Settings(database_url=database_url, data_dir=data_dir, access_log=True, environment="test",
                     public_rate_per_minute=100_000, public_rate_burst=10_000, webhook_worker_in_process=False,
                     webhook_allowed_hosts=["127.0.0.1"])
 
 
 # Every public response the suite produces, scanned for personal data when the session ends.
 PUBLIC_RESPONSES: list[tuple[str, str]] = []
+
+# Every log line the suite produces (access log included), scanned for secrets when the session
+# ends: prefixed secrets and tokens by their shape, ticket secrets by the values handed out.
+LOG_LINES: list[str] = []
+TICKET_SECRETS: set[str] = set()
+SECRET_SHAPES = re.compile(r"crs_[A-Za-z0-9_-]{16,}|whsec_[A-Za-z0-9+/=]{16,}|eyJ[A-Za-z0-9_-]{8,}\.eyJ|"
+                           r"PRIVATE KEY|Bearer [A-Za-z0-9._-]{16,}")
+
+
+class _LogCapture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(JsonFormatter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        LOG_LINES.append(self.format(record))
+
+
+logging.getLogger().addHandler(_LogCapture())
+logging.getLogger("registry").setLevel(logging.DEBUG)
 
 
 class PublicResponseRecorder:
@@ -147,7 +171,10 @@ class PublicResponseRecorder:
             if message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body"):
-                    PUBLIC_RESPONSES.append((scope["path"], b"".join(chunks).decode("utf-8", "replace")))
+                    body = b"".join(chunks).decode("utf-8", "replace")
+                    PUBLIC_RESPONSES.append((scope["path"], body))
+                    if '"secret"' in body:
+                        TICKET_SECRETS.add(json.loads(body)["secret"])
             await send(message)
 
         await self.app(scope, receive, record)
@@ -161,6 +188,24 @@ def app(db: Database, settings: Settings, clock: MovableClock):
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _scan_public_responses(session)
+    _scan_logs(session)
+
+
+def _scan_logs(session: pytest.Session) -> None:
+    leaks = [line for line in LOG_LINES
+             if SECRET_SHAPES.search(line) or any(secret in line for secret in TICKET_SECRETS)]
+    if leaks:
+        print("\nSECRETS IN THE LOGS:")
+        for line in leaks[:20]:
+            print(f"  {line[:300]}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    elif LOG_LINES:
+        print(f"\nlogs: {len(LOG_LINES)} lines scanned ({len(TICKET_SECRETS)} ticket secrets among the values "
+              "looked for), no secret")
+
+
+def _scan_public_responses(session: pytest.Session) -> None:
     from tests.masking import find_personal_data
 
     leaks = [(path, hit) for path, body in PUBLIC_RESPONSES for hit in find_personal_data(body)]

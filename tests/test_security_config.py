@@ -1,0 +1,68 @@
+"""Security configuration: CORS off unless configured (and never with credentials), security
+headers on every HTML page, and the log scan's idea of a secret matching the secrets the registry
+really hands out (tests/conftest.py scans every log line of the run for them)."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from tests import factories as f
+from tests.conftest import SECRET_SHAPES
+
+PORTAL = "https://credit.example.gov.cn"
+PREFLIGHT = {"Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization"}
+
+
+def _client_with(settings, clock, **changes) -> TestClient:
+    return TestClient(create_app(settings.model_copy(update=changes), clock=clock), raise_server_exceptions=False)
+
+
+class TestCors:
+    def test_off_by_default(self, client) -> None:
+        preflight = client.options("/v1/public/organizations?q=华为", headers={"Origin": PORTAL} | PREFLIGHT)
+        assert "access-control-allow-origin" not in preflight.headers
+        answer = client.get("/v1/public/lists/black", headers={"Origin": PORTAL})
+        assert answer.status_code == 200 and "access-control-allow-origin" not in answer.headers
+
+    def test_configured_origins_only_and_never_with_credentials(self, db, settings, clock) -> None:
+        with _client_with(settings, clock, cors_origins=[PORTAL]) as client:
+            allowed = client.options("/v1/records", headers={"Origin": PORTAL} | PREFLIGHT)
+            assert allowed.status_code == 200
+            assert allowed.headers["access-control-allow-origin"] == PORTAL
+            assert "access-control-allow-credentials" not in allowed.headers
+            other = client.options("/v1/records", headers={"Origin": "https://evil.example"} | PREFLIGHT)
+            assert "access-control-allow-origin" not in other.headers
+            answer = client.get("/v1/public/lists/black", headers={"Origin": PORTAL})
+            assert answer.headers["access-control-allow-origin"] == PORTAL
+            assert "etag" in answer.headers["access-control-expose-headers"].lower()
+
+    def test_any_origin_shares_nothing_private(self, db, settings, clock) -> None:
+        with _client_with(settings, clock, cors_origins=["*"]) as client:
+            answer = client.get("/v1/public/lists/black", headers={"Origin": "https://anyone.example"})
+            assert answer.headers["access-control-allow-origin"] == "*"
+            assert "access-control-allow-credentials" not in answer.headers
+
+
+@pytest.mark.parametrize("path", ["/", "/lists/black", f"/organizations/{f.HUAWEI}", "/organizations/12345",
+                                  "/?q=华为", f"/organizations/{f.HUAWEI}/objection"])
+def test_html_pages_carry_security_headers(client, path) -> None:
+    response = client.get(path)
+    assert response.headers["content-type"].startswith("text/html")
+    policy = response.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy and "default-src 'self'" in policy and "script-src" not in policy
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_no_debug_mode(app) -> None:
+    assert app.debug is False
+
+
+def test_the_log_scan_recognizes_every_secret_the_registry_hands_out(client, parties, hooked, receivers) -> None:
+    admin = parties["admin"].headers
+    made = client.post("/v1/admin/departments/SZAMR/clients", headers=admin,
+                       json={"name": "scan", "scopes": ["records:read"]}).json()
+    token = client.post("/v1/auth/token", data={"grant_type": "client_credentials", "client_id": made["client_id"],
+                                                "client_secret": made["client_secret"]}).json()["access_token"]
+    _, webhook_secret, _ = hooked(receivers().url)
+    for secret in (made["client_secret"], token, f"Bearer {token}", webhook_secret):
+        assert SECRET_SHAPES.search(f'{{"msg": "… {secret} …"}}'), secret
