@@ -75,3 +75,10 @@ crash: install
 	pgdir=$$(mktemp -d /tmp/registry-pg.XXXXXX) && url=$$(scripts/pg-throwaway.sh start $$pgdir) && \
 	  { $(BIN)/python -m tests.crash_harness --trials $(CRASH_TRIALS) --database-url sqlite --database-url $$url; \
 	    rc=$$?; scripts/pg-throwaway.sh stop $$pgdir; exit $$rc; }
+
+# Overload: 60 s at 8x the saturating connections (wrk), then the recovery. The last line says
+# PASS or FAIL with the status-code counts.
+.PHONY: overload
+overload: install
+	scripts/ensure-wrk.sh
+	$(BIN)/python bench/overload.py --seconds 60

@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from api import pages, problems
-from api.protection import BodyLimit, ClientAddress, PublicCaching, PublicRateLimit, RateLimiter
+from api.protection import BodyLimit, ClientAddress, InFlightLimit, PublicCaching, PublicRateLimit, RateLimiter
 from api.routes import (
     admin,
     auth,
@@ -112,7 +112,7 @@ def _document_problems(app: FastAPI) -> None:
 
     def openapi() -> dict:
         if app.openapi_schema is None:
-            app.openapi_schema = problems.document_body_problems(problems.only_problem_json(generate()))
+            app.openapi_schema = problems.document_common_problems(problems.only_problem_json(generate()))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -120,7 +120,7 @@ def _document_problems(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
-    database = open_database(settings.database_url)
+    database = open_database(settings.database_url, wait_seconds=settings.database_wait_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -165,6 +165,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                        addresses=app.state.client_address)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        larger={"/v1/batches": settings.max_batch_bytes})  # streamed, never held
+    app.add_middleware(InFlightLimit, public=settings.max_in_flight_public,
+                       department=settings.max_in_flight_department)  # inside the trail: refusals are logged
     app.add_middleware(RequestTrail, access_log_enabled=settings.access_log)
     if settings.cors_origins:  # outermost, so a preflight is answered before anything else looks at it
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,

@@ -13,9 +13,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.protection import OVERLOADED_RETRY_SECONDS
+from db.session import DatabaseBusy
 from service.errors import (
     Conflict,
     CursorExpired,
@@ -160,6 +163,16 @@ async def _database_refused(request: Request, error: DataError) -> JSONResponse:
                             "character in text, or a number out of range)", type_=TYPE_BASE + "invalid-value")
 
 
+async def _database_busy(request: Request, error: Exception) -> JSONResponse:
+    # No connection free within the wait, a lock held past it (SQLite's write lock, a PostgreSQL
+    # lock_timeout), or the database unreachable: the request was not carried out and may be
+    # retried, which is what 503 with Retry-After says. A write rolled back with it.
+    log.warning("database busy or unavailable on %s %s: %s", request.method, request.url.path, type(error).__name__)
+    return problem_response(503, "Service Unavailable", type_=TYPE_BASE + "overloaded",
+                            detail="the database is busy or unavailable; nothing was changed, retry shortly",
+                            headers={"Retry-After": str(OVERLOADED_RETRY_SECONDS)})
+
+
 async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(500, "Internal Server Error", detail="The error was logged.",
@@ -171,6 +184,9 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(DataError, _database_refused)  # type: ignore[arg-type]
+    app.add_exception_handler(OperationalError, _database_busy)
+    app.add_exception_handler(PoolTimeout, _database_busy)
+    app.add_exception_handler(DatabaseBusy, _database_busy)
     app.add_exception_handler(Exception, _unexpected_error)
 
 
@@ -185,18 +201,19 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-def document_body_problems(spec: dict[str, Any]) -> dict[str, Any]:
-    """Every operation that takes a body can answer 400 (a body that does not parse: not JSON, not
-    UTF-8, not a form) and 413 (over the size limit, refused before it is read); one taking JSON
-    also 415 (the body sent as another media type)."""
-    for path in spec.get("paths", {}).values():
+def document_common_problems(spec: dict[str, Any]) -> dict[str, Any]:
+    """Problems any operation may answer: 503 when overloaded (but /healthz). Every operation that
+    takes a body can answer 400 (a body that does not parse: not JSON, not UTF-8, not a form) and
+    413 (over the size limit, refused before it is read); one taking JSON also 415 (the body sent
+    as another media type)."""
+    for route, path in spec.get("paths", {}).items():
         for operation in path.values():
-            if "requestBody" not in operation:
-                continue
             responses = operation.setdefault("responses", {})
-            statuses = [("400", "Malformed body"), ("413", "Body too large")]
-            if "application/json" in operation["requestBody"].get("content", {}):
-                statuses.append(("415", "Body not sent as application/json"))
+            statuses = [] if route == "/healthz" else [("503", "Overloaded or the database busy: retry after Retry-After")]
+            if "requestBody" in operation:
+                statuses += [("400", "Malformed body"), ("413", "Body too large")]
+                if "application/json" in operation["requestBody"].get("content", {}):
+                    statuses.append(("415", "Body not sent as application/json"))
             for status, description in statuses:
                 responses.setdefault(status, {"description": description, "content": {
                     PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}})

@@ -196,3 +196,43 @@ class BodyLimit:
             return message
 
         await self.app(scope, counted, send)
+
+
+class InFlightLimit:
+    """At most ``public`` public requests and ``department`` others in flight in this process; the
+    next ones get 503 with Retry-After at once. Under overload a quick refusal is kinder than a
+    queue that answers after every client has given up. Two budgets, so department writes waiting
+    on the database cannot take the public lookup down with them; the department budget stays
+    below the thread pool that sync routes share. Health checks are never refused: the
+    orchestrator must still see the process alive."""
+
+    def __init__(self, app: ASGIApp, *, public: int, department: int, exempt: tuple[str, ...] = ("/healthz",)) -> None:
+        self.app, self.exempt = app, exempt
+        self.limits = {True: public, False: department}
+        self.in_flight = {True: 0, False: 0}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.exempt:
+            await self.app(scope, receive, send)
+            return
+        kind = is_public(scope["path"])
+        if self.in_flight[kind] >= self.limits[kind]:
+            await send_overloaded(send, "the service is at capacity; retry shortly")
+            return
+        self.in_flight[kind] += 1  # one event loop per process: no lock needed
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight[kind] -= 1
+
+
+OVERLOADED_RETRY_SECONDS = 2
+
+
+async def send_overloaded(send: Send, detail: str) -> None:
+    body = json.dumps({"type": "/problems/overloaded", "title": "Service Unavailable", "status": 503,
+                       "detail": detail}).encode()
+    await send({"type": "http.response.start", "status": 503, "headers": [
+        (b"content-type", b"application/problem+json"), (b"retry-after", str(OVERLOADED_RETRY_SECONDS).encode()),
+        (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})

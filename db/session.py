@@ -6,6 +6,8 @@ update); reads go through ``reader`` (plain deferred ``BEGIN`` on SQLite, autoco
 so a lookup costs one round trip instead of three).
 """
 
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -24,7 +26,6 @@ SQLITE_PRAGMAS = (
     "journal_mode=WAL",
     # FULL syncs the WAL on every commit: an acknowledged write survives power loss, not only a crash.
     "synchronous=FULL",
-    "busy_timeout=30000",
     "foreign_keys=ON",
     "journal_size_limit=67108864",
 )
@@ -38,6 +39,10 @@ def _json_text(value: Any) -> str:
 # lookup; orjson does both several times faster than json. Its text is compact UTF-8 where json
 # wrote ASCII escapes with spaces: the same values, so rows written before read the same.
 JSON_CODEC: dict[str, Any] = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
+
+# How long a request may wait for the database (a connection from the pool, SQLite's write lock,
+# a PostgreSQL row lock) before it is refused as overloaded (503) instead of queueing without end.
+WAIT_SECONDS = 10.0
 
 # FastAPI runs sync routes on a 40-thread pool; a smaller connection pool deadlocks under load
 # (fastapi/fastapi#3205), so the pool can hand every thread a connection.
@@ -58,11 +63,12 @@ def ensure_sqlite_directory(url: str) -> bool:
     return True
 
 
-def _sqlite_engine(url: str, *, begin: str) -> Engine:
+def _sqlite_engine(url: str, *, begin: str, wait: float, pool_size: int = POOL_SIZE,
+                   max_overflow: int = MAX_OVERFLOW) -> Engine:
     in_memory = not ensure_sqlite_directory(url)
     # An in-memory database lives in one connection, so it gets SQLAlchemy's single-connection pool.
-    pool_args = {} if in_memory else {"pool_size": POOL_SIZE, "max_overflow": MAX_OVERFLOW}
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **JSON_CODEC,
+    pool_args = {} if in_memory else {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": wait}
+    engine = create_engine(url, connect_args={"timeout": wait, "check_same_thread": False}, **JSON_CODEC,
                            **pool_args)
 
     @event.listens_for(engine, "connect")
@@ -70,7 +76,7 @@ def _sqlite_engine(url: str, *, begin: str) -> Engine:
         # Stop pysqlite's implicit, late BEGIN; the "begin" hook below emits our own.
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
-        for pragma in SQLITE_PRAGMAS:
+        for pragma in (*SQLITE_PRAGMAS, f"busy_timeout={int(wait * 1000)}"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
@@ -81,18 +87,58 @@ def _sqlite_engine(url: str, *, begin: str) -> Engine:
     return engine
 
 
-def _postgres_engine(url: str, *, autocommit: bool) -> Engine:
+def _postgres_engine(url: str, *, autocommit: bool, wait: float, pool_size: int = POOL_SIZE,
+                     max_overflow: int = MAX_OVERFLOW) -> Engine:
     options = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
     return create_engine(
         url,
-        pool_size=POOL_SIZE,
-        max_overflow=MAX_OVERFLOW,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
         pool_pre_ping=True,
         **JSON_CODEC,
+        pool_timeout=wait,
         # A statement that runs away is cancelled instead of holding a connection forever.
-        connect_args={"options": "-c statement_timeout=30000"},
+        connect_args={"options": f"-c statement_timeout=30000 -c lock_timeout={int(wait * 1000)}"},
         **options,
     )
+
+
+class DatabaseBusy(Exception):
+    """The database could not take this unit of work within the wait (overload): nothing was done."""
+
+
+class TurnGate:
+    """One holder at a time, served in the order they came (a ticket lock). A plain lock lets the
+    thread that just released take it again at once, so under contention others starved past the
+    wait and were refused. Any thread may release: FastAPI may end a request's unit of work on
+    another thread than the one that began it."""
+
+    def __init__(self) -> None:
+        self._turns = threading.Condition()
+        self._next_ticket = 0
+        self._serving = 0
+        self._abandoned: set[int] = set()
+
+    def acquire(self, timeout: float) -> bool:
+        with self._turns:
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            deadline = time.monotonic() + timeout
+            while self._serving != ticket:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self._abandoned.add(ticket)  # skipped when its turn comes
+                    return False
+                self._turns.wait(left)
+            return True
+
+    def release(self) -> None:
+        with self._turns:
+            self._serving += 1
+            while self._serving in self._abandoned:
+                self._abandoned.discard(self._serving)
+                self._serving += 1
+            self._turns.notify_all()
 
 
 @dataclass(frozen=True)
@@ -100,27 +146,42 @@ class Database:
     url: str
     writer: Engine
     reader: Engine
+    # Reads run in the event loop itself (the public lookup): one connection of their own, held
+    # only between two awaits, so it is always free. Sharing the pool with the thread pool's routes
+    # once froze the whole loop in a checkout wait when those had taken every connection.
+    loop_reader: Engine | None = None
+    wait_seconds: float = WAIT_SECONDS
+    # SQLite takes one writer at a time. Threads of one process take turns here, in order, instead
+    # of in SQLite's busy handler, which sleeps up to 100 ms between tries: under load that handler
+    # left the lock idle most of the time (bench/overload.py). Other processes still meet there.
+    write_gate: TurnGate | None = None
 
     @property
     def is_sqlite(self) -> bool:
         return self.writer.dialect.name == "sqlite"
 
     def dispose(self) -> None:
-        self.writer.dispose()
-        self.reader.dispose()
+        for engine in (self.writer, self.reader, self.loop_reader):
+            if engine is not None:
+                engine.dispose()
 
 
-def open_database(url: str) -> Database:
+def open_database(url: str, *, wait_seconds: float = WAIT_SECONDS) -> Database:
     if is_sqlite(url):
         return Database(
             url,
-            writer=_sqlite_engine(url, begin="BEGIN IMMEDIATE"),
-            reader=_sqlite_engine(url, begin="BEGIN"),
+            writer=_sqlite_engine(url, begin="BEGIN IMMEDIATE", wait=wait_seconds),
+            reader=_sqlite_engine(url, begin="BEGIN", wait=wait_seconds),
+            loop_reader=_sqlite_engine(url, begin="BEGIN", wait=wait_seconds, pool_size=1, max_overflow=0),
+            wait_seconds=wait_seconds,
+            write_gate=TurnGate(),
         )
     return Database(
         url,
-        writer=_postgres_engine(url, autocommit=False),
-        reader=_postgres_engine(url, autocommit=True),
+        writer=_postgres_engine(url, autocommit=False, wait=wait_seconds),
+        reader=_postgres_engine(url, autocommit=True, wait=wait_seconds),
+        loop_reader=_postgres_engine(url, autocommit=True, wait=wait_seconds, pool_size=1, max_overflow=0),
+        wait_seconds=wait_seconds,
     )
 
 
@@ -130,8 +191,15 @@ def transaction(database: Database) -> Iterator[Session]:
 
     Callers (services) only ``flush()``; the commit happens here, before the caller acknowledges.
     """
-    with Session(database.writer, expire_on_commit=False) as session, session.begin():
-        yield session
+    gate = database.write_gate
+    if gate is not None and not gate.acquire(timeout=database.wait_seconds):
+        raise DatabaseBusy(f"no turn to write within {database.wait_seconds:g} s")
+    try:
+        with Session(database.writer, expire_on_commit=False) as session, session.begin():
+            yield session
+    finally:
+        if gate is not None:
+            gate.release()
 
 
 @contextmanager
@@ -142,9 +210,10 @@ def reading(database: Database) -> Iterator[Connection]:
 
 
 def driver_reading(database: Database) -> AbstractContextManager[DriverConnection]:
-    """A read connection for ``db.prepared`` statements only: the pool's connection without
-    SQLAlchemy's connection wrapper (one consistent snapshot on SQLite, as ``reading``)."""
-    return prepared.driver_reading(database.reader, snapshot="BEGIN" if database.is_sqlite else None)
+    """A read connection for ``db.prepared`` statements run in the event loop: the loop's own
+    connection without SQLAlchemy's wrapper (one consistent snapshot on SQLite, as ``reading``)."""
+    return prepared.driver_reading(database.loop_reader or database.reader,
+                                   snapshot="BEGIN" if database.is_sqlite else None)
 
 
 def ping(database: Database) -> None:

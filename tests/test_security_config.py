@@ -6,6 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.settings import Settings
 from tests import factories as f
 from tests.conftest import SECRET_SHAPES
 
@@ -55,6 +56,11 @@ def test_html_pages_carry_security_headers(client, path) -> None:
 
 def test_no_debug_mode(app) -> None:
     assert app.debug is False
+
+
+def test_production_refuses_to_start_without_a_configured_signing_key(tmp_path) -> None:
+    with pytest.raises(ValueError, match="REGISTRY_SIGNING_KEY"):
+        Settings(environment="production", data_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/x.db")
 
 
 def test_the_log_scan_recognizes_every_secret_the_registry_hands_out(client, parties, hooked, receivers) -> None:

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from db.session import transaction
+from db.session import WAIT_SECONDS, transaction
 from db.tables import Event, Record
 from service import records
 from tests import factories as f
@@ -20,7 +20,7 @@ def test_sqlite_connections_are_durable_and_strict(db) -> None:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
-        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30000
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == WAIT_SECONDS * 1000  # then 503, not a queue
 
 
 def test_concurrent_writers_get_a_gap_free_event_sequence_and_lose_nothing(db, clock) -> None:

@@ -21,7 +21,10 @@ router = APIRouter(prefix="/v1/public/lists", tags=["public"])
 
 ListName = Literal["red", "black"]
 ListPath = Path(description="red (守信) or black (失信)")
-DepartmentQuery = Query(None, max_length=32, description="Deciding department code")
+# The shape of a department code (api/schemas/admin.py): a filter that cannot match one is a 422
+# before anything is read, not a database error in the middle of a streamed export.
+DepartmentQuery = Query(None, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$",
+                        description="Deciding department code")
 SinceQuery = Query(None, description="Only entries effective on or after this date")
 
 

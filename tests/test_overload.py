@@ -1,0 +1,92 @@
+"""Overload answers 503 with Retry-After at once, never a 500 or an endless wait: past the
+in-flight cap of a process, and when the database does not give a lock within
+``database_wait_seconds``. (The 60-second run at twice the saturation rate is `make overload`.)"""
+
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+
+import httpx
+import psycopg
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
+from sqlmodel import func, select
+
+from api.app import create_app
+from db.session import transaction
+from db.tables import Event, Record
+from service import clients
+from tests import factories as f
+from tests.live_server import live_server
+
+PROBLEM = "application/problem+json"
+
+
+def test_past_the_in_flight_cap_requests_are_refused_at_once(db, database_url, tmp_path, unit_of_work, clock) -> None:
+    with unit_of_work() as session:
+        f.make_department(session, now=clock.now())
+        made = clients.create(session, "SZAMR", name="poller", scopes=["records:read"], now=clock.now())
+    with live_server(database_url, tmp_path / "data", REGISTRY_MAX_IN_FLIGHT_DEPARTMENT="2") as base:
+        token = httpx.post(f"{base}/v1/auth/token", data={"grant_type": "client_credentials", "client_id":
+                           made.client.client_id, "client_secret": made.secret}).json()["access_token"]
+        # Two long polls fill the department budget: the next department request is refused at
+        # once; public requests and health checks still answer.
+        polls = [threading.Thread(target=httpx.get, args=(f"{base}/v1/events",), kwargs={
+            "params": {"wait": 3}, "headers": {"Authorization": f"Bearer {token}"}, "timeout": 10}) for _ in range(2)]
+        for poll in polls:
+            poll.start()
+        time.sleep(1.0)
+        started = time.monotonic()
+        refused = httpx.get(f"{base}/v1/events", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert refused.status_code == 503 and time.monotonic() - started < 1.0
+        assert refused.headers["content-type"] == PROBLEM and refused.headers["retry-after"] == "2"
+        assert "capacity" in refused.json()["detail"]
+        assert httpx.get(f"{base}/healthz", timeout=10).status_code == 200
+        assert httpx.get(f"{base}/v1/public/lists/black", timeout=10).status_code == 200
+        for poll in polls:
+            poll.join(10)
+        assert httpx.get(f"{base}/v1/events", headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code == 200
+
+
+@contextmanager
+def write_lock_held_elsewhere(database_url: str):
+    """Another client of the database holds what every write needs, until the block ends."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        other = sqlite3.connect(url.database, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+    else:
+        other = psycopg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False))
+        other.execute("LOCK TABLE event_counter IN ACCESS EXCLUSIVE MODE")
+    try:
+        yield
+    finally:
+        other.rollback()
+        other.close()
+
+
+def counts(db) -> tuple[int, int]:
+    with transaction(db) as session:
+        return (session.exec(select(func.count()).select_from(Record)).one(),
+                session.exec(select(func.count()).select_from(Event)).one())
+
+
+def test_a_write_that_cannot_get_its_lock_in_time_is_a_503_and_writes_nothing(db, settings, clock, parties) -> None:
+    app = create_app(settings.model_copy(update={"database_wait_seconds": 0.5}), clock=clock)
+    headers = parties["a"].headers
+    with TestClient(app, raise_server_exceptions=False) as client:
+        client.put(f"/v1/organizations/{f.HUAWEI}", headers=headers, json={"name": "华为技术有限公司"})
+        before = counts(db)
+        body = f.violation().model_dump(mode="json", exclude_none=True)
+        with write_lock_held_elsewhere(settings.database_url):
+            started = time.monotonic()
+            response = client.post(f"/v1/organizations/{f.HUAWEI}/violations", headers=headers, json=body)
+            waited = time.monotonic() - started
+        assert response.status_code == 503, response.text
+        assert response.headers["content-type"] == PROBLEM and response.headers["retry-after"] == "2"
+        assert "nothing was changed" in response.json()["detail"]
+        assert waited < 5
+        assert counts(db) == before
+        again = client.post(f"/v1/organizations/{f.HUAWEI}/violations", headers=headers, json=body)
+        assert again.status_code == 201  # the lock gone, the same request goes through
