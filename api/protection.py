@@ -234,5 +234,8 @@ async def send_overloaded(send: Send, detail: str) -> None:
                        "detail": detail}).encode()
     await send({"type": "http.response.start", "status": 503, "headers": [
         (b"content-type", b"application/problem+json"), (b"retry-after", str(OVERLOADED_RETRY_SECONDS).encode()),
-        (b"content-length", str(len(body)).encode())]})
+        (b"content-length", str(len(body)).encode()),
+        # Closing makes a client that ignores Retry-After connect again first: without it a
+        # flood of instant refusals kept the event loop from the requests it had admitted.
+        (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})
