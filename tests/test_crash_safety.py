@@ -19,4 +19,6 @@ def test_nothing_acknowledged_is_lost_or_repeated_and_every_event_is_delivered(d
 def test_the_harness_catches_a_build_that_answers_before_it_commits(db, database_url, tmp_path) -> None:
     summary = crash_harness.run(database_url, tmp_path / "data", trials=6, seed=7, negative_control=True,
                                 delivery_seconds=5)
-    assert summary.lost > 0, summary.line()
+    # Caught either way: an acknowledged record gone after the kill, or, right after the restart,
+    # an acknowledged record whose event is not committed yet.
+    assert any("acknowledged records" in problem for problem in summary.problems), summary.line()
