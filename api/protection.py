@@ -88,12 +88,9 @@ class PublicRateLimit:
             await self.app(scope, receive, send)
             return
         seconds = str(max(1, math.ceil(wait)))
-        body = json.dumps({"type": "/problems/rate-limited", "title": "Too Many Requests", "status": 429,
-                           "detail": f"too many requests from this address; retry in {seconds} s"}).encode()
-        await send({"type": "http.response.start", "status": 429, "headers": [
-            (b"content-type", b"application/problem+json"), (b"retry-after", seconds.encode()),
-            (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+        await send_problem(send, 429, "Too Many Requests", "/problems/rate-limited",
+                           f"too many requests from this address; retry in {seconds} s",
+                           [(b"retry-after", seconds.encode())])
 
 
 class PublicCaching:
@@ -176,12 +173,7 @@ class BodyLimit:
         declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
         if declared is not None and declared.isdigit() and int(declared) > limit:
             detail = f"request bodies are limited to {limit} bytes"
-            body = json.dumps({"type": "about:blank", "title": "Content Too Large", "status": 413,
-                               "detail": detail}).encode()
-            await send({"type": "http.response.start", "status": 413, "headers": [
-                (b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close")]})
-            await send({"type": "http.response.body", "body": body})
+            await send_problem(send, 413, "Content Too Large", "about:blank", detail, [(b"connection", b"close")])
             return
         total = 0
 
@@ -230,12 +222,16 @@ OVERLOADED_RETRY_SECONDS = 2
 
 
 async def send_overloaded(send: Send, detail: str) -> None:
-    body = json.dumps({"type": "/problems/overloaded", "title": "Service Unavailable", "status": 503,
-                       "detail": detail}).encode()
-    await send({"type": "http.response.start", "status": 503, "headers": [
-        (b"content-type", b"application/problem+json"), (b"retry-after", str(OVERLOADED_RETRY_SECONDS).encode()),
-        (b"content-length", str(len(body)).encode()),
-        # Closing makes a client that ignores Retry-After connect again first: without it a
-        # flood of instant refusals kept the event loop from the requests it had admitted.
-        (b"connection", b"close")]})
+    # Closing makes a client that ignores Retry-After connect again first: without it a flood of
+    # instant refusals kept the event loop from the requests it had admitted.
+    await send_problem(send, 503, "Service Unavailable", "/problems/overloaded", detail,
+                       [(b"retry-after", str(OVERLOADED_RETRY_SECONDS).encode()), (b"connection", b"close")])
+
+
+async def send_problem(send: Send, status: int, title: str, type_: str, detail: str,
+                       headers: list[tuple[bytes, bytes]]) -> None:
+    """A problem+json answer sent straight from middleware, before any route runs."""
+    body = json.dumps({"type": type_, "title": title, "status": status, "detail": detail}).encode()
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()), *headers]})
     await send({"type": "http.response.body", "body": body})
