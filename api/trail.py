@@ -3,7 +3,8 @@ authenticated calls an audit entry.
 
 A successful call's audit entry is written in the request's own transaction (``deps.get_session``).
 Calls that fail after the caller was identified (403, 404, 409, 422, 500...) roll back, so this
-middleware writes their entry afterwards in a transaction of its own.
+middleware writes their entry afterwards in a transaction of its own. A call refused with 503
+(database busy) is logged instead: see below.
 """
 
 import logging
@@ -66,8 +67,16 @@ class RequestTrail:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            if state.get("audit_subject") is not None and not state.get("audited"):
-                await anyio.to_thread.run_sync(self._audit_failure, scope, status)
+            subject = state.get("audit_subject")
+            if subject is not None and not state.get("audited"):
+                if status == 503:
+                    # Refused for overload, nothing changed: its entry would wait for the same busy
+                    # database, holding a thread and a write turn (and the connection's next request)
+                    # for up to the whole wait again. The log keeps the call instead.
+                    log.warning("not audited (database busy): %s %s by client %s (request %s)",
+                                scope["method"], scope["path"], subject[0], request_id)
+                else:
+                    await anyio.to_thread.run_sync(self._audit_failure, scope, status)
             if self.access_log_enabled and access_log.isEnabledFor(logging.INFO):
                 access_log.info(
                     "%s %s %s", scope["method"], scope["path"], status,

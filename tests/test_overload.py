@@ -5,19 +5,22 @@ in-flight cap of a process, and when the database does not give a lock within
 import sqlite3
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import httpx
 import psycopg
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 from sqlmodel import func, select
 
 from api.app import create_app
 from db.session import transaction
-from db.tables import Event, Record
+from db.tables import AuditEntry, Event, Record
 from service import clients
 from tests import factories as f
+from tests.conftest import LOG_LINES
 from tests.live_server import live_server
 
 PROBLEM = "application/problem+json"
@@ -72,12 +75,17 @@ def counts(db) -> tuple[int, int]:
                 session.exec(select(func.count()).select_from(Event)).one())
 
 
+def audit_entries(db) -> int:
+    with transaction(db) as session:
+        return session.exec(select(func.count()).select_from(AuditEntry)).one()
+
+
 def test_a_write_that_cannot_get_its_lock_in_time_is_a_503_and_writes_nothing(db, settings, clock, parties) -> None:
     app = create_app(settings.model_copy(update={"database_wait_seconds": 0.5}), clock=clock)
     headers = parties["a"].headers
     with TestClient(app, raise_server_exceptions=False) as client:
         client.put(f"/v1/organizations/{f.HUAWEI}", headers=headers, json={"name": "华为技术有限公司"})
-        before = counts(db)
+        before, audited_before = counts(db), audit_entries(db)
         body = f.violation().model_dump(mode="json", exclude_none=True)
         with write_lock_held_elsewhere(settings.database_url):
             started = time.monotonic()
@@ -88,5 +96,36 @@ def test_a_write_that_cannot_get_its_lock_in_time_is_a_503_and_writes_nothing(db
         assert "nothing was changed" in response.json()["detail"]
         assert waited < 5
         assert counts(db) == before
+        # Nor an audit entry: writing it would have waited for the same lock again. The log has it.
+        assert audit_entries(db) == audited_before
+        assert any("not audited (database busy)" in line and response.headers["x-request-id"] in line
+                   for line in LOG_LINES)
         again = client.post(f"/v1/organizations/{f.HUAWEI}/violations", headers=headers, json=body)
         assert again.status_code == 201  # the lock gone, the same request goes through
+
+
+def test_a_write_waits_at_most_the_database_wait_in_all_for_its_turn_and_the_lock(db, settings, clock, parties) -> None:
+    """On SQLite a write first waits for its process's turn, then for the file lock against other
+    processes: one budget for both, so a refused write never waited twice the setting."""
+    if not db.is_sqlite:
+        pytest.skip("the turn gate is SQLite's")
+    wait = 2.0
+    app = create_app(settings.model_copy(update={"database_wait_seconds": wait}), clock=clock)
+    headers = parties["a"].headers
+    body = f.violation().model_dump(mode="json", exclude_none=True)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        client.put(f"/v1/organizations/{f.HUAWEI}", headers=headers, json={"name": "华为技术有限公司"})
+
+        def post() -> tuple[int, float]:
+            started = time.monotonic()
+            response = client.post(f"/v1/organizations/{f.HUAWEI}/violations", headers=headers, json=body)
+            return response.status_code, time.monotonic() - started
+
+        with write_lock_held_elsewhere(settings.database_url), ThreadPoolExecutor(2) as pool:
+            first = pool.submit(post)
+            time.sleep(0.5)  # the second queues behind the first, which holds the turn while it waits
+            second = pool.submit(post)
+            outcomes = [first.result(), second.result()]
+    assert [status for status, _ in outcomes] == [503, 503]
+    # Waiting its full budget for the turn and again for the lock, the second took wait + 1.5 s.
+    assert all(waited < wait + 0.9 for _, waited in outcomes), outcomes
