@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
@@ -33,7 +34,7 @@ from api.routes import (
 from api.settings import Settings, get_settings
 from api.tokens import Keyring
 from api.trail import RequestTrail
-from db.session import Database, open_database, transaction
+from db.session import MAX_OVERFLOW, POOL_SIZE, Database, open_database, transaction
 from service import lifecycle, retention, webhook_delivery
 from service.clock import Clock, SystemClock
 
@@ -120,10 +121,17 @@ def _document_problems(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
-    database = open_database(settings.database_url, wait_seconds=settings.database_wait_seconds)
+    # Requests on the thread pool (api.protection.InFlightLimit): each may hold a read or write
+    # connection, so each pool has room for all of them and none waits for another to free one.
+    threaded = settings.max_in_flight_public + settings.max_in_flight_department
+    database = open_database(settings.database_url, wait_seconds=settings.database_wait_seconds,
+                             connections=max(threaded, POOL_SIZE + MAX_OVERFLOW))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Room for every admitted request plus the audit entry the trail writes after it (outside
+        # the budget): a request holding a connection or SQLite's write turn never waits for a thread.
+        to_thread.current_default_thread_limiter().total_tokens = max(40, 2 * threaded)
         stop = threading.Event()
         worker = None
         if settings.webhook_worker_in_process:
@@ -165,8 +173,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                        addresses=app.state.client_address)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        larger={"/v1/batches": settings.max_batch_bytes})  # streamed, never held
-    app.add_middleware(InFlightLimit, public=settings.max_in_flight_public,
-                       department=settings.max_in_flight_department)  # inside the trail: refusals are logged
+    app.add_middleware(InFlightLimit, lookup=settings.max_in_flight_lookup, public=settings.max_in_flight_public,
+                       department=settings.max_in_flight_department,
+                       wait=settings.admission_wait_seconds)  # inside the trail: refusals are logged
     app.add_middleware(RequestTrail, access_log_enabled=settings.access_log)
     if settings.cors_origins:  # outermost, so a preflight is answered before anything else looks at it
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,

@@ -8,12 +8,14 @@ which case the right-most address in the configured header that is not itself a 
 A header from anyone else is ignored, so a client cannot choose its own identity.
 """
 
+import asyncio
 import hashlib
 import ipaddress
 import json
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable
 
 from starlette.exceptions import HTTPException
@@ -190,32 +192,92 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
-class InFlightLimit:
-    """At most ``public`` public requests and ``department`` others in flight in this process; the
-    next ones get 503 with Retry-After at once. Under overload a quick refusal is kinder than a
-    queue that answers after every client has given up. Two budgets, so department writes waiting
-    on the database cannot take the public lookup down with them; the department budget stays
-    below the thread pool that sync routes share. Health checks are never refused: the
-    orchestrator must still see the process alive."""
+class Budget:
+    """At most ``limit`` holders; the next ones wait their turn, first come first served, for at
+    most the given time. One event loop per process: no lock needed."""
 
-    def __init__(self, app: ASGIApp, *, public: int, department: int, exempt: tuple[str, ...] = ("/healthz",)) -> None:
-        self.app, self.exempt = app, exempt
-        self.limits = {True: public, False: department}
-        self.in_flight = {True: 0, False: 0}
+    def __init__(self, limit: int) -> None:
+        self.limit, self.in_flight = limit, 0
+        self.waiting: deque[asyncio.Future[None]] = deque()
+
+    async def admit(self, wait: float) -> bool:
+        if self.in_flight < self.limit and not self.waiting:
+            self.in_flight += 1
+            return True
+        if wait <= 0:
+            return False
+        turn = asyncio.get_running_loop().create_future()
+        self.waiting.append(turn)
+        try:
+            await asyncio.wait_for(asyncio.shield(turn), wait)
+        except TimeoutError:
+            pass
+        except BaseException:  # cancelled while waiting: a place handed over meanwhile goes on
+            if turn.done() and not turn.cancelled():
+                self.release()
+            turn.cancel()
+            raise
+        if turn.done() and not turn.cancelled():
+            return True  # handed a place (possibly just as the time ran out)
+        turn.cancel()  # release() skips it
+        return False
+
+    def release(self) -> None:
+        # The place passes straight to the longest waiter, so one arriving now cannot jump the queue.
+        while self.waiting:
+            turn = self.waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self.in_flight -= 1
+
+
+class InFlightLimit:
+    """Requests in flight per process, in three budgets:
+
+    - ``lookup``: the public lookup, answered in the event loop itself (cheap, the hot path);
+    - ``public``: other public requests, which run on the thread pool;
+    - ``department``: the department API (writes wait on the database), so it cannot take the
+      public side down with it.
+
+    Past a budget a request waits up to ``wait`` seconds for a place, in order of arrival, then
+    gets 503 with Retry-After. The short wait absorbs bursts; and under a flood it is what keeps
+    the process working: refused at once, a closed-loop client came straight back, and the
+    refusals (thousands a second) took the CPU from the requests already admitted, which then
+    ran past any client's timeout (bench/overload.py). The two thread-pool budgets together stay
+    within the read connection pool, so a request never holds a connection while it waits for a
+    thread that waits for a connection. Health checks are never refused: the orchestrator must
+    still see the process alive."""
+
+    def __init__(self, app: ASGIApp, *, lookup: int, public: int, department: int, wait: float,
+                 exempt: tuple[str, ...] = ("/healthz",)) -> None:
+        self.app, self.exempt, self.wait = app, exempt, wait
+        self.budgets = {"lookup": Budget(lookup), "public": Budget(public), "department": Budget(department)}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in self.exempt:
             await self.app(scope, receive, send)
             return
-        kind = is_public(scope["path"])
-        if self.in_flight[kind] >= self.limits[kind]:
+        budget = self.budgets[budget_of(scope["method"], scope["path"])]
+        if not await budget.admit(self.wait):
             await send_overloaded(send, "the service is at capacity; retry shortly")
             return
-        self.in_flight[kind] += 1  # one event loop per process: no lock needed
         try:
             await self.app(scope, receive, send)
         finally:
-            self.in_flight[kind] -= 1
+            budget.release()
+
+
+def budget_of(method: str, path: str) -> str:
+    if not is_public(path):
+        return "department"
+    # GET /v1/public/organizations/{code}: api.routes.public answers it in the event loop.
+    if method == "GET" and path.startswith(LOOKUP_PREFIX) and "/" not in path[len(LOOKUP_PREFIX):]:
+        return "lookup"
+    return "public"
+
+
+LOOKUP_PREFIX = "/v1/public/organizations/"
 
 
 OVERLOADED_RETRY_SECONDS = 2

@@ -36,12 +36,15 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list, description='e.g. ["https://credit.example.gov.cn"]')
     trusted_proxies: list[str] = Field(default_factory=list, description="Addresses or networks of reverse proxies")
     client_ip_header: str = "X-Forwarded-For"
-    # Overload: requests in flight per server process beyond these are refused at once (503 with
-    # Retry-After) instead of queueing; a request waits at most database_wait_seconds for the
-    # database (pool, locks) and is then refused the same way. The department budget stays below
-    # the 40 threads sync routes share, so public pages always find one.
-    max_in_flight_public: int = Field(default=128, ge=1, le=100_000)
-    max_in_flight_department: int = Field(default=24, ge=1, le=100_000)
+    # Overload: requests in flight per server process, in three budgets (api.protection.InFlightLimit).
+    # Past one, a request waits up to admission_wait_seconds for a place, then gets 503 with
+    # Retry-After. A request waits at most database_wait_seconds for the database (pool, locks)
+    # and is then refused the same way. The connection pools and the thread pool are sized from
+    # public + department (api.app.create_app).
+    max_in_flight_lookup: int = Field(default=128, ge=1, le=100_000)
+    max_in_flight_public: int = Field(default=16, ge=1, le=1_000)
+    max_in_flight_department: int = Field(default=24, ge=1, le=1_000)
+    admission_wait_seconds: float = Field(default=1.0, ge=0, le=60)
     database_wait_seconds: float = Field(default=10.0, gt=0, le=300)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_batch_bytes: int = Field(default=4 * 1024**3, ge=1024, description="Bulk push bodies (read as a stream)")

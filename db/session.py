@@ -44,10 +44,17 @@ JSON_CODEC: dict[str, Any] = {"json_serializer": _json_text, "json_deserializer"
 # a PostgreSQL row lock) before it is refused as overloaded (503) instead of queueing without end.
 WAIT_SECONDS = 10.0
 
-# FastAPI runs sync routes on a 40-thread pool; a smaller connection pool deadlocks under load
-# (fastapi/fastapi#3205), so the pool can hand every thread a connection.
+# A request on the thread pool may hold a connection while it waits for a thread (a dependency
+# and its route run on different threads); a pool smaller than the requests admitted to the thread
+# pool then deadlocks until the pool's timeout (fastapi/fastapi#3205). api.app sizes the pools to
+# its in-flight budgets; these are the defaults (20 kept open, 20 more on demand).
 POOL_SIZE = 20
 MAX_OVERFLOW = 20
+
+
+def _pool(connections: int) -> tuple[int, int]:
+    kept = min(POOL_SIZE, connections)
+    return kept, connections - kept
 
 
 def is_sqlite(url: str) -> bool:
@@ -166,20 +173,23 @@ class Database:
                 engine.dispose()
 
 
-def open_database(url: str, *, wait_seconds: float = WAIT_SECONDS) -> Database:
+def open_database(url: str, *, wait_seconds: float = WAIT_SECONDS,
+                  connections: int = POOL_SIZE + MAX_OVERFLOW) -> Database:
+    """``connections``: the most each of the reader and writer pools opens."""
+    size, overflow = _pool(connections)
     if is_sqlite(url):
         return Database(
             url,
-            writer=_sqlite_engine(url, begin="BEGIN IMMEDIATE", wait=wait_seconds),
-            reader=_sqlite_engine(url, begin="BEGIN", wait=wait_seconds),
+            writer=_sqlite_engine(url, begin="BEGIN IMMEDIATE", wait=wait_seconds, pool_size=size, max_overflow=overflow),
+            reader=_sqlite_engine(url, begin="BEGIN", wait=wait_seconds, pool_size=size, max_overflow=overflow),
             loop_reader=_sqlite_engine(url, begin="BEGIN", wait=wait_seconds, pool_size=1, max_overflow=0),
             wait_seconds=wait_seconds,
             write_gate=TurnGate(),
         )
     return Database(
         url,
-        writer=_postgres_engine(url, autocommit=False, wait=wait_seconds),
-        reader=_postgres_engine(url, autocommit=True, wait=wait_seconds),
+        writer=_postgres_engine(url, autocommit=False, wait=wait_seconds, pool_size=size, max_overflow=overflow),
+        reader=_postgres_engine(url, autocommit=True, wait=wait_seconds, pool_size=size, max_overflow=overflow),
         loop_reader=_postgres_engine(url, autocommit=True, wait=wait_seconds, pool_size=1, max_overflow=0),
         wait_seconds=wait_seconds,
     )

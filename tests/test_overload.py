@@ -2,6 +2,7 @@
 in-flight cap of a process, and when the database does not give a lock within
 ``database_wait_seconds``. (The 60-second run at twice the saturation rate is `make overload`.)"""
 
+import asyncio
 import sqlite3
 import threading
 import time
@@ -16,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import func, select
 
 from api.app import create_app
+from api.protection import Budget
 from db.session import transaction
 from db.tables import AuditEntry, Event, Record
 from service import clients
@@ -26,23 +28,34 @@ from tests.live_server import live_server
 PROBLEM = "application/problem+json"
 
 
-def test_past_the_in_flight_cap_requests_are_refused_at_once(db, database_url, tmp_path, unit_of_work, clock) -> None:
+def poller_token(base: str, made) -> str:
+    return httpx.post(f"{base}/v1/auth/token", data={"grant_type": "client_credentials", "client_id":
+                      made.client.client_id, "client_secret": made.secret}).json()["access_token"]
+
+
+def long_polls(base: str, token: str, count: int, wait: int) -> list[threading.Thread]:
+    polls = [threading.Thread(target=httpx.get, args=(f"{base}/v1/events",), kwargs={
+        "params": {"wait": wait}, "headers": {"Authorization": f"Bearer {token}"}, "timeout": 10}) for _ in range(count)]
+    for poll in polls:
+        poll.start()
+    return polls
+
+
+def test_past_the_in_flight_cap_a_request_waits_briefly_then_is_refused(db, database_url, tmp_path, unit_of_work,
+                                                                         clock) -> None:
     with unit_of_work() as session:
         f.make_department(session, now=clock.now())
         made = clients.create(session, "SZAMR", name="poller", scopes=["records:read"], now=clock.now())
-    with live_server(database_url, tmp_path / "data", REGISTRY_MAX_IN_FLIGHT_DEPARTMENT="2") as base:
-        token = httpx.post(f"{base}/v1/auth/token", data={"grant_type": "client_credentials", "client_id":
-                           made.client.client_id, "client_secret": made.secret}).json()["access_token"]
-        # Two long polls fill the department budget: the next department request is refused at
-        # once; public requests and health checks still answer.
-        polls = [threading.Thread(target=httpx.get, args=(f"{base}/v1/events",), kwargs={
-            "params": {"wait": 3}, "headers": {"Authorization": f"Bearer {token}"}, "timeout": 10}) for _ in range(2)]
-        for poll in polls:
-            poll.start()
+    with live_server(database_url, tmp_path / "data", REGISTRY_MAX_IN_FLIGHT_DEPARTMENT="2",
+                     REGISTRY_ADMISSION_WAIT_SECONDS="0.5") as base:
+        token = poller_token(base, made)
+        # Two long polls fill the department budget: the next department request waits its 0.5 s
+        # for a place, then is refused; public requests and health checks still answer.
+        polls = long_polls(base, token, 2, wait=3)
         time.sleep(1.0)
         started = time.monotonic()
         refused = httpx.get(f"{base}/v1/events", headers={"Authorization": f"Bearer {token}"}, timeout=10)
-        assert refused.status_code == 503 and time.monotonic() - started < 1.0
+        assert refused.status_code == 503 and 0.5 <= time.monotonic() - started < 1.5
         assert refused.headers["content-type"] == PROBLEM and refused.headers["retry-after"] == "2"
         assert "capacity" in refused.json()["detail"]
         assert httpx.get(f"{base}/healthz", timeout=10).status_code == 200
@@ -50,6 +63,52 @@ def test_past_the_in_flight_cap_requests_are_refused_at_once(db, database_url, t
         for poll in polls:
             poll.join(10)
         assert httpx.get(f"{base}/v1/events", headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code == 200
+
+
+def test_a_request_that_finds_the_budget_full_gets_the_next_free_place(db, database_url, tmp_path, unit_of_work,
+                                                                        clock) -> None:
+    with unit_of_work() as session:
+        f.make_department(session, now=clock.now())
+        made = clients.create(session, "SZAMR", name="poller", scopes=["records:read"], now=clock.now())
+    with live_server(database_url, tmp_path / "data", REGISTRY_MAX_IN_FLIGHT_DEPARTMENT="1",
+                     REGISTRY_ADMISSION_WAIT_SECONDS="5") as base:
+        token = poller_token(base, made)
+        polls = long_polls(base, token, 1, wait=2)
+        time.sleep(0.5)
+        started = time.monotonic()
+        admitted = httpx.get(f"{base}/v1/events", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        waited = time.monotonic() - started
+        polls[0].join(10)
+    assert admitted.status_code == 200
+    assert 1.0 <= waited < 4.5  # the long poll's remaining ~1.5 s, not refused, not the whole 5 s
+
+
+def test_places_go_to_waiters_in_the_order_they_came() -> None:
+    async def scenario() -> tuple[list[str], bool]:
+        budget, order = Budget(1), []
+        assert await budget.admit(0)
+
+        async def request(name: str) -> None:
+            assert await budget.admit(5)
+            order.append(name)
+            await asyncio.sleep(0.01)
+            budget.release()
+
+        waiters = []
+        for name in ("first", "second", "third"):
+            waiters.append(asyncio.create_task(request(name)))
+            await asyncio.sleep(0.01)
+        # Arrives just as the place frees: it still queues behind those already waiting.
+        newcomer = asyncio.create_task(request("newcomer"))
+        budget.release()
+        await asyncio.gather(*waiters, newcomer)
+        full = Budget(1)
+        await full.admit(0)
+        return order, await full.admit(0)
+
+    order, admitted_without_waiting = asyncio.run(scenario())
+    assert order == ["first", "second", "third", "newcomer"]
+    assert admitted_without_waiting is False  # a full budget and no wait: refused
 
 
 @contextmanager
