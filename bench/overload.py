@@ -1,8 +1,10 @@
 """Overload: the service (2 processes, SQLite, 10,000 organizations) under a mixed load of public
-lookups and searches, department reads and writes. First the saturation rate (wrk, 64
-connections, 10 s); then 60 s offered at least twice that (wrk is closed-loop, so the offer comes
-from 8x the connections; the run reports what was offered); then the recovery: how soon after the
-overload ordinary requests are answered again at ordinary speed.
+lookups and searches, department reads and writes. First the saturation rate: the most requests
+served (2xx) per second at 64, 128 or 256 connections (wrk, 10 s each). Then 60 s of overload at
+2,048 connections. wrk is closed-loop, so the overload cannot be set as a rate: each connection
+sends its next request when the last is answered. 2,048 is 8x the most that served anything more,
+and the run reports what was answered and refused. Then the recovery: how soon after the overload
+ordinary requests are answered again at ordinary speed.
 
 Passes when the overload got only 2xx, 429 and 503 (never a 5xx other than 503, never a request
 left hanging past wrk's timeout) and the service recovered within 10 s.
@@ -41,7 +43,7 @@ from db import migrations  # noqa: E402
 from db.session import open_database, transaction  # noqa: E402
 from service import clients  # noqa: E402
 
-SATURATING, OVERLOAD = 64, 512
+SATURATING, OVERLOAD = (64, 128, 256), 2048
 TIMEOUT_SECONDS = 15
 
 # Each wrk thread counts its answers by status; done() sums the threads' counts.
@@ -51,6 +53,8 @@ local queries = {%(queries)s}
 local auth = "Bearer %(token)s"
 local threads = {}
 local counter = 0
+-- Decision numbers must not repeat across runs (saturation, then overload): a repeat is a 409.
+local run = os.time() .. "-" .. math.random(1000000)
 
 function setup(thread)
   thread:set("id", #threads + 1)
@@ -71,7 +75,7 @@ request = function()
     return wrk.format("GET", "/v1/records?limit=20", {["Authorization"] = auth})
   else
     counter = counter + 1
-    local body = '{"decision_no": "粤市监罚〔2026〕压测' .. id .. '-' .. counter .. '号", "decided_on": "2026-05-01", '
+    local body = '{"decision_no": "粤市监罚〔2026〕压测' .. run .. '-' .. id .. '-' .. counter .. '号", "decided_on": "2026-05-01", '
       .. '"authority": "广东省市场监督管理局", "category": "产品质量抽查不合格", "legal_basis": "产品质量法第四十九条", '
       .. '"penalty": "警告", "penalty_types": ["warning"], "severity": "minor"}'
     return wrk.format("POST", "/v1/organizations/" .. codes[math.random(#codes)] .. "/violations",
@@ -112,6 +116,10 @@ def wrk(base: str, script: Path, connections: int, seconds: int) -> dict:
     return {"statuses": statuses, "timeouts": int(re.search(r"TIMEOUTS (\d+)", output).group(1)),  # type: ignore[union-attr]
             "socket_errors": connect + read + write, "rate": sum(statuses.values()) / seconds,
             "p99": re.search(r"\s99%\s+([\d.]+\w+)", output).group(1)}  # type: ignore[union-attr]
+
+
+def served(run: dict) -> int:
+    return sum(n for status, n in run["statuses"].items() if 200 <= status < 300)
 
 
 def recovery(base: str, code: str, ordinary_ms: float) -> float:
@@ -169,7 +177,8 @@ def main() -> None:
                     http.get(f"/v1/public/organizations/{code}")
                     samples.append((time.perf_counter() - sent) * 1000)
             ordinary_ms = statistics.median(samples)
-            saturated = wrk(base, script, SATURATING, 10)
+            saturated = max((wrk(base, script, connections, 10) | {"connections": connections}
+                             for connections in SATURATING), key=served)
             overloaded = wrk(base, script, OVERLOAD, arguments.seconds)
             recovered = recovery(base, codes[0], ordinary_ms)
         finally:
@@ -182,22 +191,26 @@ def main() -> None:
     wrong = {s: n for s, n in overloaded["statuses"].items() if s not in allowed}
     passed = not wrong and overloaded["timeouts"] == 0 and recovered <= 10
     codes_text = ", ".join(f"{s}: {n:,}" for s, n in sorted(overloaded["statuses"].items()))
+    saturation = served(saturated) / 10
     rows_ = [
-        ("saturation (64 connections, 10 s)", f"{saturated['rate']:,.0f} answers/s", f"p99 {saturated['p99']}",
+        (f"saturation (best of {', '.join(map(str, SATURATING))} connections: {saturated['connections']}, 10 s)",
+         f"{saturation:,.0f} served/s", f"p99 {saturated['p99']}",
          ", ".join(f"{s}: {n:,}" for s, n in sorted(saturated["statuses"].items()))),
-        (f"overload ({OVERLOAD} connections, {arguments.seconds} s)", f"{overloaded['rate']:,.0f} answers/s",
-         f"{overloaded['rate'] / saturated['rate']:.1f}x saturation; p99 {overloaded['p99']}", codes_text),
+        (f"overload ({OVERLOAD} connections, {arguments.seconds} s)",
+         f"{overloaded['rate']:,.0f} answers/s, {served(overloaded) / arguments.seconds:,.0f} served/s",
+         f"answers {overloaded['rate'] / saturation:.1f}x saturation; p99 {overloaded['p99']}", codes_text),
         ("requests left hanging past 15 s", str(overloaded["timeouts"]), "", "goal 0"),
         ("recovery (20 ordinary lookups in a row)", f"{recovered:.1f} s", f"ordinary lookup {ordinary_ms:.1f} ms",
          "goal <= 10 s"),
     ]
     report.publish("Overload on SQLite, 2 server processes",
                    ["Mix: 70% public lookups, 15% name searches, 7% department record lists, 8% department "
-                    "writes. wrk is closed-loop, so the overload is offered by 8x the saturating connections."],
+                    "writes. Served: answered 2xx. wrk is closed-loop: the overload is 2,048 connections each "
+                    "sending its next request as soon as the last is answered, not a set rate."],
                    ["phase", "rate", "compared", "status codes"], rows_)
-    print(f"overload: {'PASS' if passed else 'FAIL'}; saturation {saturated['rate']:,.0f}/s; "
-          f"{arguments.seconds} s at {OVERLOAD} connections {overloaded['rate']:,.0f}/s "
-          f"({overloaded['rate'] / saturated['rate']:.1f}x); status codes {codes_text}; "
+    print(f"overload: {'PASS' if passed else 'FAIL'}; saturation {saturation:,.0f} served/s; "
+          f"{arguments.seconds} s at {OVERLOAD} connections {overloaded['rate']:,.0f} answers/s "
+          f"({overloaded['rate'] / saturation:.1f}x); status codes {codes_text}; "
           f"timeouts {overloaded['timeouts']}; recovered in {recovered:.1f} s")
     sys.exit(0 if passed else 1)
 
