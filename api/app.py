@@ -171,7 +171,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.add_middleware(PublicRateLimit,
                        limiter=RateLimiter(settings.public_rate_per_minute, settings.public_rate_burst),
                        addresses=app.state.client_address)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, idle_seconds=settings.body_idle_seconds,
                        larger={"/v1/batches": settings.max_batch_bytes})  # streamed, never held
     app.add_middleware(InFlightLimit, lookup=settings.max_in_flight_lookup, public=settings.max_in_flight_public,
                        department=settings.max_in_flight_department,

@@ -204,14 +204,15 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 def document_common_problems(spec: dict[str, Any]) -> dict[str, Any]:
     """Problems any operation may answer: 503 when overloaded (but /healthz). Every operation that
     takes a body can answer 400 (a body that does not parse: not JSON, not UTF-8, not a form) and
-    413 (over the size limit, refused before it is read); one taking JSON also 415 (the body sent
-    as another media type)."""
+    413 (over the size limit, refused before it is read) and 408 (the body stalled); one taking
+    JSON also 415 (the body sent as another media type)."""
     for route, path in spec.get("paths", {}).items():
         for operation in path.values():
             responses = operation.setdefault("responses", {})
             statuses = [] if route == "/healthz" else [("503", "Overloaded or the database busy: retry after Retry-After")]
             if "requestBody" in operation:
-                statuses += [("400", "Malformed body"), ("413", "Body too large")]
+                statuses += [("400", "Malformed body"), ("408", "Body stalled: nothing sent for the idle limit"),
+                             ("413", "Body too large")]
                 if "application/json" in operation["requestBody"].get("content", {}):
                     statuses.append(("415", "Body not sent as application/json"))
             for status, description in statuses:

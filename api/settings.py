@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     admission_wait_seconds: float = Field(default=1.0, ge=0, le=60)
     database_wait_seconds: float = Field(default=10.0, gt=0, le=300)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # A request body that sends nothing for this long is refused (408): it would hold its place.
+    body_idle_seconds: float = Field(default=30, gt=0, le=3600)
     max_batch_bytes: int = Field(default=4 * 1024**3, ge=1024, description="Bulk push bodies (read as a stream)")
 
     # A batch still marked running but silent this long was cut short (its server died): the same

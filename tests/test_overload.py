@@ -3,6 +3,8 @@ in-flight cap of a process, and when the database does not give a lock within
 ``database_wait_seconds``. (The 60-second run at twice the saturation rate is `make overload`.)"""
 
 import asyncio
+import json
+import socket
 import sqlite3
 import threading
 import time
@@ -33,11 +35,16 @@ def poller_token(base: str, made) -> str:
                       made.client.client_id, "client_secret": made.secret}).json()["access_token"]
 
 
-def long_polls(base: str, token: str, count: int, wait: int) -> list[threading.Thread]:
-    polls = [threading.Thread(target=httpx.get, args=(f"{base}/v1/events",), kwargs={
-        "params": {"wait": wait}, "headers": {"Authorization": f"Bearer {token}"}, "timeout": 10}) for _ in range(count)]
-    for poll in polls:
-        poll.start()
+def long_polls(base: str, token: str, count: int, wait: int, statuses: list[int] | None = None) -> list[threading.Thread]:
+    def poll() -> None:
+        response = httpx.get(f"{base}/v1/events", params={"wait": wait}, headers={"Authorization": f"Bearer {token}"},
+                             timeout=10)
+        if statuses is not None:
+            statuses.append(response.status_code)
+
+    polls = [threading.Thread(target=poll) for _ in range(count)]
+    for thread in polls:
+        thread.start()
     return polls
 
 
@@ -70,17 +77,46 @@ def test_a_request_that_finds_the_budget_full_gets_the_next_free_place(db, datab
     with unit_of_work() as session:
         f.make_department(session, now=clock.now())
         made = clients.create(session, "SZAMR", name="poller", scopes=["records:read"], now=clock.now())
+    # A short body idle limit too: a long poll waiting past it (its body long complete) is no stall.
     with live_server(database_url, tmp_path / "data", REGISTRY_MAX_IN_FLIGHT_DEPARTMENT="1",
-                     REGISTRY_ADMISSION_WAIT_SECONDS="5") as base:
+                     REGISTRY_ADMISSION_WAIT_SECONDS="5", REGISTRY_BODY_IDLE_SECONDS="0.5") as base:
         token = poller_token(base, made)
-        polls = long_polls(base, token, 1, wait=2)
+        polled: list[int] = []
+        polls = long_polls(base, token, 1, wait=2, statuses=polled)
         time.sleep(0.5)
         started = time.monotonic()
         admitted = httpx.get(f"{base}/v1/events", headers={"Authorization": f"Bearer {token}"}, timeout=10)
         waited = time.monotonic() - started
         polls[0].join(10)
-    assert admitted.status_code == 200
+    assert admitted.status_code == 200 and polled == [200]
     assert 1.0 <= waited < 4.5  # the long poll's remaining ~1.5 s, not refused, not the whole 5 s
+
+
+def test_a_body_that_stops_arriving_is_refused_and_frees_its_place(db, database_url, tmp_path) -> None:
+    with live_server(database_url, tmp_path / "data", REGISTRY_BODY_IDLE_SECONDS="1",
+                     REGISTRY_MAX_IN_FLIGHT_DEPARTMENT="1") as base:
+        port = int(base.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as stalled:
+            # Promises 100 bytes, sends 10, then nothing: it holds the department's only place.
+            stalled.sendall(b"POST /v1/auth/token HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                            b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n"
+                            b"grant_type")
+            started = time.monotonic()
+            answer = b""
+            while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+                piece = stalled.recv(4096)
+                if not piece:
+                    break
+                answer += piece
+            waited = time.monotonic() - started
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 408"), answer
+        assert b"content-type: application/problem+json" in head.lower()
+        assert "stalled" in json.loads(body)["detail"]
+        assert 1 <= waited < 5
+        # Its place is free again: the next department request gets in (and is refused for its content).
+        assert httpx.post(f"{base}/v1/auth/token", data={"grant_type": "client_credentials"},
+                          timeout=10).status_code in (400, 401)
 
 
 def test_places_go_to_waiters_in_the_order_they_came() -> None:
