@@ -6,10 +6,11 @@ update); reads go through ``reader`` (plain deferred ``BEGIN`` on SQLite, autoco
 so a lookup costs one round trip instead of three).
 """
 
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -214,11 +215,17 @@ def transaction(database: Database) -> Iterator[Session]:
         raise DatabaseBusy(f"no turn to write within {database.wait_seconds:g} s")
     try:
         with database.writer.connect() as conn:
+            driver = conn.connection.driver_connection
             left_ms = max(1, int((deadline - time.monotonic()) * 1000))
             # On the driver's connection, before SQLAlchemy begins (BEGIN IMMEDIATE waits on it).
-            conn.connection.driver_connection.execute(f"PRAGMA busy_timeout={left_ms}")
-            with Session(conn, expire_on_commit=False) as session, session.begin():
-                yield session
+            driver.execute(f"PRAGMA busy_timeout={left_ms}")
+            try:
+                with Session(conn, expire_on_commit=False) as session, session.begin():
+                    yield session
+            finally:
+                # The connection goes back to the pool with the full wait, as every other user expects.
+                with suppress(sqlite3.Error):
+                    driver.execute(f"PRAGMA busy_timeout={int(database.wait_seconds * 1000)}")
     finally:
         gate.release()
 

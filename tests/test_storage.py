@@ -16,6 +16,10 @@ from tests import factories as f
 def test_sqlite_connections_are_durable_and_strict(db) -> None:
     if not db.is_sqlite:
         pytest.skip("SQLite settings")
+    with transaction(db) as session:  # shortens the wait for itself, then gives the connection back whole
+        used = session.connection().connection.driver_connection
+        assert 0 < used.execute("PRAGMA busy_timeout").fetchone()[0] <= WAIT_SECONDS * 1000
+    assert used.execute("PRAGMA busy_timeout").fetchone()[0] == WAIT_SECONDS * 1000
     with db.writer.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
