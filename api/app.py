@@ -123,9 +123,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     settings = settings or get_settings()
     # Requests on the thread pool (api.protection.InFlightLimit): each may hold a read or write
     # connection, so each pool has room for all of them and none waits for another to free one.
+    # Headroom beyond them for the audit entries written after a response, the webhook worker and
+    # the lifecycle sweep.
     threaded = settings.max_in_flight_public + settings.max_in_flight_department
     database = open_database(settings.database_url, wait_seconds=settings.database_wait_seconds,
-                             connections=max(threaded, POOL_SIZE + MAX_OVERFLOW))
+                             connections=max(threaded + 8, POOL_SIZE + MAX_OVERFLOW))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

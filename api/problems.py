@@ -163,6 +163,10 @@ async def _database_refused(request: Request, error: DataError) -> JSONResponse:
                             "character in text, or a number out of range)", type_=TYPE_BASE + "invalid-value")
 
 
+# What "the database is busy or unavailable" looks like: the request may be retried (503).
+DATABASE_BUSY = (DatabaseBusy, OperationalError, PoolTimeout)
+
+
 async def _database_busy(request: Request, error: Exception) -> JSONResponse:
     # No connection free within the wait, a lock held past it (SQLite's write lock, a PostgreSQL
     # lock_timeout), or the database unreachable: the request was not carried out and may be

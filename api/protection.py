@@ -217,6 +217,7 @@ class Budget:
     def __init__(self, limit: int) -> None:
         self.limit, self.in_flight = limit, 0
         self.waiting: deque[asyncio.Future[None]] = deque()
+        self.gave_up = 0  # waiters still in the queue that stopped waiting
 
     async def admit(self, wait: float) -> bool:
         if self.in_flight < self.limit and not self.waiting:
@@ -238,6 +239,11 @@ class Budget:
         if turn.done() and not turn.cancelled():
             return True  # handed a place (possibly just as the time ran out)
         turn.cancel()  # release() skips it
+        self.gave_up += 1
+        if self.gave_up > len(self.waiting) // 2:
+            # While every holder is slow (long polls), nothing releases: refused waiters would pile up.
+            self.waiting = deque(t for t in self.waiting if not t.done())
+            self.gave_up = 0
         return False
 
     def release(self) -> None:
@@ -247,6 +253,7 @@ class Budget:
             if not turn.done():
                 turn.set_result(None)
                 return
+            self.gave_up = max(0, self.gave_up - 1)
         self.in_flight -= 1
 
 
@@ -288,9 +295,11 @@ class InFlightLimit:
 
 def budget_of(method: str, path: str) -> str:
     if not is_public(path):
-        return "department"
-    # GET /v1/public/organizations/{code}: api.routes.public answers it in the event loop.
-    if method == "GET" and path.startswith(LOOKUP_PREFIX) and "/" not in path[len(LOOKUP_PREFIX):]:
+        # The department API; anything else (docs, metrics, paths that do not exist) is cheap and
+        # anonymous, and must not take the department's places.
+        return "department" if path.startswith("/v1/") else "public"
+    # GET (or HEAD) /v1/public/organizations/{code}: api.routes.public answers it in the event loop.
+    if method in ("GET", "HEAD") and path.startswith(LOOKUP_PREFIX) and "/" not in path[len(LOOKUP_PREFIX):]:
         return "lookup"
     return "public"
 

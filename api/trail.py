@@ -3,8 +3,8 @@ authenticated calls an audit entry.
 
 A successful call's audit entry is written in the request's own transaction (``deps.get_session``).
 Calls that fail after the caller was identified (403, 404, 409, 422, 500...) roll back, so this
-middleware writes their entry afterwards in a transaction of its own. A call refused with 503
-(database busy) is logged instead: see below.
+middleware writes their entry afterwards in a transaction of its own; after a 503 (database busy)
+it tries only briefly, and a call it cannot audit is logged instead.
 """
 
 import logging
@@ -16,11 +16,14 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.problems import DATABASE_BUSY
 from db.session import transaction
 from service import audit
 
 access_log = logging.getLogger("registry.access")
 log = logging.getLogger("registry.audit")
+
+BUSY_AUDIT_WAIT_SECONDS = 1.0
 
 def _call(request: Request, subject: tuple[str | None, str | None]) -> audit.AuditedCall:
     route = request.scope.get("route")
@@ -67,16 +70,8 @@ class RequestTrail:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            subject = state.get("audit_subject")
-            if subject is not None and not state.get("audited"):
-                if status == 503:
-                    # Refused for overload, nothing changed: its entry would wait for the same busy
-                    # database, holding a thread and a write turn (and the connection's next request)
-                    # for up to the whole wait again. The log keeps the call instead.
-                    log.warning("not audited (database busy): %s %s by client %s (request %s)",
-                                scope["method"], scope["path"], subject[0], request_id)
-                else:
-                    await anyio.to_thread.run_sync(self._audit_failure, scope, status)
+            if state.get("audit_subject") is not None and not state.get("audited"):
+                await anyio.to_thread.run_sync(self._audit_failure, scope, status)
             if self.access_log_enabled and access_log.isEnabledFor(logging.INFO):
                 access_log.info(
                     "%s %s %s", scope["method"], scope["path"], status,
@@ -87,9 +82,17 @@ class RequestTrail:
     @staticmethod
     def _audit_failure(scope: Scope, status: int) -> None:
         request = Request(scope)
+        subject = request.state.audit_subject
+        # After a 503 the database is likely still busy: waiting the whole wait again would hold a
+        # thread, a write turn and the connection's next request (bench/overload.py). A short try,
+        # then the log keeps the call. Not skipped outright: a 503 can follow real writes (the
+        # chunks of a batch committed before the database got busy).
+        wait = BUSY_AUDIT_WAIT_SECONDS if status == 503 else None
         try:
-            with transaction(request.app.state.database) as session:
-                audit.record(session, _call(request, request.state.audit_subject), status=status,
-                             at=request.app.state.clock.now())
+            with transaction(request.app.state.database, wait=wait) as session:
+                audit.record(session, _call(request, subject), status=status, at=request.app.state.clock.now())
+        except DATABASE_BUSY:
+            log.warning("not audited (database busy): %s %s answered %s, client %s, request %s",
+                        request.method, request.url.path, status, subject[0], request.state.request_id)
         except Exception:  # the response is already sent; the operator must hear about it
             log.exception("could not write the audit entry of a failed call")

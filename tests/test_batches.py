@@ -3,16 +3,20 @@ batches, idempotent replays, and a batch cut short that resumes where it stopped
 
 import contextlib
 import json
+import time
+from collections.abc import Iterator
 from datetime import date
 
+import httpx
 from sqlmodel import func, select
 from typer.testing import CliRunner
 
 from api.cli import cli
 from db.session import transaction
-from db.tables import Event, Record, WebhookDelivery
+from db.tables import Record, WebhookDelivery
 from service import bulk, clients
 from tests import factories as f
+from tests.database_state import audit_statuses, counts, write_lock_held_elsewhere
 from tests.live_server import live_server
 
 HUAWEI = f.HUAWEI
@@ -31,12 +35,6 @@ def violation_line(decision_no: str, **overrides) -> str:
 def push(client, headers, body: str | bytes, *, content_headers=NDJSON, **params):
     return client.post("/v1/batches", headers=headers | content_headers, params=params,
                        content=body.encode() if isinstance(body, str) else body)
-
-
-def counts(db) -> tuple[int, int]:
-    with transaction(db) as session:
-        return (session.exec(select(func.count()).select_from(Record)).one(),
-                session.exec(select(func.count()).select_from(Event)).one())
 
 
 def test_every_kind_in_one_file_with_a_result_per_line(client, parties, db) -> None:
@@ -249,3 +247,40 @@ def test_bulk_records_reach_feeds_and_webhooks_as_single_writes_do(client, parti
         delivered_seqs = {d.event_seq for d in session.exec(select(WebhookDelivery))}
     feed_seqs = {e["seq"] for e in client.get("/v1/events", headers=b, params={"limit": 100}).json()["data"]}
     assert delivered_seqs == feed_seqs - {1}  # every event B may see, but the registration before it subscribed
+
+
+def test_a_batch_cut_short_by_a_busy_database_says_what_is_stored_and_resumes(db, database_url, data_dir,
+                                                                              unit_of_work, clock) -> None:
+    with unit_of_work() as session:
+        f.make_department(session, now=clock.now())
+        made = clients.create(session, "SZAMR", name="importer", scopes=["records:write"], now=clock.now())
+    lines = [line("organization", code=HUAWEI, name="华为技术有限公司")]
+    lines += [violation_line(f"深市监罚〔2026〕{7000 + n}号") for n in range(bulk.CHUNK_LINES + 100)]
+    first, rest = "\n".join(lines[:bulk.CHUNK_LINES]) + "\n", "\n".join(lines[bulk.CHUNK_LINES:]) + "\n"
+    key = "busy-batch-0001"
+    with live_server(database_url, data_dir, REGISTRY_DATABASE_WAIT_SECONDS="0.5",
+                     REGISTRY_BATCH_RESUME_SECONDS="2") as base:
+        token = httpx.post(f"{base}/v1/auth/token", data={"grant_type": "client_credentials", "client_id":
+                           made.client.client_id, "client_secret": made.secret}).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": key} | NDJSON
+        audited_before = audit_statuses(db)
+        with contextlib.ExitStack() as held:
+            def body() -> Iterator[bytes]:
+                yield first.encode()
+                time.sleep(1.5)  # the server applies and commits the first chunk meanwhile
+                held.enter_context(write_lock_held_elsewhere(database_url))  # then the database is busy
+                yield rest.encode()
+
+            cut = httpx.post(f"{base}/v1/batches", headers=headers, content=body(), timeout=30)
+        assert cut.status_code == 503, cut.text
+        batch_id = cut.json()["detail"].split("batch ")[1].split(" ")[0]
+        assert "stopped part way" in cut.json()["detail"] and cut.headers["retry-after"] == "2"
+        stored = httpx.get(f"{base}/v1/batches/{batch_id}", headers={"Authorization": f"Bearer {token}"}).json()
+        assert stored["status"] == "running" and stored["accepted"] == bulk.CHUNK_LINES
+        time.sleep(2.5)  # Retry-After: the batch counts as cut short now
+        resumed = httpx.post(f"{base}/v1/batches", headers=headers, content=first + rest, timeout=30)
+        assert resumed.status_code == 200, resumed.text
+        assert resumed.json()["accepted"] == len(lines) and resumed.json()["id"] == batch_id
+    assert counts(db)[0] == len(lines) - 1  # every violation once; the organization is not a record
+    # The cut-short call is audited with its 503 (the lock was gone when its entry was written).
+    assert 503 in audit_statuses(db)[len(audited_before):]

@@ -1,6 +1,8 @@
 """Department API: bulk push of records and master data (NDJSON or CSV), and its results."""
 
 import json
+import logging
+import math
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Literal
@@ -14,12 +16,15 @@ from pydantic import BaseModel, Field
 from api import trail
 from api.deps import Limit, SessionDep
 from api.idempotent import IdempotencyKey
-from api.problems import PROBLEM_JSON, problem_response, problem_responses
+from api.problems import DATABASE_BUSY, PROBLEM_JSON, problem_response, problem_responses
+from api.protection import OVERLOADED_RETRY_SECONDS
 from api.routes.organizations import AUTH_ERRORS
 from api.security import RecordChanger
 from db.session import transaction
 from db.tables import Batch, BatchLine
 from service import bulk
+
+log = logging.getLogger("registry.batches")
 
 router = APIRouter(prefix="/v1", tags=["batches"])
 
@@ -131,9 +136,12 @@ async def push_batch(request: Request, actor: RecordChanger, idempotency_key: Id
                     return
 
         read = bulk.ndjson_lines if format_ == "ndjson" else bulk.csv_lines
-        batch = await run_in_threadpool(bulk.run, unit_of_work, read(chunks(), encoding), batch=batch,
-                                        after=after, department_code=actor.department_code, scopes=actor.scopes,
-                                        clock=clock)
+        try:
+            batch = await run_in_threadpool(bulk.run, unit_of_work, read(chunks(), encoding), batch=batch,
+                                            after=after, department_code=actor.department_code, scopes=actor.scopes,
+                                            clock=clock)
+        except DATABASE_BUSY as error:
+            return _cut_short_by_a_busy_database(request, batch, error)
     async for _ in body:  # what was not read (an atomic batch stops at its first failure, a replay reads none)
         pass
     status = 422 if batch.status == "rejected" else 200
@@ -156,6 +164,24 @@ async def push_batch(request: Request, actor: RecordChanger, idempotency_key: Id
                                        "written; see batch.results", batch=json.loads(view.model_dump_json()),
                                 headers=headers)
     return JSONResponse(json.loads(view.model_dump_json()), headers=headers)
+
+
+def _cut_short_by_a_busy_database(request: Request, batch: Batch, error: Exception) -> Response:
+    # Not the generic 503 ("nothing was changed"): the chunks committed before the database got
+    # busy are stored. The batch counts as running until batch_resume_seconds pass without a
+    # chunk; then its key goes on from the last stored line (before that, the key gets a 409).
+    log.warning("batch %s cut short by a busy database: %s", batch.id, type(error).__name__)
+    resume = request.app.state.settings.batch_resume_seconds
+    if batch.atomic:
+        detail, retry = f"the database was busy, so atomic batch {batch.id} wrote nothing", resume
+    else:
+        detail = (f"the database was busy, so batch {batch.id} stopped part way; the lines applied before are "
+                  f"stored (GET /v1/batches/{batch.id})")
+        retry = resume if batch.idempotency_key else OVERLOADED_RETRY_SECONDS
+    detail += (f"; send it again with the same Idempotency-Key after {resume:g} s" if batch.idempotency_key else
+               "; send it again (lines already stored come back as duplicates)")
+    return problem_response(503, "Service Unavailable", type_="/problems/overloaded", detail=detail,
+                            instance=request.url.path, headers={"Retry-After": str(math.ceil(retry))})
 
 
 @router.get("/batches/{batch_id}", response_model=BatchView, operation_id="get_batch",
