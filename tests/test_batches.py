@@ -3,6 +3,7 @@ batches, idempotent replays, and a batch cut short that resumes where it stopped
 
 import contextlib
 import json
+import threading
 import time
 from collections.abc import Iterator
 from datetime import date
@@ -284,3 +285,42 @@ def test_a_batch_cut_short_by_a_busy_database_says_what_is_stored_and_resumes(db
     assert counts(db)[0] == len(lines) - 1  # every violation once; the organization is not a record
     # The cut-short call is audited with its 503 (the lock was gone when its entry was written).
     assert 503 in audit_statuses(db)[len(audited_before):]
+
+
+def test_a_slow_atomic_batch_does_not_hold_up_other_writes_while_it_is_sent(db, database_url, data_dir,
+                                                                            unit_of_work, clock) -> None:
+    with unit_of_work() as session:
+        f.make_department(session, now=clock.now())
+        made = clients.create(session, "SZAMR", name="importer", scopes=["records:write"], now=clock.now())
+    lines = [violation_line(f"深市监罚〔2026〕{8000 + n}号") for n in range(bulk.CHUNK_LINES + 200)]
+    split = bulk.CHUNK_LINES + 100  # a whole chunk arrives first: the old way applied it and took the lock
+    first_part_sent, answers = threading.Event(), {}
+    with live_server(database_url, data_dir) as base:
+        token = httpx.post(f"{base}/v1/auth/token", data={"grant_type": "client_credentials", "client_id":
+                           made.client.client_id, "client_secret": made.secret}).json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        assert httpx.put(f"{base}/v1/organizations/{HUAWEI}", headers=auth,
+                         json={"name": "华为技术有限公司"}).status_code in (200, 201)
+
+        def slow_body() -> Iterator[bytes]:
+            yield ("\n".join(lines[:split]) + "\n").encode()
+            first_part_sent.set()
+            time.sleep(3)
+            yield ("\n".join(lines[split:]) + "\n").encode()
+
+        def push_slowly() -> None:
+            answers["batch"] = httpx.post(f"{base}/v1/batches", params={"atomic": "true"}, headers=auth | NDJSON,
+                                          content=slow_body(), timeout=30)
+
+        pusher = threading.Thread(target=push_slowly)
+        pusher.start()
+        assert first_part_sent.wait(10)
+        time.sleep(0.5)  # the server has the first part
+        started = time.monotonic()
+        single = httpx.post(f"{base}/v1/organizations/{HUAWEI}/violations", headers=auth, timeout=30,
+                            json=f.violation(decision_no="深市监罚〔2026〕8999号").model_dump(mode="json", exclude_none=True))
+        took = time.monotonic() - started
+        pusher.join(30)
+    assert single.status_code == 201, single.text
+    assert took < 2, took  # not held until the slow sender finished (2.5 s more)
+    assert answers["batch"].status_code == 200 and answers["batch"].json()["accepted"] == len(lines)

@@ -5,6 +5,8 @@ import logging
 import math
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from functools import partial
+from tempfile import SpooledTemporaryFile
 from typing import Literal
 
 import anyio.from_thread
@@ -25,6 +27,10 @@ from db.tables import Batch, BatchLine
 from service import bulk
 
 log = logging.getLogger("registry.batches")
+
+# An atomic batch's body, read in full before its transaction: in memory up to this, then on disk.
+SPOOL_IN_MEMORY_BYTES = 8 * 1024 * 1024
+SPOOL_READ_BYTES = 256 * 1024
 
 router = APIRouter(prefix="/v1", tags=["batches"])
 
@@ -136,13 +142,22 @@ async def push_batch(request: Request, actor: RecordChanger, idempotency_key: Id
                     return
 
         read = bulk.ndjson_lines if format_ == "ndjson" else bulk.csv_lines
-        try:
-            batch = await run_in_threadpool(bulk.run, unit_of_work, read(chunks(), encoding), batch=batch,
-                                            after=after, department_code=actor.department_code, scopes=actor.scopes,
-                                            clock=clock)
-        except DATABASE_BUSY as error:
-            return _cut_short_by_a_busy_database(request, batch, error)
-    async for _ in body:  # what was not read (an atomic batch stops at its first failure, a replay reads none)
+        with SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES) as spool:
+            if batch.atomic:
+                # Every line goes in one transaction, which holds the write lock (all of SQLite;
+                # on PostgreSQL the event counter): read the whole body first, so a slow sender
+                # does not hold every other write up while it sends.
+                async for piece in body:
+                    spool.write(piece)
+                spool.seek(0)
+            source = iter(partial(spool.read, SPOOL_READ_BYTES), b"") if batch.atomic else chunks()
+            try:
+                batch = await run_in_threadpool(bulk.run, unit_of_work, read(source, encoding), batch=batch,
+                                                after=after, department_code=actor.department_code,
+                                                scopes=actor.scopes, clock=clock)
+            except DATABASE_BUSY as error:
+                return _cut_short_by_a_busy_database(request, batch, error)
+    async for _ in body:  # what was not read (a batch stops at an atomic failure, a replay reads none)
         pass
     status = 422 if batch.status == "rejected" else 200
     request.state.response_status = status
