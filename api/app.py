@@ -32,9 +32,10 @@ from api.routes import (
     webhooks,
 )
 from api.settings import Settings, get_settings
+from api.storage import open_registry_database
 from api.tokens import Keyring
 from api.trail import RequestTrail
-from db.session import MAX_OVERFLOW, POOL_SIZE, Database, open_database, transaction
+from db.session import MAX_OVERFLOW, POOL_SIZE, Database, transaction
 from service import lifecycle, retention, webhook_delivery
 from service.clock import Clock, SystemClock
 
@@ -126,8 +127,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     # Headroom beyond them for the audit entries written after a response, the webhook worker and
     # the lifecycle sweep.
     threaded = settings.max_in_flight_public + settings.max_in_flight_department
-    database = open_database(settings.database_url, wait_seconds=settings.database_wait_seconds,
-                             connections=max(threaded + 8, POOL_SIZE + MAX_OVERFLOW))
+    database = open_registry_database(settings, connections=max(threaded + 8, POOL_SIZE + MAX_OVERFLOW))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -15,10 +15,11 @@ from sqlmodel import Session
 
 from api import logs
 from api.settings import Settings, get_settings
+from api.storage import open_registry_database
 from api.tokens import Keyring, generate_key_pem
-from db import migrations
-from db.session import open_database, transaction
-from service import clients, demo, lifecycle, reference, retention
+from db import migrations, sealing
+from db.session import transaction
+from service import clients, demo, lifecycle, reference, retention, webhooks
 from service.access import Scope
 from service.clock import SystemClock, local_date
 from service.errors import DomainError
@@ -37,7 +38,7 @@ def migrate() -> None:
 
 
 def load_demo(settings: Settings, organizations: int, *, only_if_empty: bool, seed: int = 2026) -> int:
-    database = open_database(settings.database_url)
+    database = open_registry_database(settings)
     now = SystemClock().now()
     try:
         with transaction(database) as session:
@@ -64,7 +65,7 @@ def _unit_of_work() -> Iterator[Session]:
     """Migrate, then one transaction; a domain error becomes a sentence and exit code 2."""
     settings = get_settings()
     migrations.upgrade(settings.database_url)
-    database = open_database(settings.database_url)
+    database = open_registry_database(settings)
     try:
         with transaction(database) as session:
             yield session
@@ -127,6 +128,21 @@ def generate_signing_key() -> None:
     typer.echo(f"REGISTRY_SIGNING_KEY_ID={kid}\nREGISTRY_SIGNING_KEY=\"{pem.strip()}\"")
 
 
+@cli.command("new-secrets-key")
+def new_secrets_key() -> None:
+    """Print a new key that seals webhook secrets, as an environment line for production (.env)."""
+    typer.echo(f"REGISTRY_SECRETS_KEY={sealing.new_key()}")
+
+
+@cli.command("seal-secrets")
+def seal_secrets() -> None:
+    """Seal the webhook secrets stored before sealing existed (migrated registries); run once,
+    with the registry's secrets key configured."""
+    with _unit_of_work() as session:
+        sealed = webhooks.seal_plain_secrets(session)
+    typer.echo(f"{sealed} webhook secret(s) sealed")
+
+
 @cli.command("demo-data")
 def demo_data(
     organizations: int = typer.Option(300, "--organizations", "-n", min=0, max=2_000_000,
@@ -182,7 +198,7 @@ def worker() -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    database = open_database(settings.database_url)
+    database = open_registry_database(settings)
     try:
         delivery_worker(settings, database, stop)
     finally:
@@ -195,7 +211,7 @@ def prune_events(
 ) -> None:
     """Delete change-feed events older than the retention period now (workers also do it hourly)."""
     settings = get_settings()
-    database = open_database(settings.database_url)
+    database = open_registry_database(settings)
     try:
         deleted = retention.prune_events(lambda: transaction(database), now=SystemClock().now(),
                                          keep_days=keep_days or settings.event_retention_days)
@@ -208,7 +224,7 @@ def prune_events(
 def sweep() -> None:
     """Expire records whose publicity window or term ended, now (workers do it every few minutes)."""
     settings = get_settings()
-    database = open_database(settings.database_url)
+    database = open_registry_database(settings)
     try:
         expired = lifecycle.sweep(lambda: transaction(database), now=SystemClock().now())
     finally:

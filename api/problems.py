@@ -18,6 +18,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.protection import OVERLOADED_RETRY_SECONDS
+from db.sealing import SealingKeyMismatch
 from db.session import DatabaseBusy
 from service.errors import (
     Conflict,
@@ -177,6 +178,15 @@ async def _database_busy(request: Request, error: Exception) -> JSONResponse:
                             headers={"Retry-After": str(OVERLOADED_RETRY_SECONDS)})
 
 
+async def _secret_does_not_open(request: Request, error: SealingKeyMismatch) -> JSONResponse:
+    # The operator's to fix (the registry runs with another secrets key than the one that sealed
+    # this endpoint's secret), not the caller's: nothing is sent unsigned.
+    log.error("on %s %s: %s", request.method, request.url.path, error)
+    return problem_response(500, "Internal Server Error", type_=TYPE_BASE + "secrets-key",
+                            detail="this endpoint's signing secret does not open with the registry's secrets key; "
+                                   "the operator must restore the key", instance=request.url.path)
+
+
 async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(500, "Internal Server Error", detail="The error was logged.",
@@ -191,6 +201,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(OperationalError, _database_busy)
     app.add_exception_handler(PoolTimeout, _database_busy)
     app.add_exception_handler(DatabaseBusy, _database_busy)
+    app.add_exception_handler(SealingKeyMismatch, _secret_does_not_open)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected_error)
 
 

@@ -12,9 +12,9 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2, SecurityScopes
-from sqlmodel import Session
 
 from api.tokens import InvalidToken, Keyring
+from db.session import read_session
 from service import clients
 from service.access import SCOPE_DESCRIPTIONS, Actor, Scope
 
@@ -62,7 +62,7 @@ def current_actor(
         verified = get_keyring(request).verify(token, issuer=settings.token_issuer, audience=settings.token_audience)
         # A read of its own, not the request's unit of work: checking the client must not hold
         # the write lock (SQLite) for a long-polling request.
-        with Session(request.app.state.database.reader) as session:
+        with read_session(request.app.state.database) as session:
             actor = clients.active_actor(session, verified.client_id, verified.department_code, verified.scopes)
     except (InvalidToken, clients.InvalidClient) as error:
         log.info("token refused: %s", error or "client inactive", extra={"path": request.url.path})

@@ -1,5 +1,6 @@
 """Configuration: the only module that reads the environment (variables prefixed ``REGISTRY_``)."""
 
+import base64
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -11,7 +12,8 @@ DEFAULT_DATA_DIR = Path("var")
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="REGISTRY_", extra="ignore")
+    # hide_input_in_errors: a refused configuration must not print the keys it was given.
+    model_config = SettingsConfigDict(env_prefix="REGISTRY_", extra="ignore", hide_input_in_errors=True)
 
     environment: Literal["development", "production", "test"] = "development"
     data_dir: Path = DEFAULT_DATA_DIR
@@ -87,6 +89,11 @@ class Settings(BaseSettings):
     previous_public_keys: dict[str, str] = Field(
         default_factory=dict, description="kid -> PEM public key still accepted after a rotation"
     )
+    # Webhook signing secrets are stored sealed with this key (db.sealing), so the database alone
+    # cannot forge webhooks. On the embedded default it is generated into data_dir/keys; in
+    # production it must come from here (`credit-registry new-secrets-key` makes one). Keep it
+    # apart from the database's backups.
+    secrets_key: str = Field(default="", repr=False, description="base64url of 32 random bytes (production)")
 
     @model_validator(mode="after")
     def _default_database(self) -> "Settings":
@@ -97,11 +104,22 @@ class Settings(BaseSettings):
             raise ValueError("an in-memory database loses every record on restart; refuse in production")
         if self.environment == "production" and not (self.signing_key and self.signing_key_id):
             raise ValueError("production needs REGISTRY_SIGNING_KEY and REGISTRY_SIGNING_KEY_ID")
+        if self.environment == "production" and not self.secrets_key:
+            raise ValueError("production needs REGISTRY_SECRETS_KEY (credit-registry new-secrets-key makes one)")
+        if self.secrets_key and not _is_key(self.secrets_key):
+            raise ValueError("REGISTRY_SECRETS_KEY must be base64url of 32 bytes (credit-registry new-secrets-key)")
         return self
 
     @property
     def keys_dir(self) -> Path:
         return self.data_dir / "keys"
+
+
+def _is_key(text: str) -> bool:
+    try:
+        return len(base64.urlsafe_b64decode(text.strip() + "=" * (-len(text.strip()) % 4))) == 32
+    except ValueError:
+        return False
 
 
 @lru_cache

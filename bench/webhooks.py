@@ -12,6 +12,7 @@ Loopback only; every loop is bounded in count and time.
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -31,11 +32,14 @@ import report  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from db import migrations  # noqa: E402
+from db.sealing import Sealer  # noqa: E402
 from db.session import open_database, transaction  # noqa: E402
 from service import codes, demo, organizations, records, webhook_delivery, webhooks  # noqa: E402
 from service.clock import SystemClock  # noqa: E402
 from service.record_fields import ViolationFields  # noqa: E402
 
+# The bench's own secrets key: endpoints are made and signed for in this one process.
+SEALER = Sealer(os.urandom(32))
 ENDPOINTS = 4
 UNIT = "SZAMR"
 SUBSCRIBER = "SZTAX"
@@ -83,7 +87,7 @@ def percentile(values: list[float], share: float) -> float:
 
 def setup(url: str, receiver: Receiver) -> str:
     migrations.upgrade(url)
-    database = open_database(url)
+    database = open_database(url, sealer=SEALER)
     now = SystemClock().now()
     uscc = codes.make_uscc("91", "440300", "00000001")
     with transaction(database) as session:
@@ -126,7 +130,7 @@ def unfinished(database) -> int:
 def throughput(url: str, uscc: str, receiver: Receiver, deliveries: int, workers: int,
                policy: webhook_delivery.DeliveryPolicy, serial_start: int) -> float:
     """Deliveries per second per worker, draining a backlog of ``deliveries``."""
-    database = open_database(url)
+    database = open_database(url, sealer=SEALER)
     for n in range(deliveries // ENDPOINTS):
         publish(database, uscc, serial_start + n)
     receiver.arrived.clear()
@@ -157,7 +161,7 @@ def raw_posts(receiver: Receiver, count: int, threads: int) -> float:
 def latency(url: str, uscc: str, receiver: Receiver, changes: int, serial_start: int,
             policy: webhook_delivery.DeliveryPolicy) -> list[float]:
     """Milliseconds from commit to receipt, one change at a time every 50 ms, worker idle between."""
-    database = open_database(url)
+    database = open_database(url, sealer=SEALER)
     receiver.arrived.clear()
     stop, threads = start_workers(database, 1, policy)
     committed: dict[int, float] = {}

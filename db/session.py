@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from db import prepared
 from db.prepared import DriverConnection
+from db.sealing import Sealer
 
 SQLITE_PRAGMAS = (
     "journal_mode=WAL",
@@ -163,6 +164,8 @@ class Database:
     # of in SQLite's busy handler, which sleeps up to 100 ms between tries: under load that handler
     # left the lock idle most of the time (bench/overload.py). Other processes still meet there.
     write_gate: TurnGate | None = None
+    # Opens the webhook secrets stored sealed (db.sealing); each session carries it in its info.
+    sealer: Sealer | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -175,7 +178,7 @@ class Database:
 
 
 def open_database(url: str, *, wait_seconds: float = WAIT_SECONDS,
-                  connections: int = POOL_SIZE + MAX_OVERFLOW) -> Database:
+                  connections: int = POOL_SIZE + MAX_OVERFLOW, sealer: Sealer | None = None) -> Database:
     """``connections``: the most each of the reader and writer pools opens."""
     size, overflow = _pool(connections)
     if is_sqlite(url):
@@ -186,6 +189,7 @@ def open_database(url: str, *, wait_seconds: float = WAIT_SECONDS,
             loop_reader=_sqlite_engine(url, begin="BEGIN", wait=wait_seconds, pool_size=1, max_overflow=0),
             wait_seconds=wait_seconds,
             write_gate=TurnGate(),
+            sealer=sealer,
         )
     return Database(
         url,
@@ -193,6 +197,7 @@ def open_database(url: str, *, wait_seconds: float = WAIT_SECONDS,
         reader=_postgres_engine(url, autocommit=True, wait=wait_seconds, pool_size=size, max_overflow=overflow),
         loop_reader=_postgres_engine(url, autocommit=True, wait=wait_seconds, pool_size=1, max_overflow=0),
         wait_seconds=wait_seconds,
+        sealer=sealer,
     )
 
 
@@ -205,8 +210,9 @@ def transaction(database: Database, *, wait: float | None = None) -> Iterator[Se
     DatabaseBusy or OperationalError). PostgreSQL's waits are set per engine and stay as they are.
     """
     gate = database.write_gate
+    info = {"sealer": database.sealer}
     if gate is None:
-        with Session(database.writer, expire_on_commit=False) as session, session.begin():
+        with Session(database.writer, expire_on_commit=False, info=info) as session, session.begin():
             yield session
         return
     # One budget for both waits on SQLite: the turn in this process, then the file lock against the
@@ -223,7 +229,7 @@ def transaction(database: Database, *, wait: float | None = None) -> Iterator[Se
             # On the driver's connection, before SQLAlchemy begins (BEGIN IMMEDIATE waits on it).
             driver.execute(f"PRAGMA busy_timeout={left_ms}")
             try:
-                with Session(conn, expire_on_commit=False) as session, session.begin():
+                with Session(conn, expire_on_commit=False, info=info) as session, session.begin():
                     yield session
             finally:
                 # The connection goes back to the pool with the full wait, as every other user expects.
@@ -231,6 +237,11 @@ def transaction(database: Database, *, wait: float | None = None) -> Iterator[Se
                     driver.execute(f"PRAGMA busy_timeout={int(database.wait_seconds * 1000)}")
     finally:
         gate.release()
+
+
+def read_session(database: Database) -> Session:
+    """An ORM session on the read pool, never the writer's lock (``with read_session(db) as s:``)."""
+    return Session(database.reader, info={"sealer": database.sealer})
 
 
 @contextmanager

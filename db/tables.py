@@ -323,7 +323,8 @@ class WebhookSecret(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     endpoint_id: str = Field(foreign_key="webhook_endpoint.id", max_length=40, index=True)
-    secret: str = Field(max_length=100)
+    # Sealed with the registry's secrets key (db.sealing): the database alone cannot sign.
+    secret: str = Field(max_length=200)
     created_at: datetime = _timestamp()
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 

@@ -23,6 +23,7 @@ import httpx
 from sqlmodel import Session
 
 from db.repositories.webhooks import ClaimedDelivery, WebhookRepository
+from db.sealing import SealingKeyMismatch
 from db.tables import WebhookAttempt
 from service import destinations, events
 from service.clock import Clock
@@ -183,8 +184,15 @@ def _claim(session: Session, *, owner: str, policy: DeliveryPolicy, now: datetim
     repository = WebhookRepository(session)
     claimed = repository.claim_due(now=now, owner=owner, lease_until=now + timedelta(seconds=policy.lease_seconds),
                                    limit=limit, per_endpoint=policy.per_endpoint)
-    secrets = {endpoint_id: repository.secrets(endpoint_id, now=now) for endpoint_id in {c.endpoint_id for c in claimed}}
-    return [_Job(delivery, secrets[delivery.endpoint_id]) for delivery in claimed]
+    secrets: dict[str, list[str]] = {}
+    for endpoint_id in {c.endpoint_id for c in claimed}:
+        try:
+            secrets[endpoint_id] = repository.secrets(endpoint_id, now=now)
+        except SealingKeyMismatch as error:
+            # Never sent unsigned: its deliveries stay claimed until the lease ends, then are
+            # tried again, so they go out once the operator restores the key. Other endpoints go on.
+            log.error("%s; its deliveries wait for the key", error)
+    return [_Job(delivery, secrets[delivery.endpoint_id]) for delivery in claimed if delivery.endpoint_id in secrets]
 
 
 def _settle(unit_of_work: UnitOfWork, finished: list[tuple[_Job, Outcome]], *, owner: str, policy: DeliveryPolicy,

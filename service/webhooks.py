@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from db.ids import new_id
 from db.repositories.webhooks import WebhookRepository
-from db.tables import WebhookDelivery, WebhookEndpoint, WebhookSecret
+from db.tables import WebhookDelivery, WebhookEndpoint
 from service import destinations
 from service.errors import InvalidRecord, NotFound
 from service.webhook_signing import new_secret
@@ -68,7 +68,7 @@ def create(session: Session, department_code: str, body: EndpointCreate, *, now:
     secret = new_secret()
     repository = WebhookRepository(session)
     repository.add(endpoint)
-    repository.add(WebhookSecret(endpoint_id=endpoint.id, secret=secret, created_at=now))
+    repository.add_secret(endpoint.id, secret, now=now)
     return CreatedEndpoint(endpoint, secret)
 
 
@@ -111,7 +111,7 @@ def rotate_secret(session: Session, endpoint_id: str, *, owner: str, grace_secon
         current.expires_at = now + timedelta(seconds=min(max(grace_seconds, 0), MAX_GRACE_SECONDS))
         repository.add(current)
     secret = new_secret()
-    repository.add(WebhookSecret(endpoint_id=endpoint.id, secret=secret, created_at=now))
+    repository.add_secret(endpoint.id, secret, now=now)
     return secret
 
 
@@ -163,6 +163,11 @@ def replay(session: Session, endpoint_id: str, *, owner: str, since: datetime, u
               if _matches(event_type, endpoint.event_types)]
     repository.add(*(_manual(endpoint.id, seq, now) for seq in events))
     return len(events)
+
+
+def seal_plain_secrets(session: Session) -> int:
+    """Seal the secrets a registry stored before it sealed them (db.sealing); returns how many."""
+    return WebhookRepository(session).seal_plain_secrets()
 
 
 def signing_secrets(session: Session, endpoint_id: str, *, owner: str, now: datetime) -> tuple[WebhookEndpoint, list[str]]:

@@ -27,6 +27,7 @@ from api.app import create_app
 from api.logs import JsonFormatter
 from api.settings import Settings
 from db import migrations
+from db.sealing import Sealer, decode_key
 from db.session import Database, open_database, transaction
 from db.tables import metadata
 from service import reference
@@ -72,9 +73,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     return url
 
 
+# One secrets key for the whole run, so every app, live server and worker of the tests (they read
+# REGISTRY_SECRETS_KEY) opens the webhook secrets the others sealed. Tests of the key set their own.
+TEST_SECRETS_KEY = "dGVzdC1zZWNyZXRzLWtleS1vZi10aGUtcmVnaXN0cnk="
+os.environ.setdefault("REGISTRY_SECRETS_KEY", TEST_SECRETS_KEY)
+
+
 @pytest.fixture(scope="session")
 def database(database_url: str) -> Iterator[Database]:
-    database = open_database(database_url)
+    database = open_database(database_url, sealer=Sealer(decode_key(os.environ["REGISTRY_SECRETS_KEY"])))
     yield database
     database.dispose()
 

@@ -5,7 +5,6 @@ from typing import Literal
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from sqlmodel import Session
 
 from api.deps import Cursor, Limit, SessionDep
 from api.idempotent import IdempotencyKey, respond
@@ -13,6 +12,7 @@ from api.problems import problem_responses
 from api.routes.organizations import AUTH_ERRORS
 from api.schemas.records import CorrectionRequest, ListEntryCreate, RecordView, WithdrawalRequest
 from api.security import ListWriter, Reader, RecordChanger
+from db.session import read_session
 from service import department_view, records
 
 router = APIRouter(prefix="/v1", tags=["records"])
@@ -47,7 +47,7 @@ def list_records(request: Request, actor: Reader, limit: Limit = 50, cursor: Cur
     """Every record the department may see, with versions and status changes, in creation order.
     This is how a subscriber starts, or starts again after its feed cursor expired (410 from
     `/v1/events`): read every page, then follow the change feed from the first page's `sync_cursor`."""
-    with Session(request.app.state.database.reader) as session:  # a read: never the writer's lock
+    with read_session(request.app.state.database) as session:  # a read: never the writer's lock
         page = department_view.records_page(session, viewer=actor.department_code, cursor=cursor, kind=kind,
                                             limit=limit)
         return RecordPage(items=[RecordView.of(h) for h in page.records], next_cursor=page.next_cursor,

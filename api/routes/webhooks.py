@@ -5,12 +5,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import Session
 
 from api.deps import Limit, SessionDep
 from api.problems import problem_responses
 from api.routes.organizations import AUTH_ERRORS
 from api.security import WebhookManager
+from db.session import read_session
 from db.tables import WebhookEndpoint
 from service import webhook_delivery, webhooks
 from service.webhooks import EndpointCreate, EndpointUpdate
@@ -180,7 +180,7 @@ def ping_webhook_endpoint(request: Request, actor: WebhookManager, endpoint_id: 
     """Send a signed `webhook.test` message now and say what the endpoint answered."""
     now = request.app.state.clock.now()
     # A short read, then the network call outside any transaction.
-    with Session(request.app.state.database.reader) as session:
+    with read_session(request.app.state.database) as session:
         endpoint, secrets = webhooks.signing_secrets(session, endpoint_id, owner=actor.department_code, now=now)
     policy = webhook_delivery.DeliveryPolicy(allowed_hosts=_allowed(request), attempt_seconds=10.0)
     with webhook_delivery.http_client(policy) as client:

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, or_, select
 
 from db.bulk import insert_rows
 from db.repositories.records import event_visible_to
+from db.sealing import is_sealed, sealer_of
 from db.tables import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookSecret
 
 
@@ -60,12 +61,26 @@ class WebhookRepository:
         insert_rows(self.session, WebhookDelivery, rows)
 
     def secrets(self, endpoint_id: str, *, now: datetime) -> list[str]:
-        """Secrets that sign now, newest first."""
+        """Secrets that sign now, newest first (opened: they are stored sealed)."""
         statement = (select(WebhookSecret.secret)
                      .where(WebhookSecret.endpoint_id == endpoint_id,
                             or_(col(WebhookSecret.expires_at).is_(None), col(WebhookSecret.expires_at) > now))
                      .order_by(col(WebhookSecret.id).desc()))
-        return list(self.session.exec(statement))
+        sealer = sealer_of(self.session)
+        return [sealer.open(stored, endpoint_id=endpoint_id) for stored in self.session.exec(statement)]
+
+    def add_secret(self, endpoint_id: str, secret: str, *, now: datetime) -> None:
+        sealed = sealer_of(self.session).seal(secret, endpoint_id=endpoint_id)
+        self.add(WebhookSecret(endpoint_id=endpoint_id, secret=sealed, created_at=now))
+
+    def seal_plain_secrets(self) -> int:
+        """Seal the secrets stored before sealing existed; returns how many."""
+        sealer = sealer_of(self.session)
+        plain = [row for row in self.session.exec(select(WebhookSecret)) if not is_sealed(row.secret)]
+        for row in plain:
+            row.secret = sealer.seal(row.secret, endpoint_id=row.endpoint_id)
+        self.add(*plain)
+        return len(plain)
 
     def current_secret(self, endpoint_id: str) -> WebhookSecret | None:
         statement = select(WebhookSecret).where(WebhookSecret.endpoint_id == endpoint_id,
