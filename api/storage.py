@@ -18,18 +18,26 @@ def secrets_sealer(settings: Settings) -> Sealer:
     # The embedded default: a key generated on first start, owner-only, beside the signing keys.
     path = settings.keys_dir / SECRETS_KEY_FILE
     if not path.exists():
-        settings.keys_dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(settings.keys_dir, 0o700)
+        if not settings.keys_dir.exists():
+            settings.keys_dir.mkdir(parents=True)
+            os.chmod(settings.keys_dir, 0o700)
         draft = settings.keys_dir / f".{SECRETS_KEY_FILE}.{uuid.uuid4().hex}"
         fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as file:
             file.write(new_key() + "\n")
+            file.flush()
+            os.fsync(file.fileno())  # on disk before it has its name: a lost key loses every secret
         try:
             os.link(draft, path)  # whole or not at all: two processes starting together agree on one key
         except FileExistsError:
             pass
         finally:
             draft.unlink()
+        directory = os.open(settings.keys_dir, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
     return Sealer(decode_key(path.read_text()))
 
 

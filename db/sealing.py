@@ -36,10 +36,10 @@ class Sealer:
     def open(self, stored: str, *, endpoint_id: str) -> str:
         if not is_sealed(stored):
             return stored
-        raw = base64.urlsafe_b64decode(stored[len(PREFIX):])
         try:
+            raw = base64.urlsafe_b64decode(stored[len(PREFIX):])
             return self._aead.decrypt(raw[:12], raw[12:], endpoint_id.encode()).decode()
-        except InvalidTag:
+        except (InvalidTag, ValueError):  # another key, another endpoint's value, or a damaged one
             raise SealingKeyMismatch(f"the secret of webhook endpoint {endpoint_id} does not open with "
                                      "this registry's secrets key") from None
 

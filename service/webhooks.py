@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 from sqlmodel import Session
 
 from db.ids import new_id
+from db.repositories.events import EventRepository
 from db.repositories.webhooks import WebhookRepository
 from db.tables import WebhookDelivery, WebhookEndpoint
 from service import destinations
@@ -140,8 +141,15 @@ def _manual(endpoint_id: str, event_seq: int, now: datetime) -> WebhookDelivery:
                            trigger="manual", next_attempt_at=now, created_at=now, updated_at=now)
 
 
+def _hold_retention(session: Session) -> None:
+    # New deliveries of old events: retention must not delete those events between our read and
+    # our insert (a foreign-key error, a 500). Held first, so what we read next is what stays.
+    EventRepository(session).purged_through(hold=True)
+
+
 def resend(session: Session, delivery_id: str, *, owner: str, now: datetime) -> WebhookDelivery:
     """Send an event to the endpoint once more (one attempt, e.g. a dead letter after a fix)."""
+    _hold_retention(session)
     repository = WebhookRepository(session)
     original = repository.delivery_of(delivery_id, owner=owner)
     if original is None:
@@ -157,6 +165,7 @@ def replay(session: Session, endpoint_id: str, *, owner: str, since: datetime, u
     endpoint = get(session, endpoint_id, owner=owner)
     if until < since:
         raise InvalidRecord("until must not be before since", field="until")
+    _hold_retention(session)
     repository = WebhookRepository(session)
     events = [seq for seq, event_type in repository.replayable(endpoint, since=since, until=until, mode=mode,
                                                                    limit=MAX_REPLAY)

@@ -73,7 +73,8 @@ def acknowledge_before_commit():
         if request.method == "GET":  # reads as usual: the harness checks through them
             yield from get_session(request)
             return
-        session = Session(app.state.database.writer, expire_on_commit=False)
+        session = Session(app.state.database.writer, expire_on_commit=False,
+                          info={"sealer": app.state.database.sealer})  # as db.session.transaction gives it
         session.begin()
         yield session
         trail.audit_success(session, request)

@@ -45,3 +45,28 @@ def test_a_table_change_without_migration_is_caught(database_url) -> None:
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), changed)
     assert [d[0] for d in diff] == ["add_column"]
+
+
+def test_sealed_webhook_secrets_refuse_a_downgrade_that_would_sign_with_them(tmp_path) -> None:
+    from datetime import UTC, datetime
+
+    import pytest
+
+    from db.sealing import Sealer
+    from db.session import open_database, transaction
+    from service import webhooks
+    from tests import factories as f
+
+    url = f"sqlite:///{tmp_path / 'sealed.db'}"
+    migrations.upgrade(url)
+    database = open_database(url, sealer=Sealer(b"k" * 32))
+    now = datetime.now(UTC)
+    with transaction(database) as session:
+        f.make_department(session, now=now)
+        webhooks.create(session, "SZAMR", webhooks.EndpointCreate(url="http://127.0.0.1:9/hook"), now=now,
+                        allowed_hosts=frozenset({"127.0.0.1"}))
+    with pytest.raises(RuntimeError, match="sealed"):
+        migrations.downgrade(url, "20261126_0009")
+    with database.reader.connect() as conn:
+        assert migrations.current_revision(conn) == migrations.head_revision()
+    database.dispose()

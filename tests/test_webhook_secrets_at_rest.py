@@ -9,7 +9,9 @@ from typer.testing import CliRunner
 from api.cli import cli
 from api.settings import Settings, get_settings
 from db.sealing import PREFIX
-from tests.webhook_receivers import push_violation, run_until_idle
+from db.session import transaction
+from service import webhook_delivery
+from tests.webhook_receivers import FAST, push_violation, run_until_idle
 
 
 def stored_secrets(db, endpoint_id: str) -> list[str]:
@@ -76,6 +78,22 @@ def test_a_sealed_secret_opens_only_for_its_own_endpoint(client, db, hooked, rec
     assert "secrets key" in refused.json()["detail"]
     assert not receiver.received  # nothing went out unsigned or signed wrongly
     assert ping(client, first, headers).json()["status_code"] == 204
+    store(db, second, PREFIX + "damaged")  # cut short or tampered with: refused the same way
+    assert ping(client, second, headers).status_code == 500
+
+
+def test_an_endpoint_whose_secret_does_not_open_holds_up_no_other(client, db, parties, clock, hooked,
+                                                                   receivers) -> None:
+    good, broken = receivers(), receivers()
+    _, secret, _ = hooked(good.url)
+    damaged, _, _ = hooked(broken.url)
+    store(db, damaged, PREFIX + "AAAA")
+    push_violation(client, parties)
+    with webhook_delivery.http_client(FAST) as http:
+        for _ in range(3):
+            webhook_delivery.deliver_due(lambda: transaction(db), http, owner="test-worker", policy=FAST, clock=clock)
+    assert len(good.received) == 1 and Webhook(secret).verify(good.received[0][1], good.received[0][0])
+    assert not broken.received
 
 
 def test_production_refuses_to_start_without_a_secrets_key_or_with_a_malformed_one(tmp_path, monkeypatch) -> None:

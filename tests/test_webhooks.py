@@ -2,14 +2,18 @@
 them signed to a real HTTP receiver on 127.0.0.1, retries, dead letters, 410, redirects, leases."""
 
 import json
+import threading
 import time
 from datetime import timedelta
 
 import pytest
+from sqlmodel import func, select
 from standardwebhooks.webhooks import Webhook
 
+from db.repositories.events import EventRepository
 from db.repositories.webhooks import WebhookRepository
 from db.session import transaction
+from db.tables import Event
 from service import destinations, webhook_delivery
 from service.webhook_delivery import DeliveryPolicy
 from tests.webhook_receivers import FAST, push_violation, run_until_idle
@@ -187,3 +191,25 @@ def test_ping_reports_what_the_endpoint_answered(client, hooked, receivers) -> N
     assert (result["status_code"], result["error"]) == (204, None)
     sent_headers, body = receiver.received[0]
     assert Webhook(secret).verify(body, sent_headers)["type"] == "webhook.test"
+
+
+def test_a_resend_racing_retention_is_refused_cleanly_not_a_500(client, parties, db, clock, hooked,
+                                                                 receivers) -> None:
+    if db.is_sqlite:
+        pytest.skip("SQLite takes one writer at a time: the two cannot interleave")
+    receiver = receivers((500,))
+    endpoint_id, _, headers = hooked(receiver.url)
+    push_violation(client, parties)
+    run_until_idle(db, clock, policy=DeliveryPolicy(schedule=(0.05,), jitter=0.0, allowed_hosts=FAST.allowed_hosts))
+    dead = client.get(f"/v1/webhooks/endpoints/{endpoint_id}/deliveries", headers=headers).json()[0]
+    answers = []
+    resend = threading.Thread(target=lambda: answers.append(
+        client.post(f"/v1/webhooks/deliveries/{dead['id']}/resend", headers=headers)))
+    with transaction(db) as session:  # retention, mid-way: the failed delivery's event is going
+        events = EventRepository(session)
+        events.purged_through(lock=True)
+        events.delete_through(session.exec(select(func.max(Event.seq))).one())
+        resend.start()
+        time.sleep(0.5)  # the resend is under way while the deletion is not committed yet
+    resend.join(15)
+    assert answers and answers[0].status_code == 404, answers and answers[0].text  # gone with its event

@@ -29,10 +29,13 @@ class EventRepository:
     def add_many(self, rows: list[dict]) -> None:
         insert_rows(self.session, Event, rows)
 
-    def purged_through(self, *, lock: bool = False) -> int:
+    def purged_through(self, *, lock: bool = False, hold: bool = False) -> int:
         statement = select(EventCounter.value).where(EventCounter.name == PURGED_THROUGH)
-        # Locked by a pruner, so two pruners never move the end backwards.
-        return self.session.execute(statement.with_for_update() if lock else statement).scalar_one()
+        # ``lock``: a pruner's, so two pruners never move the end backwards. ``hold``: a share lock
+        # that keeps pruners out until this transaction ends (SQLite's write lock already does).
+        if lock or hold:
+            statement = statement.with_for_update(read=hold and not lock)
+        return self.session.execute(statement).scalar_one()
 
     def prunable_through(self, cutoff: datetime, *, limit: int) -> int:
         """The end of the prefix retention may delete now: events older than ``cutoff``, at most
