@@ -24,6 +24,12 @@ from tests.live_server import live_server
 PROBLEM = "application/problem+json"
 
 
+def department_client(unit_of_work, clock, scope: str):
+    with unit_of_work() as session:
+        f.make_department(session, now=clock.now())
+        return clients.create(session, "SZAMR", name="overload", scopes=[scope], now=clock.now())
+
+
 def poller_token(base: str, made) -> str:
     return httpx.post(f"{base}/v1/auth/token", data={"grant_type": "client_credentials", "client_id":
                       made.client.client_id, "client_secret": made.secret}).json()["access_token"]
@@ -44,9 +50,7 @@ def long_polls(base: str, token: str, count: int, wait: int, statuses: list[int]
 
 def test_past_the_in_flight_cap_a_request_waits_briefly_then_is_refused(db, database_url, tmp_path, unit_of_work,
                                                                          clock) -> None:
-    with unit_of_work() as session:
-        f.make_department(session, now=clock.now())
-        made = clients.create(session, "SZAMR", name="poller", scopes=["records:read"], now=clock.now())
+    made = department_client(unit_of_work, clock, "records:read")
     with live_server(database_url, tmp_path / "data", REGISTRY_MAX_IN_FLIGHT_DEPARTMENT="2",
                      REGISTRY_ADMISSION_WAIT_SECONDS="0.5") as base:
         token = poller_token(base, made)
@@ -68,9 +72,7 @@ def test_past_the_in_flight_cap_a_request_waits_briefly_then_is_refused(db, data
 
 def test_a_request_that_finds_the_budget_full_gets_the_next_free_place(db, database_url, tmp_path, unit_of_work,
                                                                         clock) -> None:
-    with unit_of_work() as session:
-        f.make_department(session, now=clock.now())
-        made = clients.create(session, "SZAMR", name="poller", scopes=["records:read"], now=clock.now())
+    made = department_client(unit_of_work, clock, "records:read")
     # A short body idle limit too: a long poll waiting past it (its body long complete) is no stall.
     with live_server(database_url, tmp_path / "data", REGISTRY_MAX_IN_FLIGHT_DEPARTMENT="1",
                      REGISTRY_ADMISSION_WAIT_SECONDS="5", REGISTRY_BODY_IDLE_SECONDS="0.5") as base:
@@ -190,9 +192,7 @@ def test_a_write_waits_at_most_the_database_wait_in_all_for_its_turn_and_the_loc
     processes: one budget for both, so a refused write never waited twice the setting."""
     if not db.is_sqlite:
         pytest.skip("the turn gate is SQLite's")
-    with unit_of_work() as session:
-        f.make_department(session, now=clock.now())
-        made = clients.create(session, "SZAMR", name="writer", scopes=["records:write"], now=clock.now())
+    made = department_client(unit_of_work, clock, "records:write")
     wait = 2.0
     body = f.violation().model_dump(mode="json", exclude_none=True)
     with live_server(database_url, tmp_path / "data", REGISTRY_DATABASE_WAIT_SECONDS=str(wait)) as base:
