@@ -50,3 +50,5 @@ Today = Annotated[date, Depends(get_today)]
 MAX_PAGE = 200
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"Page size, at most {MAX_PAGE}")]
 Cursor = Annotated[str | None, Query(max_length=200, description="Opaque cursor from the previous page")]
+# Said of every datetime a caller gives (service.clock.Moment).
+NAIVE_IS_CST = "without a time zone it is read as China Standard Time (UTC+8)"

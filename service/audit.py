@@ -8,8 +8,7 @@ from sqlmodel import Session
 
 from db.repositories.audit import AuditRepository
 from db.tables import AuditEntry
-from service.cursors import decode_cursor_parts, encode_cursor
-from service.errors import InvalidQuery
+from service.cursors import decode_position_cursor, encode_cursor
 
 
 @dataclass(frozen=True)
@@ -45,10 +44,7 @@ class AuditPage:
 
 def page(session: Session, *, limit: int, cursor: str | None = None, **filters: object) -> AuditPage:
     """Newest first; ``cursor`` continues below the previous page's last entry."""
-    before = decode_cursor_parts(cursor, size=1)
-    if before is not None and not isinstance(before[0], int):
-        raise InvalidQuery("the cursor is not one this service issued; start again without it", param="cursor")
-    entries = AuditRepository(session).page(limit=limit + 1, before_id=before[0] if before else None,
+    entries = AuditRepository(session).page(limit=limit + 1, before_id=decode_position_cursor(cursor),
                                             **filters)  # type: ignore[arg-type]
     has_more = len(entries) > limit
     entries = entries[:limit]

@@ -1,8 +1,10 @@
 """Time as the domain sees it. Passed in (never read from globals deep inside a rule) so tests
 and the lifecycle sweep can move it."""
 
-from datetime import UTC, date, datetime, timedelta
-from typing import Protocol
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Annotated, Protocol
+
+from pydantic import AfterValidator
 
 
 class Clock(Protocol):
@@ -16,6 +18,7 @@ class SystemClock:
 
 # Registry dates (decision dates, list terms) are calendar dates in China Standard Time.
 CST_OFFSET_HOURS = 8
+CHINA_STANDARD_TIME = timezone(timedelta(hours=CST_OFFSET_HOURS), "CST")
 
 
 def local_date(moment: datetime) -> date:
@@ -24,3 +27,20 @@ def local_date(moment: datetime) -> date:
 
 def today(clock: Clock) -> date:
     return local_date(clock.now())
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A moment given by a caller, as UTC. One without a time zone (``2026-01-01``, or
+    ``2026-01-01T09:00``) is read as China Standard Time: the registry's dates are CST calendar
+    dates, and that is the clock its users read, so ``since=2026-01-01`` means that day here.
+    Refusing it would make every caller append ``+08:00``; reading it as UTC would be 8 hours off."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=CHINA_STANDARD_TIME)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01 in CST is before year 1 in UTC; 9999-12-31T23:00-14:00 after 9999
+        raise ValueError("out of range: in UTC the moment must fall within the years 1 to 9999") from None
+
+
+# A datetime field or parameter: naive values read as CST, every value compared and stored as UTC.
+Moment = Annotated[datetime, AfterValidator(as_utc)]

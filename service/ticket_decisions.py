@@ -23,7 +23,7 @@ from db.repositories.intake import IntakeRepository
 from db.tables import Objection, Record, RepairRequest
 from service import events, records
 from service.clock import local_date
-from service.cursors import decode_cursor_parts, encode_cursor
+from service.cursors import decode_cursor, encode_cursor
 from service.errors import InvalidTransition
 from service.public_intake import TicketNotFound, repair_allowed
 from service.record_fields import Text
@@ -64,9 +64,8 @@ class TicketPage:
 
 def _page(session: Session, model: type[Objection] | type[RepairRequest], *, department_code: str,
           status: str | None, cursor: str | None, limit: int) -> TicketPage:
-    after = decode_cursor_parts(cursor, size=1)
     rows = IntakeRepository(session).of_department(model, department_code, status=status,
-                                                   after_id=after[0] if after else None, limit=limit + 1)
+                                                   after_id=decode_cursor(cursor), limit=limit + 1)
     return TicketPage(list(rows[:limit]), encode_cursor(rows[limit - 1][0].id) if len(rows) > limit else None)
 
 

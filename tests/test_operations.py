@@ -1,5 +1,7 @@
 """Health, readiness and errors as problem details."""
 
+import json
+
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -49,6 +51,23 @@ class TestProblems:
         assert "secret-token-123" not in response.text
         assert "Traceback" not in response.text
         assert response.json()["title"] == "Internal Server Error"
+
+    def test_unexpected_error_carries_the_request_id_the_log_has(self, client) -> None:
+        # A route that really raises, added by the test: what is under test is the edge (the
+        # trail and the handler of last resort), not the route.
+        from tests.conftest import LOG_LINES
+
+        def explode() -> None:
+            raise RuntimeError("nothing handles this")
+
+        client.app.add_api_route("/explode", explode)
+        logged = len(LOG_LINES)
+        response = client.get("/explode")
+        assert response.status_code == 500
+        request_id = response.headers["X-Request-ID"]
+        assert len(request_id) == 32 and response.headers["X-Content-Type-Options"] == "nosniff"
+        errors = [json.loads(line) for line in LOG_LINES[logged:] if '"unhandled error' in line]
+        assert [e["request_id"] for e in errors] == [request_id]
 
     def test_validation_errors_do_not_echo_the_input(self, client) -> None:
         secret = "x" * 60 + "-SECRET"  # 67 characters: over the path's limit

@@ -1,10 +1,8 @@
 """Administration: departments, their API clients, and the audit log (scope `admin`)."""
 
-from datetime import datetime
-
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from api.deps import Cursor, Limit, SessionDep, Today
+from api.deps import NAIVE_IS_CST, Cursor, Limit, SessionDep, Today
 from api.problems import problem_responses
 from api.schemas.admin import (
     AuditEntryView,
@@ -20,6 +18,7 @@ from api.schemas.admin import (
 )
 from api.security import Admin
 from service import audit, clients, reference
+from service.clock import Moment
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -76,7 +75,8 @@ def list_audit_entries(
     session: SessionDep, actor: Admin, limit: Limit = 50, cursor: Cursor = None,
     department: str | None = Query(None, max_length=32), client_id: str | None = Query(None, max_length=40),
     action: str | None = Query(None, max_length=64), outcome: str | None = Query(None, max_length=16),
-    since: datetime | None = None, until: datetime | None = None,
+    since: Moment | None = Query(None, description=f"Entries at or after this moment; {NAIVE_IS_CST}"),
+    until: Moment | None = Query(None, description=f"Entries before this moment; {NAIVE_IS_CST}"),
 ) -> AuditPage:
     """Who did what, when, and how it ended; newest first."""
     page = audit.page(session, limit=limit, cursor=cursor, department_code=department,

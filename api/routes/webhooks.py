@@ -6,13 +6,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import Limit, SessionDep
+from api.deps import NAIVE_IS_CST, Limit, SessionDep
 from api.problems import problem_responses
 from api.routes.organizations import AUTH_ERRORS
 from api.security import WebhookManager
 from db.session import read_session
 from db.tables import WebhookEndpoint
 from service import webhook_delivery, webhooks
+from service.clock import Moment
 from service.webhooks import EndpointCreate, EndpointUpdate
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -136,8 +137,8 @@ def list_webhook_deliveries(session: SessionDep, actor: WebhookManager, endpoint
 class ReplayRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    since: datetime
-    until: datetime | None = Field(default=None, description="Default: now")
+    since: Moment = Field(description=f"Events at or after this moment; {NAIVE_IS_CST}")
+    until: Moment | None = Field(default=None, description=f"Default: now; {NAIVE_IS_CST}")
     mode: Literal["failed", "missing"] = Field(
         default="missing", description="failed: events whose delivery failed; missing: every event not delivered")
 
