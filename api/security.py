@@ -7,13 +7,14 @@ at the bottom (``Reader``, ``Writer``, ``ListWriter``, ``Admin``).
 """
 
 import logging
+import threading
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2, SecurityScopes
 
-from api.tokens import InvalidToken, Keyring
+from api.tokens import REFUSAL_REASONS, InvalidToken, Keyring
 from db.session import read_session
 from service import clients
 from service.access import SCOPE_DESCRIPTIONS, Actor, Scope
@@ -50,6 +51,29 @@ def get_keyring(request: Request) -> Keyring:
     return request.app.state.keyring
 
 
+class TokenRefusals:
+    """Bearer tokens that failed verification, counted by reason for /metrics (per process, as
+    Prometheus counters are). They get no audit entry: nothing in such a token can be trusted to
+    name a client, and an entry per forged token would let anyone write to the audit log at will."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts = dict.fromkeys(REFUSAL_REASONS, 0)
+
+    def count(self, reason: str) -> None:
+        with self._lock:
+            self._counts[reason] = self._counts.get(reason, 0) + 1
+
+    def exposition(self) -> str:
+        with self._lock:
+            counts = sorted(self._counts.items())
+        return "\n".join([
+            "# HELP registry_tokens_refused_total Bearer tokens that failed verification, by reason.",
+            "# TYPE registry_tokens_refused_total counter",
+            *(f'registry_tokens_refused_total{{reason="{reason}"}} {n}' for reason, n in counts),
+        ]) + "\n"
+
+
 def current_actor(
     security_scopes: SecurityScopes,
     request: Request,
@@ -60,17 +84,32 @@ def current_actor(
     settings = request.app.state.settings
     try:
         verified = get_keyring(request).verify(token, issuer=settings.token_issuer, audience=settings.token_audience)
+    except InvalidToken as error:
+        request.app.state.token_refusals.count(error.reason)
+        log.info("token refused: %s", error, extra={"reason": error.reason, "path": request.url.path,
+                                                     "request_id": getattr(request.state, "request_id", None)})
+        raise _unauthorized("the token is invalid, expired or revoked") from error
+    try:
         # A read of its own, not the request's unit of work: checking the client must not hold
         # the write lock (SQLite) for a long-polling request.
         with read_session(request.app.state.database) as session:
             actor = clients.active_actor(session, verified.client_id, verified.department_code, verified.scopes)
-    except (InvalidToken, clients.InvalidClient) as error:
-        log.info("token refused: %s", error or "client inactive", extra={"path": request.url.path})
+    except clients.InvalidClient as error:
+        # The signature is ours, so the token names a client we issued it to: that client's
+        # department should see the refusal in its audit trail.
+        client = error.client
+        request.state.audit_subject = (verified.client_id,
+                                       client.department_code if client else verified.department_code)
+        request.state.audit_detail = error.reason
+        log.info("token refused: %s", error.reason, extra={"client_id": verified.client_id,
+                                                           "path": request.url.path,
+                                                           "request_id": getattr(request.state, "request_id", None)})
         raise _unauthorized("the token is invalid, expired or revoked") from error
     request.state.actor = actor
     request.state.audit_subject = (actor.client_id, actor.department_code)
     missing = [s for s in security_scopes.scopes if s not in actor.scopes]
     if missing:
+        request.state.audit_detail = f"missing scope: {' '.join(missing)}"
         raise HTTPException(
             403, f"this client lacks the scope(s) {', '.join(missing)}",
             headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{" ".join(missing)}"'},

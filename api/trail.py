@@ -4,7 +4,9 @@ authenticated calls an audit entry.
 A successful call's audit entry is written in the request's own transaction (``deps.get_session``).
 Calls that fail after the caller was identified (403, 404, 409, 422, 500...) roll back, so this
 middleware writes their entry afterwards in a transaction of its own; after a 503 (database busy)
-it tries only briefly, and a call it cannot audit is logged instead.
+it tries only briefly, and a call it cannot audit is logged instead. Refused credentials that name
+a client we can trust (a revoked client's token, a missing scope, a failed login) carry their
+reason in ``request.state.audit_detail``.
 """
 
 import logging
@@ -39,7 +41,8 @@ def audit_success(session: Session, request: Request) -> None:
         return
     route = request.scope.get("route")
     status = getattr(request.state, "response_status", None) or getattr(route, "status_code", None) or 200
-    audit.record(session, _call(request, subject), status=status, at=request.app.state.clock.now())
+    audit.record(session, _call(request, subject), status=status, at=request.app.state.clock.now(),
+                 detail=getattr(request.state, "audit_detail", None))
 
 
 class RequestTrail:
@@ -90,7 +93,8 @@ class RequestTrail:
         wait = BUSY_AUDIT_WAIT_SECONDS if status == 503 else None
         try:
             with transaction(request.app.state.database, wait=wait) as session:
-                audit.record(session, _call(request, subject), status=status, at=request.app.state.clock.now())
+                audit.record(session, _call(request, subject), status=status, at=request.app.state.clock.now(),
+                             detail=getattr(request.state, "audit_detail", None))
         except DATABASE_BUSY:
             log.warning("not audited (database busy): %s %s answered %s, client %s, request %s",
                         request.method, request.url.path, status, subject[0], request.state.request_id)

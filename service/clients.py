@@ -32,11 +32,12 @@ class ClientNotFound(NotFound):
 
 class InvalidClient(Exception):
     """Authentication failed. One message for every cause, so callers learn nothing from it;
-    ``client`` is the existing client a wrong secret was tried against (for the audit log only)."""
+    ``client`` (the existing client it was tried against) and ``reason`` are for the audit log only."""
 
-    def __init__(self, client: ApiClient | None = None) -> None:
+    def __init__(self, client: ApiClient | None = None, reason: str = "unknown client") -> None:
         super().__init__("client authentication failed")
         self.client = client
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -116,8 +117,10 @@ def authenticate(session: Session, client_id: str, secret: str) -> ApiClient:
         _DUMMY_HASH = _DUMMY_HASH or hash_secret("dummy")
         secret_matches(secret, _DUMMY_HASH)
         raise InvalidClient
-    if not secret_matches(secret, client.secret_hash) or client.revoked_at is not None:
-        raise InvalidClient(client)
+    if not secret_matches(secret, client.secret_hash):
+        raise InvalidClient(client, "wrong secret")
+    if client.revoked_at is not None:
+        raise InvalidClient(client, "revoked")
     return client
 
 
@@ -125,10 +128,14 @@ def active_actor(session: Session, client_id: str, department_code: str, scopes:
     """The actor behind a verified token, if its client still exists, is not revoked, and still
     belongs to the department and holds the scopes the token claims."""
     client = ClientRepository(session).get(client_id)
-    if client is None or client.revoked_at is not None or client.department_code != department_code:
+    if client is None:
         raise InvalidClient
-    if not scopes <= frozenset(client.scopes.split()):
-        raise InvalidClient
+    if client.revoked_at is not None:
+        raise InvalidClient(client, "revoked")
+    if client.department_code != department_code:
+        raise InvalidClient(client, f"wrong department: the token names {department_code}")
+    if not_granted := scopes - frozenset(client.scopes.split()):
+        raise InvalidClient(client, f"scope not granted: {' '.join(sorted(not_granted))}")
     return Actor(client_id, department_code, scopes)
 
 

@@ -4,6 +4,7 @@ import base64
 import binascii
 import logging
 import math
+import re
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -22,6 +23,7 @@ router = APIRouter(tags=["auth"])
 log = logging.getLogger("registry.auth")
 
 MAX_FORM_BYTES = 4096
+_CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 TOKEN_FORM_SCHEMA = {
@@ -81,6 +83,13 @@ def _issue(request: Request, client_id: str, secret: str, requested: str | None,
         except clients.InvalidClient as error:
             if error.client is not None:  # a wrong secret for a real client: its department should know
                 request.state.audit_subject = (error.client.client_id, error.client.department_code)
+                request.state.audit_detail = error.reason
+            else:
+                # Anonymous, and bounded by the per-address limit above. The id that was tried is
+                # kept only when it looks like one of ours: it is the caller's text.
+                request.state.audit_subject = (None, None)
+                request.state.audit_detail = f"unknown client {client_id}" if _CLIENT_ID.fullmatch(client_id) \
+                    else "unknown client"
             raise OAuthError(401, "invalid_client", "client authentication failed", basic=basic) from None
         granted = frozenset(client.scopes.split())
         scopes = frozenset(requested.split()) if requested else granted

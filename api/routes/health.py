@@ -42,12 +42,13 @@ def readyz(database: DatabaseDep) -> JSONResponse:
             responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}})
 def metrics(request: Request, database: DatabaseDep, today: Today) -> Response:
     """Prometheus metrics: overdue objections by department, pending tickets, the webhook backlog
-    and dead letters, the change feed's extent. Aggregate counts only; expose it to the
-    monitoring network, not the internet, or set `REGISTRY_METRICS_TOKEN` and scrape with it."""
+    and dead letters, the change feed's extent, bearer tokens refused by reason. Aggregate counts
+    only; expose it to the monitoring network, not the internet, or set `REGISTRY_METRICS_TOKEN`
+    and scrape with it."""
     expected = request.app.state.settings.metrics_token
     given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
     if expected and not hmac.compare_digest(given.encode(), expected.encode()):
         return problem_response(401, "Unauthorized", detail="metrics need the configured bearer token",
                                 headers={"WWW-Authenticate": "Bearer"})
-    return PlainTextResponse(operations.metrics(database, today=today),
-                             media_type="text/plain; version=0.0.4; charset=utf-8")
+    text = operations.metrics(database, today=today) + request.app.state.token_refusals.exposition()
+    return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
