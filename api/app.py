@@ -14,8 +14,10 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from api import pages, problems
+from api.headers import SecurityHeaders
 from api.protection import BodyLimit, ClientAddress, InFlightLimit, PublicCaching, PublicRateLimit, RateLimiter
 from api.routes import (
     admin,
@@ -31,6 +33,7 @@ from api.routes import (
     records,
     webhooks,
 )
+from api.security import TokenRefusals
 from api.settings import Settings, get_settings
 from api.storage import open_registry_database
 from api.tokens import Keyring
@@ -47,6 +50,8 @@ entries), and what the public may see of them.
 Errors are RFC 9457 `application/problem+json`. Organization codes in paths accept any typed form
 (lower case, full-width, spaces, hyphens) and 9-character legacy organization codes.
 """
+
+DOCS_URL, REDOC_URL = "/docs", "/redoc"
 
 TAGS = [
     {"name": "public", "description": "No login. What anyone may see."},
@@ -146,7 +151,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             worker.join(timeout=20)
         database.dispose()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from the service itself: an intranet without the internet has no CDN.
+    app = FastAPIOffline(
+        docs_url=DOCS_URL,
+        redoc_url=REDOC_URL,
         title="Quality Credit Registry",
         version="0.1.0",
         description=DESCRIPTION,
@@ -157,7 +165,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.settings = settings
     app.state.database = database
     app.state.clock = clock or SystemClock()
-    app.state.keyring = _keyring(settings)
+    app.state.keyring = _keyring(settings, app.state.clock)
+    app.state.token_refusals = TokenRefusals()
     app.state.client_address = ClientAddress(settings.trusted_proxies, settings.client_ip_header)
     # Token requests per client address: bursts of 10, then one every 2 seconds.
     app.state.token_limiter = RateLimiter(per_minute=30, burst=10)
@@ -185,11 +194,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-None-Match",
                                           "Ticket-Secret"],
                            expose_headers=["ETag", "Retry-After", "X-Request-ID", "Idempotent-Replayed"], max_age=600)
+    # Outermost of all: every answer, a preflight's or a refusal's included, carries nosniff.
+    app.add_middleware(SecurityHeaders, docs_pages=frozenset(
+        path for path in (DOCS_URL, REDOC_URL, app.swagger_ui_oauth2_redirect_url) if path),
+        styled_at_run_time=frozenset({REDOC_URL}))
     return app
 
 
-def _keyring(settings: Settings) -> Keyring:
+def _keyring(settings: Settings, clock: Clock) -> Keyring:
     if settings.signing_key:
         return Keyring(signing_kid=settings.signing_key_id, signing_pem=settings.signing_key,
-                       previous=settings.previous_public_keys)
-    return Keyring(directory=settings.keys_dir)
+                       previous=settings.previous_public_keys, clock=clock)
+    return Keyring(directory=settings.keys_dir, clock=clock)

@@ -79,7 +79,9 @@ def vetted_address(host: str, port: int, *, allowed_hosts: frozenset[str]) -> st
     if host not in allowed_hosts:
         for text in addresses:
             if not _public(ipaddress.ip_address(text)):
-                raise BlockedDestination(f"{host} resolves to {text}, which is not a public address", field="url")
+                # Never the address itself: the answer would tell a caller what an internal
+                # name resolves to, a map of the network drawn one registration at a time.
+                raise BlockedDestination(f"{host} is not a public address", field="url")
     return addresses[0]
 
 

@@ -109,3 +109,29 @@ def test_list_page_filters_and_accessibility_basics(server, browser) -> None:
     page.goto(server + "/lists/black?region=11")
     assert page.locator("table.list tbody tr").count() == 0
     page.close()
+
+
+def test_api_docs_work_offline_under_their_csp(db, database_url, tmp_path, browser) -> None:
+    """Swagger UI and ReDoc render from the service's own assets, and their CSP blocks nothing they
+    need: the only refusal is ReDoc's vendor logo, the one request that would leave the intranet."""
+    logo = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+    with live_server(database_url, tmp_path) as base:
+        for path, rendered in (("/docs", ".opblock"), ("/redoc", "h1")):
+            errors, elsewhere = _open_docs(browser, base, path, rendered)
+            assert [e for e in errors if logo not in e] == [], errors
+            assert set(elsewhere) <= {logo}
+
+
+def _open_docs(browser, base: str, path: str, rendered: str) -> tuple[list[str], list[str]]:
+    """The console errors of the page, and the requests it made anywhere but the service."""
+    page = browser.new_page()
+    errors: list[str] = []
+    elsewhere: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("request", lambda request: None if request.url.startswith((base, "data:", "blob:"))
+            else elsewhere.append(request.url))
+    page.goto(base + path)
+    page.wait_for_selector(rendered, timeout=30_000)
+    page.wait_for_timeout(1000)
+    page.close()
+    return errors, elsewhere

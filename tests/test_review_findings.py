@@ -1,5 +1,8 @@
 """Cases a security review found; each was a real hole before its fix."""
 
+import csv
+import io
+
 import pytest
 from sqlmodel import select
 
@@ -82,3 +85,13 @@ def test_csv_export_neutralizes_formulas(client, parties, registered) -> None:
                 json=entry("black", reason='=HYPERLINK("http://evil.example","点击")'))
     body = client.get("/v1/public/lists/black/export").content.decode("utf-8-sig")
     assert "'=HYPERLINK" in body and ',=HYPERLINK' not in body
+
+
+@pytest.mark.parametrize("reason", ["＝HYPERLINK(\"http://evil.example\",\"点击\")", "＋1+cmd|' /C calc'!A0",
+                                    "－2+3", "＠SUM(1+1)*cmd|' /C calc'!A0", "﹦1+1"])
+def test_csv_export_neutralizes_full_width_formulas(client, parties, registered, reason) -> None:
+    created = client.post("/v1/list-entries", headers=parties["a"].headers, json=entry("black", reason=reason))
+    assert created.status_code == 201, created.text
+    rows = list(csv.reader(io.StringIO(client.get("/v1/public/lists/black/export").content.decode("utf-8-sig"))))
+    cells = [cell for row in rows[1:] for cell in row if reason in cell]
+    assert cells == ["'" + reason]

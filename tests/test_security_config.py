@@ -2,6 +2,12 @@
 headers on every HTML page, and the log scan's idea of a secret matching the secrets the registry
 really hands out (tests/conftest.py scans every log line of the run for them)."""
 
+import base64
+import hashlib
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -72,3 +78,56 @@ def test_the_log_scan_recognizes_every_secret_the_registry_hands_out(client, par
     _, webhook_secret, _ = hooked(receivers().url)
     for secret in (made["client_secret"], token, f"Bearer {token}", webhook_secret):
         assert SECRET_SHAPES.search(f'{{"msg": "… {secret} …"}}'), secret
+
+
+class TestApiDocs:
+    @pytest.mark.parametrize("path", ["/docs", "/redoc"])
+    def test_assets_come_from_the_service_under_a_pinned_csp(self, client, path) -> None:
+        page = client.get(path)
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        hosts = {urlsplit(url).hostname for url in re.findall(r"https?://[^\s\"'<>)]+", page.text)}
+        assert hosts <= {"testserver"}, hosts  # no CDN: an intranet has no internet
+        assets = re.findall(r"(?:src|href)=\"([^\"]+)\"", page.text)
+        kinds = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
+        assert {Path(a).suffix for a in assets} >= ({".js"} if path == "/redoc" else {".js", ".css"})
+        for asset in assets:
+            answer = client.get(asset)
+            assert answer.status_code == 200, asset
+            assert answer.headers["content-type"].startswith(kinds[Path(asset).suffix]), asset
+            assert answer.headers["x-content-type-options"] == "nosniff"
+        policy = dict(d.strip().split(" ", 1) for d in page.headers["content-security-policy"].split(";"))
+        inline = re.findall(r"<script>(.*?)</script>", page.text, flags=re.S)
+        hashes = {f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'" for s in inline}
+        assert set(policy["script-src"].split()) == {"'self'", *hashes}
+        assert "unsafe" not in policy["script-src"] and policy["default-src"] == "'none'"
+        assert policy["frame-ancestors"] == "'none'" and policy["img-src"] == "'self' data:"
+        assert page.headers["x-content-type-options"] == "nosniff"
+
+    def test_swagger_ui_styles_are_pinned_too(self, client) -> None:
+        policy = client.get("/docs").headers["content-security-policy"]
+        assert "style-src 'self';" in policy
+
+
+def test_every_kind_of_response_says_nosniff(client, parties) -> None:
+    big = {"content-type": "application/json", "content-length": str(10**9)}
+    answers = {
+        "api json": client.get("/healthz"),
+        "public json": client.get("/v1/public/lists/black"),
+        "problem 404": client.get(f"/v1/public/organizations/{f.HUAWEI}"),
+        "problem 422": client.get("/v1/public/organizations/123"),
+        "problem 401": client.get("/v1/records"),
+        "problem 404 no route": client.get("/no/such/path"),
+        "problem 413 from middleware": client.post("/v1/webhooks/endpoints", headers=big, content=b"{}"),
+        "department json": client.get("/v1/records", headers=parties["reader"].headers),
+        "html page": client.get("/"),
+        "html 404": client.get("/organizations/914403001922038216"),
+        "docs": client.get("/docs"),
+        "openapi": client.get("/openapi.json"),
+        "static": client.get("/static/site.css"),
+        "csv export": client.get("/v1/public/lists/black/export"),
+        "jwks": client.get("/.well-known/jwks.json"),
+    }
+    missing = {kind: answer.status_code for kind, answer in answers.items()
+               if answer.headers.get("x-content-type-options") != "nosniff"}
+    assert missing == {}
+    assert answers["problem 413 from middleware"].status_code == 413

@@ -213,3 +213,34 @@ def test_a_resend_racing_retention_is_refused_cleanly_not_a_500(client, parties,
         time.sleep(0.5)  # the resend is under way while the deletion is not committed yet
     resend.join(15)
     assert answers and answers[0].status_code == 404, answers and answers[0].text  # gone with its event
+
+
+@pytest.mark.parametrize("event_types", [["*"], ["violation.*"], ["violation.published"]])
+def test_a_wildcard_or_matching_filter_receives_the_event(client, parties, db, clock, hooked, receivers,
+                                                           event_types) -> None:
+    receiver = receivers()
+    endpoint_id, _, headers = hooked(receiver.url, event_types=event_types)
+    record = push_violation(client, parties)
+    run_until_idle(db, clock)
+    assert [json.loads(body)["data"]["record_id"] for _, body in receiver.received] == [record["id"]]
+    endpoint = client.get(f"/v1/webhooks/endpoints/{endpoint_id}", headers=headers).json()
+    assert endpoint["event_types"] == event_types  # stored as asked for
+
+
+def test_an_internal_name_is_refused_without_saying_where_it_points(client, hooked, monkeypatch) -> None:
+    _, _, headers = hooked("http://127.0.0.1:9/hooks")  # the tests' allowed loopback
+    resolve = destinations.socket.getaddrinfo
+
+    def intranet_dns(host, port, *args, **kwargs):
+        if host == "payroll.corp.example":
+            return [(destinations.socket.AF_INET, destinations.socket.SOCK_STREAM, 6, "", ("10.20.30.40", port))]
+        return resolve(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(destinations.socket, "getaddrinfo", intranet_dns)
+    for url in ("http://payroll.corp.example/hooks", "http://localhost:8080/hooks"):
+        response = client.post("/v1/webhooks/endpoints", headers=headers, json={"url": url})
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "not a public address" in response.json()["detail"]
+        for address in ("10.20.30.40", "127.0.0.1", "::1"):
+            assert address not in response.text

@@ -8,7 +8,7 @@ server-owned fields can never be mass-assigned.
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator
 
 from db.tables import Organization
 from service.record_fields import (
@@ -53,15 +53,26 @@ class ListEntryCreate(ListEntryFields, _Placement):
                       examples=["914403001922038216"])
 
 
+def _json_object(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError("fields must be an object")
+    return value
+
+
+# Validated by service.records.correct as the corrected record's own kind, which only it knows, so
+# the error names that kind's fields. The document still offers the four kinds: declaring them as
+# the input type makes pydantic emit, and FastAPI register, their component schemas (a hand-written
+# $ref pointed at schemas nothing registered, and the document did not validate).
+CorrectedFields = Annotated[dict[str, Any], PlainValidator(
+    _json_object, json_schema_input_type=RatingFields | ViolationFields | DisclosureFields | ListEntryFields)]
+
+
 class CorrectionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Reason = Field(examples=["处罚金额录入错误"])
-    fields: dict[str, Any] = Field(
-        description="The record's complete corrected fields, as when it was created (same kind)",
-        json_schema_extra={"oneOf": [{"$ref": f"#/components/schemas/{m.__name__}"} for m in
-                                     (RatingFields, ViolationFields, DisclosureFields, ListEntryFields)]},
-    )
+    fields: CorrectedFields = Field(
+        description="The record's complete corrected fields, as when it was created (same kind)")
 
 
 class WithdrawalRequest(BaseModel):
