@@ -1,6 +1,7 @@
 """``credit-registry``: serve, migrate, load demo data. More commands come with later issues."""
 
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -15,8 +16,8 @@ from sqlmodel import Session
 
 from api import logs
 from api.settings import Settings, get_settings
-from api.storage import open_registry_database
-from api.tokens import Keyring, generate_key_pem
+from api.storage import PRIVATE_UMASK, make_private, open_registry_database
+from api.tokens import Keyring, KeyringError, generate_key_pem
 from db import migrations, sealing
 from db.session import transaction
 from service import clients, demo, lifecycle, reference, retention, webhooks
@@ -29,10 +30,18 @@ cli = typer.Typer(help="Quality Credit Registry", no_args_is_help=True, add_comp
 CHUNK = 200  # organizations per transaction while loading demo data
 
 
+@cli.callback()
+def _owner_only() -> None:
+    # Before any command: what the registry creates (the database, its -wal and -shm, keys, a
+    # worker's files) is readable by the service's user only, whichever command created it first.
+    os.umask(PRIVATE_UMASK)
+
+
 @cli.command()
 def migrate() -> None:
     """Apply database migrations up to the newest."""
     settings = get_settings()
+    make_private(settings)
     migrations.upgrade(settings.database_url)
     typer.echo(f"database at migration {migrations.head_revision()}")
 
@@ -112,13 +121,32 @@ def create_client(
 
 @cli.command("rotate-signing-key")
 def rotate_signing_key() -> None:
-    """Add a new token signing key in the data directory. Running servers pick it up; tokens
-    signed by the previous key stay valid until they expire."""
+    """Add a new token signing key in the data directory. Running servers sign with it from their
+    next request; the previous key verifies its tokens until they expire (15.5 minutes), then
+    never again."""
     settings = get_settings()
     if settings.signing_key:
         typer.echo("the signing key comes from configuration: rotate it there", err=True)
         raise typer.Exit(code=2)
     typer.echo(f"new signing key {Keyring(directory=settings.keys_dir).rotate()}")
+
+
+@cli.command("retire-signing-key")
+def retire_signing_key(kid: str = typer.Argument(..., help="The kid of the key, as in /.well-known/jwks.json")) -> None:
+    """Retire a token signing key at once (a leaked key): every running server refuses the tokens
+    it signed from its next request, and it leaves the JWKS. The key that signs new tokens is
+    refused: run rotate-signing-key first."""
+    settings = get_settings()
+    if settings.signing_key:
+        typer.echo("the signing keys come from configuration: remove the key from REGISTRY_PREVIOUS_PUBLIC_KEYS "
+                   "(or replace REGISTRY_SIGNING_KEY) and restart every process", err=True)
+        raise typer.Exit(code=2)
+    try:
+        Keyring(directory=settings.keys_dir).retire(kid)
+    except KeyringError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(f"signing key {kid} retired: tokens it signed are refused from now on")
 
 
 @cli.command("generate-signing-key")
@@ -176,6 +204,7 @@ def serve(
     """Serve the API (and the docs at /docs)."""
     settings = get_settings()
     logs.configure(settings.log_level)
+    make_private(settings)
     if migrate_first:
         migrations.upgrade(settings.database_url)
     uvicorn.run(

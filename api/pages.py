@@ -8,7 +8,7 @@ answers. A bad code or query is a friendly page with the reason, never an error 
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -21,7 +21,7 @@ from api.forms import FormError, read_form
 from api.i18n import Language, words
 from db.session import transaction
 from service import public, public_intake, public_lists
-from service.errors import InvalidCode, InvalidRecord, OrganizationNotFound
+from service.errors import Conflict, InvalidCode, InvalidRecord, OrganizationNotFound
 from service.public_intake import ObjectionFiling
 
 router = APIRouter(include_in_schema=False)
@@ -112,13 +112,35 @@ def objection_page(request: Request, code: str, conn: ReadConnection, today: Tod
     return _objection_form(request, profile, record, form={})
 
 
+def _cross_site(request: Request) -> bool:
+    """A form post that a page of another site made the browser send (CSRF). Browsers say where
+    a request comes from in Sec-Fetch-Site, or else in Origin; a client that sends neither is no
+    browser acting for someone else, so it is let through."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site not in ("same-origin", "none")
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False
+    return origin == "null" or urlsplit(origin).netloc.lower() != request.headers.get("host", "").lower()
+
+
+async def _form_from_this_site(request: Request) -> dict[str, str] | HTMLResponse:
+    """A page's form as posted, or the page that says why it is refused (another site, a bad body)."""
+    if _cross_site(request):
+        return _message(request, 403, "error_title", words(_language(request))["cross_site"])
+    try:
+        return await read_form(request, max_bytes=MAX_FORM_BYTES)
+    except FormError as error:
+        return _message(request, 400, "error_title", str(error))
+
+
 @router.post("/organizations/{code}/objection", response_class=HTMLResponse)
 async def file_objection_page(request: Request, code: str, today: Today):
     database, clock = request.app.state.database, request.app.state.clock
-    try:
-        form = await read_form(request, max_bytes=MAX_FORM_BYTES)
-    except FormError as error:
-        return _message(request, 400, "error_title", str(error))
+    form = await _form_from_this_site(request)
+    if isinstance(form, HTMLResponse):
+        return form
     form = {k: v for k, v in form.items() if k in ObjectionFiling.model_fields}
 
     def file() -> HTMLResponse:
@@ -126,14 +148,18 @@ async def file_objection_page(request: Request, code: str, today: Today):
             profile = public.profile(session.connection(), code[:64], today=today)
             try:
                 filing = ObjectionFiling.model_validate({k: v for k, v in form.items() if v != ""})
-                filed = public_intake.file_objection(session, filing, now=clock.now())
+                filed = public_intake.file_objection(session, filing, now=clock.now(),
+                                                     organization_uscc=profile.code)
             except ValidationError as invalid:
                 problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in invalid.errors())
                 return _objection_form(request, profile, form.get("record_id", ""), form=form, error=problems,
                                        status=422)
-            except InvalidRecord as invalid:
+            except (InvalidRecord, Conflict) as refused:
+                status = 409 if isinstance(refused, Conflict) else 422
+                if form.get("record_id") not in {r.id for r in profile.records}:  # not this organization's
+                    return _message(request, status, "error_title", refused.detail)
                 return _objection_form(request, profile, form.get("record_id", ""), form=form,
-                                       error=invalid.detail, status=422)
+                                       error=refused.detail, status=status)
         return _render(request, "filed.html", status=201, no_store=True, code=profile.code, filed=filed)
 
     try:
@@ -144,7 +170,7 @@ async def file_objection_page(request: Request, code: str, today: Today):
 
 @router.get("/lists/{list_name}", response_class=HTMLResponse)
 def list_page(request: Request, list_name: str, conn: ReadConnection, today: Today,
-              region: str | None = Query(None, max_length=6), department: str | None = Query(None, max_length=32),
+              region: str | None = Query(None, max_length=30), department: str | None = Query(None, max_length=32),
               since: str | None = Query(None, max_length=10), cursor: str | None = Query(None, max_length=200)):
     if list_name not in ("red", "black"):
         return _message(request, 404, "error_title", "red / black")
@@ -152,8 +178,6 @@ def list_page(request: Request, list_name: str, conn: ReadConnection, today: Tod
     error, page = None, public_lists.ListPage([], None)
     try:
         since_date = date.fromisoformat(since) if since else None
-        if region and not (region.isdigit() and 2 <= len(region) <= 6):
-            raise InvalidRecord("region: 2-6 digits of a division code (44, 4403...)")
         page = public_lists.browse(conn, list_name, today=today, region=region, department=department or None,
                                    since=since_date, cursor=cursor, limit=50)
     except ValueError:
@@ -162,3 +186,29 @@ def list_page(request: Request, list_name: str, conn: ReadConnection, today: Tod
         error = invalid.detail
     return _render(request, "list.html", status=422 if error else 200, list_name=list_name, page=page,
                    filters=filters, error=error)
+
+
+@router.get("/tickets", response_class=HTMLResponse)
+def ticket_page(request: Request):
+    """Where a person follows an objection or repair request with its ticket and secret."""
+    return _render(request, "ticket.html", form={}, status_of=None)
+
+
+@router.post("/tickets", response_class=HTMLResponse)
+async def ticket_status_page(request: Request, today: Today):
+    # The secret comes in the body, never the address: addresses end up in logs and histories.
+    form = await _form_from_this_site(request)
+    if isinstance(form, HTMLResponse):
+        return form
+    ticket, secret = form.get("ticket", "").strip()[:40], form.get("secret", "").strip()[:100]
+
+    def status() -> HTMLResponse:
+        with transaction(request.app.state.database) as session:
+            try:
+                found = public_intake.ticket_status(session, ticket, secret, today=today)
+            except public_intake.TicketNotFound:
+                return _render(request, "ticket.html", status=404, no_store=True, form={"ticket": ticket},
+                               status_of=None, error=words(_language(request))["ticket_unknown"])
+        return _render(request, "ticket.html", no_store=True, form={"ticket": ticket}, status_of=found)
+
+    return await run_in_threadpool(status)

@@ -27,6 +27,7 @@ from service.errors import (
     DuplicateRecord,
     InvalidCode,
     InvalidRecord,
+    ListConflict,
     MissingScope,
     NotFound,
     NotOwner,
@@ -66,7 +67,10 @@ class Problem(BaseModel):
     detail: str | None = Field(default=None, examples=["check character should be 6, got 7"])
     instance: str | None = Field(default=None, examples=["/v1/public/organizations/914403001922038217"])
     errors: list[ValidationIssue] | None = None
-    existing_id: str | None = Field(default=None, description="For duplicates: the record already entered.")
+    existing_id: str | None = Field(default=None, description="For duplicates: the record already entered, or "
+                                                              "the filer's objection already pending.")
+    conflicting_id: str | None = Field(
+        default=None, description="For a red-list entry refused: the black entry or violation that excludes it.")
     oldest_cursor: str | None = Field(default=None, description="For an expired feed cursor: the oldest still valid.")
     resync: str | None = Field(default=None, description="For an expired feed cursor: where to list everything again.")
 
@@ -98,6 +102,8 @@ def status_for(error: DomainError) -> int:
 async def _domain_error(request: Request, error: DomainError) -> JSONResponse:
     status = status_for(error)
     extra: dict[str, Any] = {}
+    if isinstance(error, MissingScope):  # a scope the service requires by record kind: the audit names it
+        request.state.audit_detail = f"missing scope: {error.detail}"
     if isinstance(error, InvalidCode):
         extra["errors"] = [{"loc": ["path", "code"], "msg": error.detail, "type": "invalid_code"}]
     if isinstance(error, InvalidRecord) and error.errors:
@@ -106,6 +112,8 @@ async def _domain_error(request: Request, error: DomainError) -> JSONResponse:
         extra["errors"] = [{"loc": ["body", error.field], "msg": error.detail, "type": "invalid_record"}]
     if isinstance(error, DuplicateRecord):
         extra["existing_id"] = error.existing_id
+    if isinstance(error, ListConflict):
+        extra["conflicting_id"] = error.conflicting_id
     if isinstance(error, CursorExpired):
         extra |= {"oldest_cursor": error.oldest_cursor, "resync": error.resync}
     return problem_response(
@@ -188,9 +196,14 @@ async def _secret_does_not_open(request: Request, error: SealingKeyMismatch) -> 
 
 
 async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    # Starlette answers this one from its outermost middleware, outside api.trail.RequestTrail and
+    # api.headers.SecurityHeaders, so their headers never reach it: the request id (what ties a
+    # caller's report to the log) and nosniff are set here.
+    request_id = getattr(request.state, "request_id", None)
+    log.exception("unhandled error on %s %s", request.method, request.url.path, extra={"request_id": request_id})
+    headers = {"X-Content-Type-Options": "nosniff"} | ({"X-Request-ID": request_id} if request_id else {})
     return problem_response(500, "Internal Server Error", detail="The error was logged.",
-                            instance=request.url.path)
+                            instance=request.url.path, headers=headers)
 
 
 def install(app: FastAPI) -> None:

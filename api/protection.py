@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PUBLIC_PREFIXES = ("/v1/public/", "/organizations/", "/lists/", "/static/")
-PUBLIC_EXACT = ("/",)
+PUBLIC_EXACT = ("/", "/tickets")
 
 
 def is_public(path: str) -> bool:

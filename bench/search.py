@@ -60,15 +60,17 @@ def generate(count: int, seed: int = 11) -> list[tuple[str, str, str]]:
 def load(url: str, rows: list[tuple[str, str, str]]) -> float:
     started = time.perf_counter()
     now = datetime(2026, 6, 15, tzinfo=UTC).isoformat()
-    orgs = sorted((u, u[8:17], n, name_search.fold(n), r, "operating", True, now, now) for u, n, r in rows)
+    # Generated names hold no personal data: the public name is the name.
+    orgs = sorted((u, u[8:17], n, n, name_search.fold(n), r, "operating", True, now, now) for u, n, r in rows)
     grams = sorted((g, u) for u, n, _ in rows for g in name_search.grams(n))
     engine = create_engine(url)
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
-        columns = "(uscc, org_code, name, search_name, region_code, status, check_digit_valid, created_at, updated_at)"
+        columns = ("(uscc, org_code, name, public_name, search_name, region_code, status, check_digit_valid, "
+                   "created_at, updated_at)")
         if url.startswith("sqlite"):
-            cursor.executemany(f"INSERT INTO organization {columns} VALUES (?,?,?,?,?,?,?,?,?)", orgs)
+            cursor.executemany(f"INSERT INTO organization {columns} VALUES (?,?,?,?,?,?,?,?,?,?)", orgs)
             cursor.executemany("INSERT INTO organization_name_gram (gram, uscc) VALUES (?,?)", grams)
         else:
             with cursor.copy(f"COPY organization {columns} FROM STDIN") as copy:

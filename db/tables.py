@@ -83,11 +83,17 @@ class Organization(SQLModel, table=True):
     # Positions 9-17 of the USCC: legacy (GB 11714) lookups resolve through this column.
     org_code: str = Field(max_length=9, index=True)
     name: str = Field(max_length=200)
-    # The name as searches compare it (NFKC, lower case); see service.name_search.fold.
-    search_name: str = Field(max_length=200)
+    # What the public sees of the name and the legal representative: personal data typed into them
+    # masked when written (service.personal_data), so no public read path can forget to.
+    public_name: str = Field(max_length=300)
+    # The public name as searches compare it (NFKC, lower case); see service.name_search.fold.
+    search_name: str = Field(max_length=300)
     region_code: str = Field(max_length=6, index=True)
     status: str = Field(max_length=16)
     legal_representative: str | None = Field(default=None, max_length=100)
+    public_legal_representative: str | None = Field(default=None, max_length=200)
+    # Names of the public fields in which personal data was masked; NULL: none.
+    masked_fields: list[str] | None = Field(default=None, sa_type=JSON)
     address: str | None = Field(default=None, max_length=300)
     industry: str | None = Field(default=None, max_length=100)
     # False only for legally issued pilot codes an administrator registered as an exception.
@@ -147,6 +153,11 @@ class Record(SQLModel, table=True):
     ends_on: date | None = None
     rule_set_id: int | None = Field(default=None, foreign_key="rule_set.id")
     details: dict[str, Any] = Field(sa_type=JSON)
+    # The kind's public summary fields with personal data masked, computed when the version is
+    # written: the public reads this, never ``details``.
+    public_summary: dict[str, Any] = Field(sa_type=JSON)
+    # Names of the summary fields in which personal data was masked; NULL: none.
+    masked_fields: list[str] | None = Field(default=None, sa_type=JSON)
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp()
 

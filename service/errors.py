@@ -66,6 +66,29 @@ class DuplicateRecord(Conflict):
         self.existing_id = existing_id
 
 
+class ListConflict(Conflict):
+    """A red-list entry the organization may not have: a black entry in force over the same time,
+    or what the rule set's red-list eligibility rule excludes; ``conflicting_id`` names the record."""
+
+    title = "Not eligible for the red list"
+
+    def __init__(self, detail: str, *, conflicting_id: str | None = None) -> None:
+        super().__init__(detail)
+        self.conflicting_id = conflicting_id
+
+
+class TicketPending(DuplicateRecord):
+    """The same filer's objection to the same record is pending already; ``existing_id`` names it."""
+
+    title = "Objection already pending"
+
+
+class ObjectionLimit(Conflict):
+    """The record has as many pending objections as the rule set allows."""
+
+    title = "Objection limit reached"
+
+
 class InvalidTransition(Conflict):
     """The record's status does not allow the change (withdrawing a withdrawn record...)."""
 

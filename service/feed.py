@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 
 from db.repositories import feed as feed_queries
 from service.errors import CursorExpired, InvalidQuery
+from service.event_types import matches as event_type_matches
 
 MAX_LIMIT = 1000
 _SCAN_FACTOR = 4  # rows examined per page asked for, so sparse filters still move the cursor far
@@ -34,21 +35,18 @@ def parse_cursor(cursor: str | None, conn: Connection) -> int:
         return oldest
     if cursor == "now":
         return max(feed_queries.head(conn), oldest)
-    if not cursor.isdigit() or len(cursor) > 18:
-        raise InvalidQuery("the cursor is not one this service issued (use next_cursor, or 'now')", param="after")
+    # isascii: str.isdigit() also admits digits int() refuses (superscripts), a 500 otherwise.
+    if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 18:
+        raise InvalidQuery("after: the cursor is not one this service issued (use next_cursor, or 'now')",
+                           param="after")
     position = int(cursor)
     if position < oldest:
         raise CursorExpired(f"events after {position} are no longer kept (the feed keeps them for a limited "
                             f"time); list the records again from {RESYNC}, which gives the sync_cursor to "
                             "continue the feed from", oldest_cursor=str(oldest), resync=RESYNC)
     if position > max(feed_queries.head(conn), oldest):
-        raise InvalidQuery("the cursor is ahead of the feed; use a next_cursor you were given", param="after")
+        raise InvalidQuery("after: the cursor is ahead of the feed; use a next_cursor you were given", param="after")
     return position
-
-
-def _matches(event_type: str, wanted: Sequence[str]) -> bool:
-    return not wanted or any(event_type == w or (w.endswith(".*") and event_type.startswith(w[:-1]))
-                             for w in wanted)
 
 
 def page(conn: Connection, *, viewer: str, after: str | None, types: Sequence[str], limit: int) -> FeedPage:
@@ -64,7 +62,7 @@ def page(conn: Connection, *, viewer: str, after: str | None, types: Sequence[st
     last = position
     for row in rows:
         last = row.seq
-        if row.visible and _matches(row.type, types):
+        if row.visible and event_type_matches(row.type, types):
             envelopes.append(row.envelope)
             if len(envelopes) == limit:
                 break

@@ -7,8 +7,11 @@ only takes active records, and concurrent sweepers skip rows another one holds. 
 already stop showing a record on its end date (they compare dates), so a sweep that runs late
 changes the trail's timing, never what the public saw.
 
-Red entries ended by a black listing are ended when the black listing is published (records.publish),
-not here: that is a decision, not a deadline.
+Red entries ended by a black listing are ended when the black listing is published (records.publish):
+that is a decision, not a deadline. The sweep only repairs what that rule once let through: red
+entries stored beside a black one before red entries were refused under a black one (see
+records.end_red_entries_under_black); a registry upgraded to that rule has them ended at its first
+sweep, which every worker runs as it starts.
 """
 
 import logging
@@ -41,4 +44,8 @@ def sweep(unit_of_work: Callable[[], AbstractContextManager[Session]], *, now: d
             break
     if expired:
         log.info("lifecycle sweep expired %d records due by %s", expired, today.isoformat())
+    with unit_of_work() as session:
+        ended = records.end_red_entries_under_black(session, now=now)
+    if ended:
+        log.warning("lifecycle sweep ended %d red entries in force beside a black one", ended)
     return expired

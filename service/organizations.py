@@ -1,7 +1,7 @@
 """Organizations: master data keyed on the USCC, and finding one by any code form."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
@@ -10,6 +10,7 @@ from db.repositories.organizations import OrganizationRepository
 from db.tables import Organization
 from service import codes, events, name_search
 from service.errors import DomainError, NotOwner, OrganizationNotFound
+from service.personal_data import mask_fields
 from service.record_fields import Text
 from service.reference import require_department
 
@@ -32,6 +33,14 @@ class OrganizationFields(BaseModel):
     legal_representative: Text(100) | None = None  # type: ignore[valid-type]
     address: Text(300) | None = None  # type: ignore[valid-type]
     industry: Text(100) | None = None  # type: ignore[valid-type]
+
+
+def _public_columns(name: str, legal_representative: str | None) -> dict[str, Any]:
+    """What the public sees of the master data, personal data masked, and the name search's form of
+    it: the search index holds only what the public may see."""
+    public, masked = mask_fields({"name": name, "legal_representative": legal_representative})
+    return {"public_name": public["name"], "public_legal_representative": public["legal_representative"],
+            "masked_fields": masked or None, "search_name": name_search.fold(str(public["name"]))}
 
 
 def register(session: Session, code: str, fields: OrganizationFields, *, now: datetime,
@@ -62,7 +71,8 @@ def upsert(
     repository = OrganizationRepository(session)
     organization = repository.get(uscc)
     created = organization is None
-    renamed = created or organization.name != fields.name
+    public = _public_columns(fields.name, fields.legal_representative)
+    renamed = created or organization.public_name != public["public_name"]
     if organization is not None and department_code is not None:
         _require_master_data_authority(session, organization, department_code)
     if organization is None:
@@ -82,10 +92,11 @@ def upsert(
         for name, value in fields.model_dump().items():
             setattr(organization, name, value)
         organization.updated_at = now
-    organization.search_name = name_search.fold(organization.name)
+    for name, value in public.items():
+        setattr(organization, name, value)
     repository.add(organization)
     if renamed:
-        repository.index_name(uscc, name_search.grams(organization.name))
+        repository.index_name(uscc, name_search.grams(organization.public_name))
     events.emit(
         session,
         "organization.updated",
@@ -113,8 +124,9 @@ def register_many(session: Session, items: list[tuple[int, str, OrganizationFiel
         values = fields.model_dump()
         rows.append({"uscc": uscc, "registered_by": department_code, "org_code": codes.org_code_of(uscc),
                      "region_code": codes.region_of(uscc), "check_digit_valid": codes.uscc_check_digit_valid(uscc),
-                     "created_at": now, "updated_at": now, "search_name": name_search.fold(fields.name), **values})
-        grams += [{"gram": gram, "uscc": uscc} for gram in sorted(name_search.grams(fields.name))]
+                     "created_at": now, "updated_at": now, **values,
+                     **(public := _public_columns(fields.name, fields.legal_representative))})
+        grams += [{"gram": gram, "uscc": uscc} for gram in sorted(name_search.grams(public["public_name"]))]
         changes.append(("organization.updated", {"code": uscc, "created": True, "status": values["status"]}, uscc,
                         None))
         outcome[key] = uscc

@@ -1,9 +1,10 @@
 """What the public sees of an organization (domain.md §5).
 
 The profile is built from two queries on one read connection. Which records qualify (public,
-active, on display today) is decided in ``db.repositories.public``; which of their fields may be
-shown is decided here, from ``record_fields.PUBLIC_FIELDS``: anything else (internal notes,
-contacts) never leaves the registry through this path.
+active, on display today) is decided in ``db.repositories.public``; what of them may be shown was
+decided when they were written: each record's public summary (``record_fields.public_summary``)
+and the organization's public name and legal representative, personal data masked. Internal
+notes, contacts and the unmasked text never leave the registry through this path.
 """
 
 from dataclasses import dataclass, field
@@ -18,8 +19,7 @@ from service import codes, name_search
 from service.cursors import decode_cursor, encode_cursor
 from service.errors import OrganizationNotFound
 from service.organizations import STATUS_LABELS
-from service.record_fields import PUBLIC_FIELDS
-from service.regions import province_of
+from service.regions import province_of, region_prefix
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class PublicRecord:
     ends_on: date | None
     summary: dict[str, Any]
     under_objection: bool
+    masked_fields: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -63,10 +64,7 @@ class PublicProfile:
     list_status: str
     records: list[PublicRecord] = field(default_factory=list)
     as_of: date | None = None
-
-
-def _summary(kind: str, details: dict[str, Any]) -> dict[str, Any]:
-    return {name: details.get(name) for name in PUBLIC_FIELDS[kind]}
+    masked_fields: list[str] = field(default_factory=list)
 
 
 def _current_grade(rows: list[public_queries.PublicRecordRow]) -> PublicGrade | None:
@@ -76,8 +74,8 @@ def _current_grade(rows: list[public_queries.PublicRecordRow]) -> PublicGrade | 
     # Rows come newest first; the latest evaluation in force is the organization's grade.
     latest = ratings[0]
     return PublicGrade(
-        scheme=latest.details["scheme"],
-        code=latest.details["grade"],
+        scheme=latest.summary["scheme"],
+        code=latest.summary["grade"],
         label_zh=latest.grade_label_zh,
         label_en=latest.grade_label_en,
         evaluated_on=latest.effective_on,
@@ -122,10 +120,11 @@ def profile(conn: ReadSource, code: str, *, today: date) -> PublicProfile:
         list_status=_list_status(rows),
         records=[
             PublicRecord(row.id, row.kind, row.department_code, row.version, row.effective_on, row.ends_on,
-                         _summary(row.kind, row.details), bool(row.under_objection))
+                         row.summary, bool(row.under_objection), row.masked_fields or [])
             for row in rows
         ],
         as_of=today,
+        masked_fields=organization["masked_fields"] or [],
     )
 
 
@@ -139,6 +138,7 @@ class SearchHit:
     province_en: str | None
     status: str
     list_status: str
+    masked_fields: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,7 @@ def _hit(row: dict[str, Any], list_status: str) -> SearchHit:
     province = province_of(row["region_code"])
     return SearchHit(row["uscc"], codes.display_org_code(row["org_code"]), row["name"], row["region_code"],
                      province[0] if province else None, province[1] if province else None, row["status"],
-                     list_status)
+                     list_status, [name for name in row["masked_fields"] or [] if name == "name"])
 
 
 def search(conn: Connection, q: str, *, today: date, region: str | None = None, list_name: str | None = None,
@@ -160,6 +160,7 @@ def search(conn: Connection, q: str, *, today: date, region: str | None = None, 
     in code order; ``cursor`` continues after the previous page."""
     query = name_search.parse_query(q)
     after = decode_cursor(cursor)
+    region = region_prefix(region) if region else None
     if query.code_prefix and any(c.isdigit() for c in query.code_prefix):
         rows = public_queries.search_by_code_prefix(conn, prefix=query.code_prefix, region=region,
                                                     list_name=list_name, today=today, after=after, limit=limit + 1)

@@ -9,6 +9,7 @@ The contact given is personal data and never leaves through a public answer.
 import hashlib
 import hmac
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -21,9 +22,10 @@ from db.repositories.records import RecordRepository
 from db.tables import Objection, Record, RepairRequest
 from service import events
 from service.clock import local_date
-from service.errors import InvalidRecord, NotFound
+from service.errors import InvalidRecord, NotFound, ObjectionLimit, TicketPending
+from service.personal_data import mask
 from service.record_fields import Text
-from service.reference import rules_of
+from service.reference import rule_set_for, rules_of
 from service.rules import add_months
 
 
@@ -78,8 +80,8 @@ def _secret() -> tuple[str, str]:
     return secret, hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _published_record(session: Session, record_id: str, *, today: date) -> Record:
-    record = RecordRepository(session).get(record_id)
+def _published_record(session: Session, record_id: str, *, today: date, lock: bool = False) -> Record:
+    record = RecordRepository(session).get(record_id, lock=lock)
     in_force = record is not None and record.visibility == "public" and record.status == "active" \
         and record.effective_on <= today and (record.ends_on is None or today < record.ends_on)
     if not in_force:
@@ -88,9 +90,32 @@ def _published_record(session: Session, record_id: str, *, today: date) -> Recor
     return record  # type: ignore[return-value]
 
 
-def file_objection(session: Session, filing: ObjectionFiling, *, now: datetime) -> Filed:
-    record = _published_record(session, filing.record_id, today=local_date(now))
+def _same_filer(contact: str) -> str:
+    """A contact as the same person writes it twice: width, case, spaces and punctuation aside
+    (张先生 139-1234-5678 is 张先生13912345678)."""
+    return "".join(c for c in unicodedata.normalize("NFKC", contact).lower() if c.isalnum() or c == "@")
+
+
+def file_objection(session: Session, filing: ObjectionFiling, *, now: datetime,
+                   organization_uscc: str | None = None) -> Filed:
+    """File an objection. One pending objection per record and filer (a repeat names the pending
+    ticket), and no more pending ones per record than the rule set's cap. ``organization_uscc``:
+    the organization whose page the objection comes from, which the record must be about."""
+    today = local_date(now)
+    record = _published_record(session, filing.record_id, today=today, lock=True)
+    if organization_uscc is not None and record.organization_uscc != organization_uscc:
+        raise InvalidRecord(f"{record.id} is not a record of {organization_uscc}", field="record_id")
     rules = rules_of(session, record.rule_set_id)
+    cap = rule_set_for(session, today)[1].objection_pending_cap
+    pending = IntakeRepository(session).pending_objections(record.id, limit=cap)
+    filer = _same_filer(filing.contact)
+    for existing in pending:
+        if _same_filer(existing.contact) == filer:
+            raise TicketPending(f"your objection {existing.id} to {record.id} is pending (answer due by "
+                                f"{existing.deadline}); follow it with its ticket and secret", existing_id=existing.id)
+    if len(pending) >= cap:
+        raise ObjectionLimit(f"{record.id} has {cap} objections pending with {record.department_code}, which is "
+                             "reviewing it; try again once they are answered")
     secret, secret_hash = _secret()
     objection = Objection(
         id=new_id("obj"), record_id=record.id, status="pending", reason=filing.reason,
@@ -155,5 +180,8 @@ def ticket_status(session: Session, ticket: str, secret: str, *, today: date) ->
     if row is None or not hmac.compare_digest(given, row.secret_hash):
         raise TicketNotFound(f"no ticket {ticket} with this secret")
     deadline = getattr(row, "deadline", None)
+    # Whoever holds the ticket is the public: the department's answer is shown with personal data
+    # masked, like everything published (read here, not stored: this is no hot path).
+    reason = mask(row.decision_reason).text if row.decision_reason else None
     return TicketStatus(row.id, row.record_id, row.status, row.filed_at, deadline, overdue=overdue(row, today),
-                        decided_at=row.decided_at, decision_reason=row.decision_reason)
+                        decided_at=row.decided_at, decision_reason=reason)

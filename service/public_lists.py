@@ -11,12 +11,13 @@ from db.repositories import public as public_queries
 from service import codes
 from service.cursors import decode_cursor_parts, encode_cursor
 from service.errors import InvalidQuery
-from service.regions import province_of
+from service.regions import province_of, region_prefix
 
 EXPORT_BATCH = 1000
 # Columns of the export, in order (CSV header and NDJSON keys alike).
 EXPORT_FIELDS = ("record_id", "code", "org_code", "name", "region_code", "province", "list", "reason",
-                 "legal_basis", "decision_no", "effective_on", "expires_on", "department", "department_name")
+                 "legal_basis", "decision_no", "effective_on", "expires_on", "department", "department_name",
+                 "masked_fields")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class ListEntry:
     expires_on: date | None
     department: str
     department_name: str
+    masked_fields: list[str]  # fields in which personal data was masked ("name" for the organization's)
 
 
 @dataclass(frozen=True)
@@ -45,13 +47,14 @@ class ListPage:
 
 def _entry(row: dict[str, Any]) -> ListEntry:
     province = province_of(row["region_code"])
-    details = row["details"]
+    summary = row["public_summary"]
     return ListEntry(
         record_id=row["id"], code=row["organization_uscc"], org_code=codes.display_org_code(codes.org_code_of(row["organization_uscc"])),
         name=row["name"], region_code=row["region_code"], province=province[0] if province else None,
-        list=row["list_name"], reason=details["reason"], legal_basis=details["legal_basis"],
-        decision_no=details["decision_no"], effective_on=row["effective_on"], expires_on=row["ends_on"],
+        list=row["list_name"], reason=summary["reason"], legal_basis=summary["legal_basis"],
+        decision_no=summary["decision_no"], effective_on=row["effective_on"], expires_on=row["ends_on"],
         department=row["department_code"], department_name=row["department_name"],
+        masked_fields=[n for n in row["organization_masked_fields"] or [] if n == "name"] + (row["masked_fields"] or []),
     )
 
 
@@ -69,8 +72,8 @@ def _after(cursor: str | None) -> tuple[date, str] | None:
 def browse(conn: Connection, list_name: str, *, today: date, region: str | None = None,
            department: str | None = None, since: date | None = None, cursor: str | None = None,
            limit: int = 50) -> ListPage:
-    rows = public_queries.list_entries(conn, list_name, today=today, region=region, department=department,
-                                       since=since, after=_after(cursor), limit=limit + 1)
+    rows = public_queries.list_entries(conn, list_name, today=today, region=region_prefix(region) if region else None,
+                                       department=department, since=since, after=_after(cursor), limit=limit + 1)
     page = [_entry(r) for r in rows[:limit]]
     last = page[-1] if page else None
     next_cursor = encode_cursor(last.effective_on.isoformat(), last.record_id) if last and len(rows) > limit else None
@@ -80,7 +83,14 @@ def browse(conn: Connection, list_name: str, *, today: date, region: str | None 
 def export(connect: Callable[[], Any], list_name: str, *, today: date, region: str | None = None,
            department: str | None = None, since: date | None = None) -> Iterator[ListEntry]:
     """Every entry, newest first, read in batches so memory stays flat however long the list.
-    ``connect`` opens a read connection (a context manager) for each batch."""
+    ``connect`` opens a read connection (a context manager) for each batch. A region that names no
+    division is refused here, before the first byte is streamed."""
+    return _entries(connect, list_name, today=today, region=region_prefix(region) if region else None,
+                    department=department, since=since)
+
+
+def _entries(connect: Callable[[], Any], list_name: str, *, today: date, region: str | None,
+             department: str | None, since: date | None) -> Iterator[ListEntry]:
     after: tuple[date, str] | None = None
     while True:
         with connect() as conn:

@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
+from service.personal_data import mask_fields
+
 Visibility = Literal["public", "shared", "restricted"]
 Severity = Literal["minor", "general", "serious"]
 ListName = Literal["red", "black"]
@@ -158,6 +160,13 @@ PUBLIC_FIELDS: dict[str, tuple[str, ...]] = {
         "severity",
         "fine_amount",
     ),
-    "disclosure": ("kind", "title", "url", "published_on"),
+    "disclosure": ("kind", "title", "url", "body", "published_on"),
     "list_entry": ("list", "reason", "legal_basis", "decision_no", "effective_on", "expires_on"),
 }
+
+
+def public_summary(kind: str, details: dict[str, Any]) -> tuple[dict[str, Any], list[str] | None]:
+    """The public summary of a record's fields, personal data masked; and the masked fields' names
+    (None when nothing was masked)."""
+    summary, masked = mask_fields({name: details.get(name) for name in PUBLIC_FIELDS[kind]})
+    return summary, masked or None

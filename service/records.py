@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from db.ids import new_id
+from db.repositories.organizations import OrganizationRepository
 from db.repositories.records import RecordRepository
 from db.tables import Record, RecordStatusChange, RecordVersion
 from service import events, organizations
@@ -29,6 +30,7 @@ from service.errors import (
     DuplicateRecord,
     InvalidRecord,
     InvalidTransition,
+    ListConflict,
     MissingScope,
     NotOwner,
     RecordNotFound,
@@ -41,9 +43,10 @@ from service.record_fields import (
     RecordFields,
     ViolationFields,
     Visibility,
+    public_summary,
 )
 from service.reference import list_departments, require_department, require_grade, rule_set_for, rules_of
-from service.rules import Rules, list_entry_expires_on, violation_publicity_until
+from service.rules import Rules, add_months, list_entry_expires_on, violation_publicity_until
 
 Kind = Literal["rating", "violation", "disclosure", "list_entry"]
 RecordStatus = Literal["active", "withdrawn", "expired", "repaired", "superseded"]
@@ -201,11 +204,17 @@ def publish_many(session: Session, items: Sequence[NewRecord], *, department_cod
     The caller holds a savepoint around the call: a concurrent writer winning a natural key
     (IntegrityError) leaves nothing half-written, and the caller can redo the items one by one."""
     require_department(session, department_code)
+    # A red and a black entry for one organization, written at once by two departments, would
+    # each find the other absent: list entries hold their organizations' rows until commit.
+    OrganizationRepository(session).lock({i.organization_uscc for i in items if isinstance(i.fields, ListEntryFields)})
     known_departments = {d.code for d in list_departments(session)} if any(i.shared_with for i in items) else set()
     repository = RecordRepository(session)
     rule_sets: dict[date, tuple[int, Rules]] = {}
     outcome: dict[int, str | DomainError] = {}
     prepared: list[tuple[NewRecord, str, _Derived, int, list[str]]] = []
+    # Public black entries of this call, by organization: a red entry later in the same call
+    # must not overlap one either.
+    black_in_call: dict[str, list[tuple[str, _Derived]]] = {}
     for item in items:
         try:
             kind = _kind_of(item.fields)
@@ -219,7 +228,14 @@ def publish_many(session: Session, items: Sequence[NewRecord], *, department_cod
             if day not in rule_sets:
                 rule_sets[day] = rule_set_for(session, day)
             rule_set_id, rules = rule_sets[day]
-            prepared.append((item, kind, _derive(session, item.fields, rules), rule_set_id, shared_with))
+            derived = _derive(session, item.fields, rules)
+            if derived.list_name == "red":
+                _require_red_list_eligible(session, item.organization_uscc, derived, rules,
+                                           department_code=department_code,
+                                           black_in_call=black_in_call.get(item.organization_uscc, []))
+            elif derived.list_name == "black" and item.visibility == "public":
+                black_in_call.setdefault(item.organization_uscc, []).append((str(derived.decision_no), derived))
+            prepared.append((item, kind, derived, rule_set_id, shared_with))
         except DomainError as error:
             outcome[item.key] = error
     existing = repository.find_decisions(department_code, [(kind, derived.decision_no) for _, kind, derived, _, _
@@ -234,10 +250,12 @@ def publish_many(session: Session, items: Sequence[NewRecord], *, department_cod
         if derived.decision_no is not None:
             existing[natural_key] = record_id  # a repeat later in the same call is a duplicate of this one
         details = _content(item.fields, derived)
+        summary, masked_fields = public_summary(kind, details)
         records.append({"id": record_id, "kind": kind, "organization_uscc": item.organization_uscc,
                         "department_code": department_code, "visibility": item.visibility, "status": "active",
                         "status_reason": None, "version": 1, "rule_set_id": rule_set_id, "details": details,
-                        "created_at": now, "updated_at": now, **derived.__dict__})
+                        "public_summary": summary, "masked_fields": masked_fields, "created_at": now,
+                        "updated_at": now, **derived.__dict__})
         versions.append({"record_id": record_id, "version": 1, "department_code": department_code, "reason": None,
                          "content": details, "effective_on": derived.effective_on, "ends_on": derived.ends_on,
                          "created_at": now})
@@ -260,6 +278,38 @@ def _duplicate(department_code: str, decision_no: str, existing_id: str) -> Dupl
                            existing_id=existing_id)
 
 
+def _overlaps(one: _Derived, other: _Derived) -> bool:
+    """Whether two terms [effective_on, ends_on) share a day (no end: open-ended)."""
+    return (other.ends_on is None or one.effective_on < other.ends_on) and \
+        (one.ends_on is None or other.effective_on < one.ends_on)
+
+
+def _require_red_list_eligible(session: Session, organization_uscc: str, red: _Derived, rules: Rules, *,
+                               department_code: str, black_in_call: Sequence[tuple[str, _Derived]] = ()) -> None:
+    """A red entry is refused while the organization is on the black list at any time of its
+    term (never on both lists at once, domain.md §4), and when the rule set's eligibility rule
+    excludes it: a serious violation decided within ``red_list_clean_years`` before it takes effect."""
+    repository = RecordRepository(session)
+    black = repository.black_entry_overlapping(organization_uscc, red.effective_on, red.ends_on)
+    if black is not None:
+        until = f" until {black.ends_on}" if black.ends_on else ""
+        raise ListConflict(f"{organization_uscc} is on the black list ({black.decision_no}, record {black.id}) "
+                           f"from {black.effective_on}{until}: a red entry cannot overlap it", conflicting_id=black.id)
+    for decision_no, black_term in black_in_call:
+        if _overlaps(red, black_term):
+            raise ListConflict(f"{organization_uscc} is put on the black list earlier in this request "
+                               f"({decision_no}): a red entry cannot overlap it")
+    if rules.red_list_clean_years:
+        after = add_months(red.effective_on, -12 * rules.red_list_clean_years)
+        violation = repository.latest_serious_violation(organization_uscc, after=after, through=red.effective_on,
+                                                        viewer=department_code)
+        if violation is not None:
+            raise ListConflict(
+                f"{organization_uscc} has a serious violation ({violation.decision_no}, record {violation.id}) "
+                f"decided on {violation.effective_on}, within the {rules.red_list_clean_years} years the rule set "
+                "requires without one before a red listing", conflicting_id=violation.id)
+
+
 def _refuse_duplicate(repository: RecordRepository, department_code: str, kind: str, decision_no: str) -> None:
     existing = repository.find_decision(department_code, kind, decision_no)
     if existing is not None:
@@ -274,6 +324,18 @@ def _end_red_entries(session: Session, black_entry: Record, *, now: datetime) ->
     repository = RecordRepository(session)
     for red in repository.active_list_entries(black_entry.organization_uscc, "red", on=on):
         _change_status(session, red, "superseded", "superseded_by_black_list", now=now, caused_by=black_entry.id)
+
+
+def end_red_entries_under_black(session: Session, *, now: datetime) -> int:
+    """End every active red entry whose term meets a public black entry's (entered before the rule
+    was enforced at write time), as a black listing does: status ``superseded`` with the reason
+    and the cause, and its event. Returns how many were ended."""
+    ended: set[str] = set()
+    for red, black in RecordRepository(session).red_entries_under_black():
+        if red.id not in ended:
+            _change_status(session, red, "superseded", "superseded_by_black_list", now=now, caused_by=black.id)
+            ended.add(red.id)
+    return len(ended)
 
 
 def _reinstate_red_entries(session: Session, black_entry: Record, *, now: datetime) -> None:
@@ -337,10 +399,15 @@ def correct(
     _decided_by(fields, now)
     rules = rules_of(session, record.rule_set_id)
     derived = _derive(session, fields, rules)
+    if derived.list_name is not None:  # as when a list entry is written (publish_many)
+        OrganizationRepository(session).lock({record.organization_uscc})
+    if derived.list_name == "red":
+        _require_red_list_eligible(session, record.organization_uscc, derived, rules, department_code=department_code)
     if derived.decision_no is not None and derived.decision_no != record.decision_no:
         _refuse_duplicate(repository, department_code, record.kind, derived.decision_no)
     record.version += 1
     record.details = _content(fields, derived)
+    record.public_summary, record.masked_fields = public_summary(record.kind, record.details)
     record.updated_at = now
     _apply(record, derived)
     repository.add_version(
@@ -352,6 +419,8 @@ def correct(
     kind_event = "list_entry" if record.kind == "list_entry" else record.kind
     events.emit(session, f"{kind_event}.corrected", _event_data(record, reason=reason), at=now,
                 organization_uscc=record.organization_uscc, record_id=record.id)
+    if record.list_name == "black" and record.visibility == "public":
+        _end_red_entries(session, record, now=now)  # a corrected term may now meet a red one
     return record
 
 

@@ -44,7 +44,13 @@ class Rules(BaseModel):
     black_list_min_months: int = Field(default=12, ge=0, le=120)
     # A red-list decision without its own end date is valid this long (our default; configurable).
     red_list_term_months: int = Field(default=36, ge=1, le=120)
+    # Red-list eligibility: no serious violation decided in this many years before the entry takes
+    # effect (0: no such condition). A black entry in force always excludes a red one (domain.md §4).
+    red_list_clean_years: int = Field(default=3, ge=0, le=20)
     objection_deadline_days: int = Field(default=20, ge=1, le=365)
+    # Pending objections one record takes from the public: past it the department is reviewing
+    # the record already, and the channel is not a way to flood its queue.
+    objection_pending_cap: int = Field(default=20, ge=1, le=1000)
     # Penalties after which credit repair (early stop of publicity) is not available.
     non_repairable_penalties: list[str] = ["licence_revocation", "stop_production", "business_closure"]
 

@@ -5,7 +5,6 @@ per matching endpoint, so a committed change always has its deliveries and a rol
 none. An endpoint receives only events about records its department may see.
 """
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,6 +17,7 @@ from db.repositories.webhooks import WebhookRepository
 from db.tables import WebhookDelivery, WebhookEndpoint
 from service import destinations
 from service.errors import InvalidRecord, NotFound
+from service.event_types import matches as event_type_matches
 from service.webhook_signing import new_secret
 
 MAX_GRACE_SECONDS = 7 * 24 * 3600
@@ -36,7 +36,7 @@ class EndpointCreate(BaseModel):
     url: HttpUrl = Field(examples=["https://bank.example/registry-hooks"])
     description: str | None = Field(default=None, max_length=200)
     event_types: list[str] | None = Field(default=None, max_length=50,
-                                          description="Types to receive (`list_entry.*` for a family); null: all",
+                                          description="Types to receive (`list_entry.*` for a family); `*` or null: all",
                                           examples=[["list_entry.*", "violation.published"]])
 
 
@@ -53,11 +53,6 @@ class EndpointUpdate(BaseModel):
 class CreatedEndpoint:
     endpoint: WebhookEndpoint
     secret: str  # shown once
-
-
-def _matches(event_type: str, wanted: Sequence[str] | None) -> bool:
-    return wanted is None or any(event_type == w or (w.endswith(".*") and event_type.startswith(w[:-1]))
-                                 for w in wanted)
 
 
 def create(session: Session, department_code: str, body: EndpointCreate, *, now: datetime,
@@ -125,7 +120,7 @@ def fan_out(session: Session, first_seq: int, last_seq: int, *, at: datetime) ->
     rows = [{"id": new_id("whd"), "endpoint_id": endpoint_id, "event_seq": seq, "status": "pending",
              "trigger": "scheduled", "attempts": 0, "next_attempt_at": at, "lease_until": None, "lease_owner": None,
              "created_at": at, "updated_at": at}
-            for seq, event_type, endpoint_id, wanted in pairs if _matches(event_type, wanted)]
+            for seq, event_type, endpoint_id, wanted in pairs if event_type_matches(event_type, wanted)]
     repository.add_deliveries(rows)
 
 
@@ -169,7 +164,7 @@ def replay(session: Session, endpoint_id: str, *, owner: str, since: datetime, u
     repository = WebhookRepository(session)
     events = [seq for seq, event_type in repository.replayable(endpoint, since=since, until=until, mode=mode,
                                                                    limit=MAX_REPLAY)
-              if _matches(event_type, endpoint.event_types)]
+              if event_type_matches(event_type, endpoint.event_types)]
     repository.add(*(_manual(endpoint.id, seq, now) for seq in events))
     return len(events)
 

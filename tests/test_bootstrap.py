@@ -2,21 +2,10 @@
 
 import json
 
-import pytest
 from typer.testing import CliRunner
 
 from api.cli import cli
-from api.settings import get_settings
 from tests import factories as f
-
-
-@pytest.fixture
-def cli_env(db, database_url, data_dir, monkeypatch):
-    monkeypatch.setenv("REGISTRY_DATABASE_URL", database_url)
-    monkeypatch.setenv("REGISTRY_DATA_DIR", str(data_dir))
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 def run(*args: str) -> str:

@@ -41,6 +41,8 @@ def test_pages_in_order_exactly_once_and_filters_do_not_stall(client, parties) -
 
     only_lists, end = read_all(client, a.headers, types=["list_entry.*"], limit=1)
     assert [e["type"] for e in only_lists] == ["list_entry.added"] and end == cursor
+    everything, _ = read_all(client, a.headers, types=["*"])  # as a webhook endpoint's event_types says it
+    assert everything == events
     assert client.get("/v1/events", headers=a.headers, params={"after": "now"}).json() == \
         {"data": [], "next_cursor": cursor, "has_more": False}
 

@@ -29,7 +29,7 @@ def test_three_years_of_days_expire_every_record_once_on_its_day(client, parties
     expected = {  # record -> the first day it may no longer be shown (its exclusive end)
         publish(db, clock, red_org, f.violation(severity="minor", decided_on=decided)): date(2026, 9, 1),
         publish(db, clock, red_org, f.violation(severity="general", decided_on=decided)): date(2027, 6, 1),
-        publish(db, clock, red_org, f.violation(severity="serious", decided_on=decided)): date(2029, 6, 1),
+        publish(db, clock, black_org, f.violation(severity="serious", decided_on=decided)): date(2029, 6, 1),
         publish(db, clock, red_org, f.list_entry("red", effective_on=decided,
                                                  expires_on=date(2027, 1, 1))): date(2027, 1, 1),
         publish(db, clock, red_org, f.list_entry("red", effective_on=date(2026, 6, 10))): date(2029, 6, 10),

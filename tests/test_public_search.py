@@ -151,7 +151,8 @@ def _bulk_organizations(db, count: int) -> None:
     for i in range(count):
         uscc = codes.make_uscc("91", "440300", f"{i:08d}")
         name = "深圳市" + "".join(rng.sample(chars, 3)) + "有限公司"
-        orgs.append({"uscc": uscc, "org_code": uscc[8:17], "name": name, "search_name": name_search.fold(name),
+        orgs.append({"uscc": uscc, "org_code": uscc[8:17], "name": name, "public_name": name,
+                     "search_name": name_search.fold(name),
                      "region_code": "440300", "status": "operating", "check_digit_valid": True,
                      "created_at": FIXED_NOW, "updated_at": FIXED_NOW})
         grams += [{"gram": g, "uscc": uscc} for g in name_search.grams(name)]

@@ -23,7 +23,10 @@ _CODE_PARAMETER = {"name": "code", "in": "path", "required": True, "description"
                               "description": _CODE_DESCRIPTION,
                               "examples": ["914403001922038216", "91440300 7084 6113 6t", "19220382-1"]}}
 
-RegionQuery = Query(None, pattern=r"^[0-9]{2,6}$", description="Division code prefix: 44 Guangdong, 4403 Shenzhen")
+RegionQuery = Query(None, min_length=2, max_length=30, examples=["350000", "福州市"],
+                    description="A division and everything below it: its 6-digit code (350000 Fujian, 350100 "
+                                "Fuzhou), a code prefix (44 Guangdong, 4403 Shenzhen) or its name (福建省, 福州, "
+                                "Fujian); a name several divisions share is refused with the candidates")
 ListQuery = Query(None, description="Only organizations on this list")
 
 

@@ -18,11 +18,13 @@ TicketSecret = Annotated[str, Header(alias="Ticket-Secret", min_length=10, max_l
 
 
 @router.post("/objections", status_code=201, response_model=Filed, operation_id="file_objection",
-             responses=problem_responses(422, 429))
+             responses=problem_responses(409, 422, 429))
 def file_objection(request: Request, response: Response, body: ObjectionFiling, session: SessionDep) -> public_intake.Filed:
     """Object to a published record (异议). The record shows as "under objection" until the
     deciding department answers (within 20 days by default). Keep the ticket and the secret: both
-    are needed to follow the objection, and the secret is shown only now."""
+    are needed to follow the objection, and the secret is shown only now. One objection per record
+    and contact may be pending (409 names it, in `existing_id`), and a record takes at most the
+    rule set's `objection_pending_cap` pending objections (409)."""
     response.headers["Cache-Control"] = NO_STORE
     return public_intake.file_objection(session, body, now=request.app.state.clock.now())
 

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import date
@@ -38,14 +39,21 @@ def browse_list(conn: ReadConnection, today: Today, list_name: ListName = ListPa
                                cursor=cursor, limit=limit)
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = ("=", "+", "-", "@")
+_CONTROL_START = ("\t", "\r", "\n")
 
 
 def _cell(value: object) -> str:
     """Text as a spreadsheet will show it: a leading =, +, -, @ would be run as a formula
-    (CSV injection), so such cells get an apostrophe, which spreadsheets display as text."""
+    (CSV injection), so such cells get an apostrophe, which spreadsheets display as text.
+
+    Spreadsheets and input methods in Chinese locales may take the full-width and small forms
+    (＝＋－＠, ﹦﹢﹣﹫) for the ASCII ones, and import options that trim cells drop leading
+    spaces (ideographic ones too): NFKC folds those forms to ASCII, and the first character that
+    is not a space is the one checked. (defusedcsv checks ASCII only, and rewrites ``|`` in data.)"""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    first = unicodedata.normalize("NFKC", text.lstrip()[:1])
+    return "'" + text if text.startswith(_CONTROL_START) or first.startswith(_FORMULA_START) else text
 
 
 def _csv_lines(entries: Iterator[public_lists.ListEntry]) -> Iterator[str]:
@@ -56,7 +64,7 @@ def _csv_lines(entries: Iterator[public_lists.ListEntry]) -> Iterator[str]:
     for entry in entries:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow([_cell(v) for v in asdict(entry).values()])
+        writer.writerow([_cell(";".join(v) if isinstance(v, list) else v) for v in asdict(entry).values()])
         yield buffer.getvalue()
 
 

@@ -29,6 +29,10 @@ class RecordSummary(BaseModel):
         examples=[{"decision_no": "深市监罚〔2025〕123号", "category": "产品质量不合格", "severity": "general"}],
     )
     under_objection: bool = Field(description="An objection (异议中) is pending with the deciding department")
+    masked_fields: list[str] = Field(
+        default_factory=list, examples=[["penalty"]],
+        description="Summary fields in which personal data (ID, phone, bank card numbers, e-mail addresses) "
+                    "was masked before publication")
 
 
 class OrganizationProfile(BaseModel):
@@ -52,6 +56,9 @@ class OrganizationProfile(BaseModel):
     list_status: Literal["red", "black", "none"]
     records: list[RecordSummary] = Field(description="Active public records, newest first")
     as_of: date = Field(description="The date (China Standard Time) the profile describes")
+    masked_fields: list[str] = Field(
+        default_factory=list, examples=[["legal_representative"]],
+        description="Fields of the organization in which personal data was masked before publication")
 
 
 class Filed(BaseModel):

@@ -20,6 +20,13 @@ class IntakeRepository:
     def repair_request(self, ticket: str) -> RepairRequest | None:
         return self.session.get(RepairRequest, ticket)
 
+    def pending_objections(self, record_id: str, *, limit: int) -> list[Objection]:
+        """Pending objections to one record, oldest first, no more than ``limit`` (for the cap and
+        the one-per-filer rule; a locked record row serializes filers)."""
+        statement = (select(Objection).where(Objection.record_id == record_id, Objection.status == "pending")
+                     .order_by(col(Objection.id)).limit(limit))
+        return list(self.session.exec(statement))
+
     def add(self, row: Ticket) -> None:
         self.session.add(row)
         self.session.flush()

@@ -29,6 +29,13 @@ class OrganizationRepository:
         )
         return self.session.exec(statement).first()
 
+    def lock(self, usccs: set[str]) -> None:
+        """Hold these organizations' rows until commit (PostgreSQL; SQLite writers are serialized),
+        in code order so that two writers never wait for each other."""
+        if usccs:
+            statement = select(Organization.uscc).where(col(Organization.uscc).in_(sorted(usccs)))
+            self.session.exec(statement.order_by(col(Organization.uscc)).with_for_update()).all()
+
     def add(self, organization: Organization) -> Organization:
         self.session.add(organization)
         self.session.flush()

@@ -32,13 +32,17 @@ _rec = Record.__table__
 _grade = Grade.__table__
 _objection = Objection.__table__
 
+# The public never reads ``name`` or ``legal_representative`` themselves: only their public forms,
+# with personal data masked when written (service.personal_data).
+_PUBLIC_NAME = _org.c.public_name.label("name")
 _ORG_COLUMNS = (
     _org.c.uscc,
     _org.c.org_code,
-    _org.c.name,
+    _PUBLIC_NAME,
     _org.c.region_code,
     _org.c.status,
-    _org.c.legal_representative,
+    _org.c.public_legal_representative.label("legal_representative"),
+    _org.c.masked_fields,
     _org.c.check_digit_valid,
     _org.c.updated_at,
 )
@@ -55,7 +59,8 @@ class PublicRecordRow:
     list_name: str | None
     grade_label_zh: str | None
     grade_label_en: str | None
-    details: dict[str, Any]
+    summary: dict[str, Any]  # the public summary, personal data masked
+    masked_fields: list[str] | None
     under_objection: bool
 
 
@@ -78,10 +83,10 @@ def organization_by_org_code(conn: ReadSource, org_code: str) -> dict[str, Any] 
     return dict(zip(_ORG_KEYS, row, strict=True)) if row else None
 
 
-def _in_force(today: date | BindParameter[date]) -> ColumnElement[bool]:
+def _in_force(today: date | BindParameter[date], record: Any = _rec) -> ColumnElement[bool]:
     """On public display on ``today``: the one rule, for lookups, lists and search."""
-    return and_(_rec.c.status == "active", _rec.c.visibility == "public", _rec.c.effective_on <= today,
-                or_(_rec.c.ends_on.is_(None), _rec.c.ends_on > today))
+    return and_(record.c.status == "active", record.c.visibility == "public", record.c.effective_on <= today,
+                or_(record.c.ends_on.is_(None), record.c.ends_on > today))
 
 
 _PUBLIC_RECORDS = Prepared(
@@ -95,7 +100,8 @@ _PUBLIC_RECORDS = Prepared(
         _rec.c.list_name,
         _grade.c.label_zh,
         _grade.c.label_en,
-        _rec.c.details,
+        _rec.c.public_summary,
+        _rec.c.masked_fields,
         exists().where(_objection.c.record_id == _rec.c.id, _objection.c.status == "pending")
         .label("under_objection"),
     )
@@ -116,19 +122,30 @@ def public_records(conn: ReadSource, uscc: str, *, today: date) -> list[PublicRe
 
 
 _gram = OrganizationNameGram.__table__
-_SEARCH_COLUMNS = (_org.c.uscc, _org.c.org_code, _org.c.name, _org.c.region_code, _org.c.status)
+_SEARCH_COLUMNS = (_org.c.uscc, _org.c.org_code, _PUBLIC_NAME, _org.c.region_code, _org.c.status,
+                   _org.c.masked_fields)
 
 
 def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _listed(list_name: str, today: date) -> ColumnElement[bool]:
+    """The organization (of the enclosing query's ``organization`` row) has an entry on the list in force."""
+    return exists().where(_rec.c.organization_uscc == _org.c.uscc, _rec.c.kind == "list_entry",
+                          _rec.c.list_name == list_name, _in_force(today))
+
+
+def _black_listed(today: date) -> ColumnElement[bool]:
+    black = _rec.alias("black")
+    return exists().where(black.c.organization_uscc == _org.c.uscc, black.c.kind == "list_entry",
+                          black.c.list_name == "black", _in_force(today, black))
+
+
 def _on_list(list_name: str, today: date) -> ColumnElement[bool]:
-    listed = exists().where(_rec.c.organization_uscc == _org.c.uscc, _rec.c.kind == "list_entry",
-                            _rec.c.list_name == list_name, _in_force(today))
     if list_name == "red":  # a black listing outweighs a red entry not yet ended
-        return and_(listed, ~_on_list("black", today))
-    return listed
+        return and_(_listed("red", today), ~_listed("black", today))
+    return _listed(list_name, today)
 
 
 def gram_count(conn: Connection, gram: str, *, cap: int) -> int:
@@ -214,9 +231,9 @@ def list_statuses(conn: Connection, usccs: list[str], *, today: date) -> dict[st
 _dept = Department.__table__
 
 _LIST_COLUMNS = (
-    _rec.c.id, _rec.c.organization_uscc, _org.c.name, _org.c.region_code, _rec.c.list_name,
+    _rec.c.id, _rec.c.organization_uscc, _PUBLIC_NAME, _org.c.region_code, _rec.c.list_name,
     _rec.c.department_code, _dept.c.name.label("department_name"), _rec.c.effective_on, _rec.c.ends_on,
-    _rec.c.details,
+    _rec.c.public_summary, _rec.c.masked_fields, _org.c.masked_fields.label("organization_masked_fields"),
 )
 
 
@@ -233,6 +250,11 @@ def list_entries(conn: Connection, list_name: str, *, today: date, region: str |
         .order_by(_rec.c.effective_on.desc(), _rec.c.id.desc())
         .limit(limit)
     )
+    if list_name == "red":
+        # A second guard: a red entry is refused while a black one is in force, and a black listing
+        # ends red entries, but an entry that slipped past both must still not show a black-listed
+        # organization on the red list.
+        statement = statement.where(~_black_listed(today))
     if region:
         statement = statement.where(_org.c.region_code.like(f"{_like_escape(region)}%", escape="\\"))
     if department:

@@ -5,6 +5,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, exists, literal
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, and_, col, or_, select
 
 from db.bulk import insert_rows
@@ -44,9 +45,10 @@ class RecordRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def get(self, record_id: str) -> Record | None:
-        """Unfiltered: for the owner's own writes and system jobs, never for a department's read."""
-        return self.session.get(Record, record_id)
+    def get(self, record_id: str, *, lock: bool = False) -> Record | None:
+        """Unfiltered: for the owner's own writes and system jobs, never for a department's read.
+        ``lock``: until commit (PostgreSQL; SQLite writers are serialized)."""
+        return self.session.get(Record, record_id, with_for_update=lock or None)
 
     def get_visible(self, record_id: str, viewer: str, *, lock: bool = False) -> Record | None:
         """``lock``: for a change (PostgreSQL row lock until commit; SQLite writers are serialized)."""
@@ -138,6 +140,42 @@ class RecordRepository:
             or_(col(Record.ends_on).is_(None), col(Record.ends_on) > on),
         )
         return self.session.exec(statement).all()
+
+    def black_entry_overlapping(self, organization_uscc: str, starts: date, ends: date | None) -> Record | None:
+        """The earliest active public black entry of the organization in force on some day of [starts, ends)."""
+        statement = select(Record).where(
+            Record.organization_uscc == organization_uscc, Record.kind == "list_entry", Record.list_name == "black",
+            Record.status == "active", Record.visibility == "public",
+            or_(col(Record.ends_on).is_(None), col(Record.ends_on) > starts),
+        ).order_by(col(Record.effective_on))
+        if ends is not None:
+            statement = statement.where(col(Record.effective_on) < ends)
+        return self.session.exec(statement.limit(1)).first()
+
+    def latest_serious_violation(self, organization_uscc: str, *, after: date, through: date,
+                                 viewer: str) -> Record | None:
+        """The latest serious violation of the organization decided in (after, through] that still
+        stands (not withdrawn, repaired or superseded) and ``viewer`` may see."""
+        statement = select(Record).where(
+            Record.organization_uscc == organization_uscc, Record.kind == "violation", Record.severity == "serious",
+            col(Record.status).in_(("active", "expired")), col(Record.effective_on) > after,
+            col(Record.effective_on) <= through, visible_to(viewer),
+        ).order_by(col(Record.effective_on).desc())
+        return self.session.exec(statement.limit(1)).first()
+
+    def red_entries_under_black(self) -> Sequence[tuple[Record, Record]]:
+        """(red entry, black entry) pairs of one organization in force at the same time: what the
+        rule "never on both lists" forbids and data entered before it was enforced may hold."""
+        black = aliased(Record)
+        statement = select(Record, black).join(black, and_(
+            black.organization_uscc == Record.organization_uscc, black.kind == "list_entry",
+            black.list_name == "black", black.status == "active", black.visibility == "public",
+            or_(col(black.ends_on).is_(None), col(black.ends_on) > Record.effective_on),
+            or_(col(Record.ends_on).is_(None), col(black.effective_on) < Record.ends_on),
+        )).where(Record.kind == "list_entry", Record.list_name == "red", Record.status == "active"
+                 ).order_by(col(Record.id), col(black.effective_on))
+        # Red rows another sweeper holds are skipped: each is ended once.
+        return self.session.exec(statement.with_for_update(of=Record, skip_locked=True)).all()
 
     def superseded_by(self, cause_id: str) -> Sequence[Record]:
         """Records still superseded by ``cause_id``'s change."""
