@@ -36,6 +36,7 @@ from api.routes import (
 from api.security import TokenRefusals
 from api.settings import Settings, get_settings
 from api.storage import open_registry_database
+from api.storage_full import StorageFull
 from api.tokens import Keyring
 from api.trail import RequestTrail
 from db.session import MAX_OVERFLOW, POOL_SIZE, Database, transaction
@@ -167,6 +168,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.clock = clock or SystemClock()
     app.state.keyring = _keyring(settings, app.state.clock)
     app.state.token_refusals = TokenRefusals()
+    app.state.storage_full = StorageFull()
     app.state.client_address = ClientAddress(settings.trusted_proxies, settings.client_ip_header)
     # Token requests per client address: bursts of 10, then one every 2 seconds.
     app.state.token_limiter = RateLimiter(per_minute=30, burst=10)

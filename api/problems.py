@@ -6,20 +6,25 @@ input itself, which may hold a secret. Anything unexpected is a 500 with no trac
 """
 
 import logging
+import math
+import sqlite3
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg import InterfaceError as PsycopgInterfaceError
+from psycopg import OperationalError as PsycopgOperationalError
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from api.protection import OVERLOADED_RETRY_SECONDS
 from db.sealing import SealingKeyMismatch
-from db.session import DatabaseBusy
+from db.session import DatabaseBusy, is_storage_full
 from service.errors import (
     Conflict,
     CursorExpired,
@@ -37,6 +42,7 @@ from service.idempotency import IdempotencyKeyInvalid, IdempotencyKeyReused
 log = logging.getLogger("registry.errors")
 
 PROBLEM_JSON = "application/problem+json"
+CLIENT_CLOSED_REQUEST = 499  # not in RFC 9110; nginx's code for a request its client abandoned
 TYPE_BASE = "/problems/"
 
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
@@ -116,10 +122,13 @@ async def _domain_error(request: Request, error: DomainError) -> JSONResponse:
         extra["conflicting_id"] = error.conflicting_id
     if isinstance(error, CursorExpired):
         extra |= {"oldest_cursor": error.oldest_cursor, "resync": error.resync}
+    # An error that passes with time (a batch still being applied) says when to ask again.
+    retry_after = getattr(error, "retry_after", None)
     return problem_response(
         status, error.title, detail=error.detail, type_=TYPE_BASE + _slug(type(error).__name__),
         # A code that does not parse is the path itself: not echoed, as for validation errors.
-        instance=None if isinstance(error, InvalidCode) else request.url.path, **extra,
+        instance=None if isinstance(error, InvalidCode) else request.url.path,
+        headers={"Retry-After": str(max(1, math.ceil(retry_after)))} if retry_after is not None else None, **extra,
     )
 
 
@@ -172,18 +181,54 @@ async def _database_refused(request: Request, error: DataError) -> JSONResponse:
                             "character in text, or a number out of range)", type_=TYPE_BASE + "invalid-value")
 
 
-# What "the database is busy or unavailable" looks like: the request may be retried (503).
-DATABASE_BUSY = (DatabaseBusy, OperationalError, PoolTimeout)
+# What "the database is busy or unavailable" looks like: the request may be retried (503). Wrapped
+# by SQLAlchemy, or the drivers' own where a statement runs on the driver's connection (the public
+# lookup, db.prepared): refused connections, a server shutting down or restarting, a connection
+# that died, timeouts, locks, a full storage. A driver's ProgrammingError or IntegrityError is a
+# bug of ours and stays a 500.
+DATABASE_BUSY = (DatabaseBusy, PoolTimeout, OperationalError, InterfaceError, DisconnectionError,
+                 sqlite3.OperationalError, sqlite3.InterfaceError, PsycopgOperationalError, PsycopgInterfaceError)
+
+# Freeing space takes an operator, not a moment.
+STORAGE_FULL_RETRY_SECONDS = 60
 
 
 async def _database_busy(request: Request, error: Exception) -> JSONResponse:
+    if is_storage_full(error):
+        return _storage_full(request, error)
     # No connection free within the wait, a lock held past it (SQLite's write lock, a PostgreSQL
     # lock_timeout), or the database unreachable: the request was not carried out and may be
     # retried, which is what 503 with Retry-After says. A write rolled back with it.
-    log.warning("database busy or unavailable on %s %s: %s", request.method, request.url.path, type(error).__name__)
+    log.warning("database busy or unavailable on %s %s: %s", request.method, request.url.path, _name(error))
     return problem_response(503, "Service Unavailable", type_=TYPE_BASE + "overloaded",
                             detail="the database is busy or unavailable; nothing was changed, retry shortly",
                             headers={"Retry-After": str(OVERLOADED_RETRY_SECONDS)})
+
+
+def _storage_full(request: Request, error: Exception) -> JSONResponse:
+    # Not "busy": retrying soon will not help, and the operator must free space. Logged as an error
+    # saying so, counted in /metrics, and /readyz fails until a write commits again (api.storage_full).
+    log.error("database storage is full on %s %s: %s", request.method, request.url.path, _name(error))
+    request.app.state.storage_full.refused()
+    return problem_response(503, "Service Unavailable", type_=TYPE_BASE + "storage-full",
+                            detail="the database's storage is full; nothing was changed. The operator must free "
+                                   "space before writes succeed again",
+                            headers={"Retry-After": str(STORAGE_FULL_RETRY_SECONDS)})
+
+
+def _name(error: Exception) -> str:
+    """The error's class, and the driver's beneath SQLAlchemy's (AdminShutdown, DiskFull): never
+    its message, which may quote the statement's values."""
+    cause = getattr(error, "orig", None)
+    return type(error).__name__ + (f" ({type(cause).__module__}.{type(cause).__name__})" if cause is not None else "")
+
+
+async def _database_error(request: Request, error: DBAPIError) -> JSONResponse:
+    # Any other database error SQLAlchemy wraps: unavailable if it cost the connection (SQLAlchemy
+    # has invalidated it, so the next request gets a fresh one), else a bug (500).
+    if error.connection_invalidated:
+        return await _database_busy(request, error)
+    return await _unexpected_error(request, error)
 
 
 async def _secret_does_not_open(request: Request, error: SealingKeyMismatch) -> JSONResponse:
@@ -193,6 +238,16 @@ async def _secret_does_not_open(request: Request, error: SealingKeyMismatch) -> 
     return problem_response(500, "Internal Server Error", type_=TYPE_BASE + "secrets-key",
                             detail="this endpoint's signing secret does not open with the registry's secrets key; "
                                    "the operator must restore the key", instance=request.url.path)
+
+
+async def _client_gone(request: Request, error: ClientDisconnect) -> JSONResponse:
+    # The client closed the connection before its body was sent: its doing, not a server error,
+    # so no traceback and no 500. 499 (as nginx logs it) goes to the access log and the audit
+    # entry; nobody is left to read the answer.
+    log.info("client aborted %s %s before sending its whole body", request.method, request.url.path,
+             extra={"request_id": getattr(request.state, "request_id", None)})
+    return problem_response(CLIENT_CLOSED_REQUEST, "Client Closed Request", detail="the connection closed mid-body",
+                            instance=request.url.path)
 
 
 async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
@@ -211,10 +266,11 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(DataError, _database_refused)  # type: ignore[arg-type]
-    app.add_exception_handler(OperationalError, _database_busy)
-    app.add_exception_handler(PoolTimeout, _database_busy)
-    app.add_exception_handler(DatabaseBusy, _database_busy)
+    for unavailable in DATABASE_BUSY:
+        app.add_exception_handler(unavailable, _database_busy)
+    app.add_exception_handler(DBAPIError, _database_error)  # type: ignore[arg-type]
     app.add_exception_handler(SealingKeyMismatch, _secret_does_not_open)  # type: ignore[arg-type]
+    app.add_exception_handler(ClientDisconnect, _client_gone)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected_error)
 
 

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import DATABASE_BUSY
-from db.session import transaction
+from db.session import is_storage_full, transaction
 from service import audit
 
 access_log = logging.getLogger("registry.access")
@@ -95,8 +95,9 @@ class RequestTrail:
             with transaction(request.app.state.database, wait=wait) as session:
                 audit.record(session, _call(request, subject), status=status, at=request.app.state.clock.now(),
                              detail=getattr(request.state, "audit_detail", None))
-        except DATABASE_BUSY:
-            log.warning("not audited (database busy): %s %s answered %s, client %s, request %s",
-                        request.method, request.url.path, status, subject[0], request.state.request_id)
+        except DATABASE_BUSY as error:
+            log.warning("not audited (database %s): %s %s answered %s, client %s, request %s",
+                        "storage full" if is_storage_full(error) else "busy", request.method, request.url.path,
+                        status, subject[0], request.state.request_id)
         except Exception:  # the response is already sent; the operator must hear about it
             log.exception("could not write the audit entry of a failed call")

@@ -12,11 +12,12 @@ statement cache and no ORM here.
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Dialect, Select
 
 Processor = Callable[[Any], Any] | None
+T = TypeVar("T")
 
 
 class Prepared:
@@ -100,10 +101,13 @@ def _driver(conn: ReadSource) -> tuple[Any, Dialect]:
 def driver_reading(engine: Any, *, snapshot: str | None) -> Iterator[DriverConnection]:
     """A pooled connection without SQLAlchemy's per-connection machinery. ``snapshot`` is the
     statement that opens a read transaction (SQLite: ``BEGIN``), or None where each statement
-    reads on its own (PostgreSQL in autocommit)."""
+    reads on its own (PostgreSQL in autocommit).
+
+    A connection found dead (the database restarted) is invalidated, not handed back to the pool
+    for the next caller; the driver's error goes on to the caller (see ``driver_read``)."""
     pooled = engine.raw_connection()
+    dbapi_conn = pooled.driver_connection
     try:
-        dbapi_conn = pooled.driver_connection
         if snapshot is None:
             yield DriverConnection(dbapi_conn, engine.dialect)
             return
@@ -112,5 +116,35 @@ def driver_reading(engine: Any, *, snapshot: str | None) -> Iterator[DriverConne
             yield DriverConnection(dbapi_conn, engine.dialect)
         finally:
             dbapi_conn.execute("COMMIT")  # read-only: ends the snapshot either way
+    except Exception as error:
+        if disconnected(engine, error, dbapi_conn):
+            pooled.invalidate(error)
+        raise
     finally:
         pooled.close()
+
+
+def driver_read(engine: Any, read: Callable[[DriverConnection], T], *, snapshot: str | None) -> T:
+    """``read`` on a ``driver_reading`` connection, run once more on a fresh connection when the
+    first one turns out dead. A database restart kills every pooled connection, and without this
+    the first request after it came back failed. This is instead of ``pool_pre_ping``, which costs a
+    round trip per checkout, on every lookup: a retry costs nothing while connections are alive,
+    and a read is safe to repeat. A second failure is the database's state, and goes up."""
+    try:
+        with driver_reading(engine, snapshot=snapshot) as conn:
+            return read(conn)
+    except Exception as error:
+        if not getattr(error, "_registry_disconnect", False):
+            raise
+    with driver_reading(engine, snapshot=snapshot) as conn:
+        return read(conn)
+
+
+def disconnected(engine: Any, error: BaseException, dbapi_conn: Any) -> bool:
+    """Whether ``error`` means the connection is gone (as the dialect judges it for its own pool);
+    marks the error so that ``driver_read`` knows it may retry."""
+    dbapi = engine.dialect.loaded_dbapi
+    gone = isinstance(error, dbapi.Error) and engine.dialect.is_disconnect(error, dbapi_conn, None)
+    if gone:
+        error._registry_disconnect = True  # type: ignore[attr-defined]
+    return gone

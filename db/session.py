@@ -6,14 +6,15 @@ update); reads go through ``reader`` (plain deferred ``BEGIN`` on SQLite, autoco
 so a lookup costs one round trip instead of three).
 """
 
+import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, event, text
@@ -23,6 +24,8 @@ from sqlmodel import Session
 from db import prepared
 from db.prepared import DriverConnection
 from db.sealing import Sealer
+
+T = TypeVar("T")
 
 SQLITE_PRAGMAS = (
     "journal_mode=WAL",
@@ -97,13 +100,16 @@ def _sqlite_engine(url: str, *, begin: str, wait: float, pool_size: int = POOL_S
 
 
 def _postgres_engine(url: str, *, autocommit: bool, wait: float, pool_size: int = POOL_SIZE,
-                     max_overflow: int = MAX_OVERFLOW) -> Engine:
+                     max_overflow: int = MAX_OVERFLOW, pre_ping: bool = True) -> Engine:
     options = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
     return create_engine(
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=True,
+        # A restart of the database kills every pooled connection; the ping at checkout finds a dead
+        # one and connects afresh, so the first request after the restart succeeds. The event
+        # loop's lookup pool does without (a round trip per lookup) and retries instead (driver_read).
+        pool_pre_ping=pre_ping,
         **JSON_CODEC,
         pool_timeout=wait,
         # A statement that runs away is cancelled instead of holding a connection forever.
@@ -114,6 +120,21 @@ def _postgres_engine(url: str, *, autocommit: bool, wait: float, pool_size: int 
 
 class DatabaseBusy(Exception):
     """The database could not take this unit of work within the wait (overload): nothing was done."""
+
+
+# SQLSTATE 53100 disk_full: PostgreSQL could not extend a file or write its WAL.
+POSTGRES_DISK_FULL = "53100"
+
+
+def is_storage_full(error: BaseException) -> bool:
+    """Whether ``error`` (a driver's, or SQLAlchemy's wrapping one) says the database's storage is
+    full: SQLITE_FULL ("database or disk is full", also at ``PRAGMA max_page_count``) or
+    PostgreSQL's disk_full. Such a write will not succeed by retrying until an operator frees space."""
+    cause = getattr(error, "orig", None) or error
+    if isinstance(cause, sqlite3.Error):
+        # The primary code is the low byte of an extended one.
+        return (getattr(cause, "sqlite_errorcode", 0) or 0) & 0xFF == sqlite3.SQLITE_FULL
+    return getattr(cause, "sqlstate", None) == POSTGRES_DISK_FULL
 
 
 class TurnGate:
@@ -195,7 +216,8 @@ def open_database(url: str, *, wait_seconds: float = WAIT_SECONDS,
         url,
         writer=_postgres_engine(url, autocommit=False, wait=wait_seconds, pool_size=size, max_overflow=overflow),
         reader=_postgres_engine(url, autocommit=True, wait=wait_seconds, pool_size=size, max_overflow=overflow),
-        loop_reader=_postgres_engine(url, autocommit=True, wait=wait_seconds, pool_size=1, max_overflow=0),
+        loop_reader=_postgres_engine(url, autocommit=True, wait=wait_seconds, pool_size=1, max_overflow=0,
+                                     pre_ping=False),
         wait_seconds=wait_seconds,
         sealer=sealer,
     )
@@ -251,6 +273,13 @@ def reading(database: Database) -> Iterator[Connection]:
         yield conn
 
 
+def driver_read(database: Database, read: Callable[[DriverConnection], T]) -> T:
+    """``read`` on the connection ``driver_reading`` gives, once more on a fresh connection if that
+    one was dead (a database restart): see ``db.prepared.driver_read``."""
+    return prepared.driver_read(database.loop_reader or database.reader, read,
+                                snapshot="BEGIN" if database.is_sqlite else None)
+
+
 def driver_reading(database: Database) -> AbstractContextManager[DriverConnection]:
     """A read connection for ``db.prepared`` statements run in the event loop: the loop's own
     connection without SQLAlchemy's wrapper (one consistent snapshot on SQLite, as ``reading``)."""
@@ -261,3 +290,14 @@ def driver_reading(database: Database) -> AbstractContextManager[DriverConnectio
 def ping(database: Database) -> None:
     with database.reader.connect() as conn:
         conn.execute(text("SELECT 1"))
+
+
+def probe_write(database: Database) -> None:
+    """Commit a write that needs new storage, and leave nothing behind: a table made, filled with a
+    couple of pages and dropped in one transaction. Raises what a real write would (is_storage_full)
+    while the storage is full; reading, or rewriting a row in place, could still succeed then."""
+    table = f"registry_write_probe_{os.getpid()}"  # processes probing at once do not meet
+    with transaction(database, wait=1.0) as session:
+        session.execute(text(f"CREATE TABLE {table} (filler TEXT)"))
+        session.execute(text(f"INSERT INTO {table} (filler) VALUES (:filler)"), {"filler": os.urandom(4096).hex()})
+        session.execute(text(f"DROP TABLE {table}"))

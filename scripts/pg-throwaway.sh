@@ -2,6 +2,8 @@
 # A throwaway PostgreSQL cluster on a temporary directory and a free loopback port.
 #   scripts/pg-throwaway.sh start DIR   -> prints the SQLAlchemy URL on stdout
 #     (DIR may exist; its parent must be traversable by the cluster owner, e.g. under /tmp)
+#   scripts/pg-throwaway.sh restart DIR fast|immediate   (pg_ctl restart -m MODE: a database restart
+#     under traffic, for tests/crash_harness.py)
 #   scripts/pg-throwaway.sh stop DIR
 # initdb refuses to run as root, so as root the cluster belongs to the 'postgres' system user
 # (created by the Debian package) or, failing that, 'nobody'.
@@ -47,10 +49,15 @@ start)
     echo "$port" >"$dir/port"
     echo "postgresql+psycopg://registry@127.0.0.1:$port/registry"
     ;;
+restart)
+    # The same options as at start (pg_ctl keeps them in postmaster.opts); the log file again, or
+    # the new server would write to whoever called us.
+    as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m "${3:-fast}" -w -t 60 restart >/dev/null
+    ;;
 stop)
     [ -d "$dir/data" ] && as_owner "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
     rm -rf "$dir"
     ;;
 *)
-    echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
+    echo "usage: $0 start|restart|stop DIR [fast|immediate]" >&2; exit 2 ;;
 esac

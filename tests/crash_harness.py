@@ -11,10 +11,17 @@ A write whose answer never came (the server died first) is in doubt: the client 
 with the same Idempotency-Key after the restart, as a real client must, and it must then be there
 exactly once.
 
+The restart trial (``restart_run``, PostgreSQL only) restarts the database itself under traffic
+(``pg_ctl restart -m fast`` and ``-m immediate``) while clients look organizations up, search and
+write: every answer must be a 2xx or a 503 with Retry-After (never a 500), and the first request
+of each kind sent after the database is back must succeed (pooled connections that died with the
+old server are noticed and replaced, not handed to a caller).
+
 The negative control, ``acknowledge_before_commit``, is the app with one defect: single writes
 answer first and commit a moment later. The harness must report losses for it.
 
     python -m tests.crash_harness --trials 20 [--database-url URL] [--negative-control]
+    python -m tests.crash_harness --restart-cluster DIR --trials 5   (a cluster of scripts/pg-throwaway.sh)
 
 The last line printed summarizes trials, acknowledged writes, losses and status codes.
 """
@@ -363,6 +370,150 @@ def run(database_url: str, data_dir: Path, *, trials: int, seed: int = 1, negati
     return Summary(ran, len(ledger.acknowledged), lost, problems, ledger.statuses, delivered)
 
 
+# --- the database restarted under traffic (PostgreSQL) ------------------------------------------
+
+RESTART_KINDS = ("lookup", "search", "write")
+
+
+@dataclass
+class RestartSummary:
+    restarts: int = 0
+    statuses: Counter = field(default_factory=Counter)  # (kind, status) -> answers
+    # Seconds from the database being back (pg_ctl -w returned) to each kind's first 2xx, worst per restart.
+    first_success: list[float] = field(default_factory=list)
+    # Answers other than 2xx to requests sent after the database was back (goal: none).
+    failed_after_back: Counter = field(default_factory=Counter)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def server_errors(self) -> int:
+        return sum(n for (_, status), n in self.statuses.items() if isinstance(status, int) and status >= 500
+                   and status != 503)
+
+    def line(self) -> str:
+        codes = ", ".join(f"{kind} {status}: {n}" for (kind, status), n in sorted(self.statuses.items(), key=str))
+        worst = max(self.first_success, default=float("nan"))
+        return (f"database restarts: {self.restarts}, 500s: {self.server_errors}, failed after the database was "
+                f"back: {sum(self.failed_after_back.values())}, first success after it was back: worst "
+                f"{worst:.3f} s, problems: {len(self.problems)}, answers: {codes}")
+
+
+def _restart_traffic(base: str, headers: dict[str, str], kind: str, summary: RestartSummary, lock: threading.Lock,
+                     answers: list[tuple[float, str, int | str]], stop: threading.Event, once: bool = False) -> None:
+    code = _codes()[0]
+    serial = 0
+    with httpx.Client(base_url=base, timeout=30) as http:
+        while once or not stop.is_set():
+            once = False
+            serial += 1
+            sent = time.monotonic()
+            try:
+                if kind == "lookup":
+                    response = http.get(f"/v1/public/organizations/{code}")
+                elif kind == "search":
+                    response = http.get("/v1/public/organizations", params={"q": "崩溃测试"})
+                else:
+                    key = f"restart-{threading.get_ident()}-{serial}"
+                    response = http.post(f"/v1/organizations/{code}/violations", json=_violation(key),
+                                         headers=headers | {"Idempotency-Key": key})
+                status: int | str = response.status_code
+                if status == 503 and "retry-after" not in response.headers:
+                    summary.problems.append(f"{kind}: 503 without Retry-After")
+                if status == 503 and not response.headers.get("content-type", "").startswith("application/problem+json"):
+                    summary.problems.append(f"{kind}: 503 not as problem+json")
+            except httpx.TransportError as error:
+                status = type(error).__name__
+            with lock:
+                summary.statuses[kind, status] += 1
+                answers.append((sent, kind, status))
+            if status != 200 and status != 201:
+                time.sleep(0.02)  # as a client would, not a busy loop against a database that is down
+
+
+def restart_run(database_url: str, data_dir: Path, cluster_dir: Path, *, restarts: int = 2,
+                modes: tuple[str, ...] = ("fast", "immediate"), seed: int = 1,
+                clients_per_kind: int = 2) -> RestartSummary:
+    """Restart the PostgreSQL cluster of ``scripts/pg-throwaway.sh`` in ``cluster_dir`` (which
+    serves ``database_url``) ``restarts`` times, alternating ``modes``, under lookups, searches and
+    department writes from ``clients_per_kind`` clients each."""
+    from tests.live_server import free_port
+    from tests.webhook_receivers import Receiver
+
+    rng = random.Random(seed)
+    engine = create_engine(database_url)  # a cluster of its own, emptied: setup creates the department
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    env = os.environ | {
+        "REGISTRY_DATABASE_URL": database_url, "REGISTRY_DATA_DIR": str(data_dir), "REGISTRY_ACCESS_LOG": "false",
+        "REGISTRY_LOG_LEVEL": "warning", "REGISTRY_WEBHOOK_WORKER_IN_PROCESS": "false",
+        "REGISTRY_WEBHOOK_ALLOWED_HOSTS": '["127.0.0.1"]', "REGISTRY_WEBHOOK_POLL_SECONDS": "0.1",
+        "REGISTRY_PUBLIC_RATE_PER_MINUTE": "1000000", "REGISTRY_PUBLIC_RATE_BURST": "100000", "PYTHONPATH": str(ROOT)}
+    installation = Installation(database_url, data_dir, "api.app:create_app", free_port(), env)
+    summary, lock, answers = RestartSummary(), threading.Lock(), []
+    receiver = Receiver()
+    stop = threading.Event()
+    try:
+        headers = _setup(installation, receiver)
+        clients = [threading.Thread(target=_restart_traffic, daemon=True,
+                                    args=(installation.base, headers, kind, summary, lock, answers, stop))
+                   for kind in RESTART_KINDS for _ in range(clients_per_kind)]
+        for client in clients:
+            client.start()
+        for number in range(restarts):
+            time.sleep(rng.uniform(0.5, 1.5))
+            mode = modes[number % len(modes)]
+            subprocess.run([str(ROOT / "scripts" / "pg-throwaway.sh"), "restart", str(cluster_dir), mode],
+                           check=True, capture_output=True)
+            back = time.monotonic()
+            summary.restarts += 1
+            # Each kind's first success after the database is back (every client has sent at least once).
+            deadline = back + 30
+            while time.monotonic() < deadline:
+                with lock:
+                    after = [(sent, kind, status) for sent, kind, status in answers if sent >= back]
+                firsts = {kind: min((sent for sent, k, status in after if k == kind and status in (200, 201)),
+                                    default=None) for kind in RESTART_KINDS}
+                if all(first is not None for first in firsts.values()):
+                    summary.first_success.append(max(firsts.values()) - back)
+                    break
+                time.sleep(0.05)
+            else:
+                summary.problems.append(f"restart {number + 1} ({mode}): no success within 30 s of the database being back")
+            time.sleep(0.5)
+            with lock:
+                for sent, kind, status in answers:
+                    if sent >= back and status not in (200, 201):
+                        summary.failed_after_back[kind, status] += 1
+                answers.clear()
+        stop.set()
+        for client in clients:
+            client.join(60)
+        # Once more with no traffic while the database is down: every pooled connection is then
+        # dead when the first requests come, and those must still succeed.
+        for mode in modes:
+            subprocess.run([str(ROOT / "scripts" / "pg-throwaway.sh"), "restart", str(cluster_dir), mode],
+                           check=True, capture_output=True)
+            summary.restarts += 1
+            for kind in RESTART_KINDS:
+                quiet = threading.Event()
+                quiet.set()  # one request, then stop
+                first: list[tuple[float, str, int | str]] = []
+                _restart_traffic(installation.base, headers, kind, summary, lock, first, quiet, once=True)
+                if first[0][2] not in (200, 201):
+                    summary.failed_after_back[kind, first[0][2]] += 1
+    finally:
+        stop.set()
+        installation.stop()
+        receiver.close()
+    if summary.server_errors:
+        summary.problems.append(f"{summary.server_errors} answers were server errors other than 503")
+    if summary.failed_after_back:
+        summary.problems.append(f"requests sent after the database was back failed: {dict(summary.failed_after_back)}")
+    return summary
+
+
 def _all_delivered(installation: Installation, headers: dict[str, str], receiver, seconds: float) -> bool:
     with httpx.Client(base_url=installation.base, timeout=30) as http:
         wanted = {event["id"] for event in _feed(http, headers)}
@@ -385,7 +536,19 @@ def main() -> None:
                         help="Repeat for each database; 'sqlite' (the default) is a new SQLite file")
     parser.add_argument("--negative-control", action="store_true")
     parser.add_argument("--seed", type=int, default=int(time.time()))
+    parser.add_argument("--restart-cluster", type=Path,
+                        help="Instead: restart this scripts/pg-throwaway.sh cluster --trials times under traffic")
     arguments = parser.parse_args()
+    if arguments.restart_cluster:
+        url = "postgresql+psycopg://registry@127.0.0.1:{}/registry".format(
+            (arguments.restart_cluster / "port").read_text().strip())
+        with tempfile.TemporaryDirectory() as folder:
+            restarted = restart_run(url, Path(folder) / "data", arguments.restart_cluster, restarts=arguments.trials,
+                                    seed=arguments.seed)
+        for problem in restarted.problems:
+            print(problem)
+        print(f"postgresql, seed {arguments.seed}: {restarted.line()}")
+        sys.exit(1 if restarted.problems else 0)
     summaries = []
     for url in arguments.database_url or ["sqlite"]:
         with tempfile.TemporaryDirectory() as folder:

@@ -1,12 +1,19 @@
 """The short crash run (the full one is `make crash`): the real server and worker killed with
-SIGKILL mid-traffic, on both databases; and the negative control, a build that answers before it
-commits, which the harness must catch."""
+SIGKILL mid-traffic, on both databases; the negative control, a build that answers before it
+commits, which the harness must catch; and PostgreSQL itself restarted under traffic."""
 
 import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
 
 from tests import crash_harness
 
 TRIALS = int(os.environ.get("CRASH_TRIALS", "2"))
+RESTARTS = int(os.environ.get("RESTART_TRIALS", "2"))  # fast, then immediate
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 
 
 def test_nothing_acknowledged_is_lost_or_repeated_and_every_event_is_delivered(db, database_url, tmp_path) -> None:
@@ -22,3 +29,25 @@ def test_the_harness_catches_a_build_that_answers_before_it_commits(db, database
     # Caught either way: an acknowledged record gone after the kill, or, right after the restart,
     # an acknowledged record whose event is not committed yet.
     assert any("acknowledged records" in problem for problem in summary.problems), summary.line()
+
+
+def test_a_database_restart_answers_503_never_500_and_the_first_request_after_it_succeeds(database_url) -> None:
+    """PostgreSQL restarted (-m fast, then -m immediate) under lookups, searches and department
+    writes. The cluster is this test's own: restarting the suite's would break the tests beside it."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("a server restart is PostgreSQL's; SQLite is a file in the process")
+    cluster = Path(tempfile.mkdtemp(prefix="registry-restart-", dir="/tmp"))  # traversable by the cluster owner
+    url = subprocess.run([str(SCRIPTS / "pg-throwaway.sh"), "start", str(cluster)], check=True, capture_output=True,
+                         text=True).stdout.strip()
+    try:
+        with tempfile.TemporaryDirectory() as data:
+            summary = crash_harness.restart_run(url, Path(data) / "data", cluster, restarts=RESTARTS, seed=7)
+    finally:
+        subprocess.run([str(SCRIPTS / "pg-throwaway.sh"), "stop", str(cluster)], check=False, capture_output=True)
+    assert summary.restarts == RESTARTS + 2, summary.line()  # then once in each mode with no traffic
+    assert summary.server_errors == 0, summary.line()
+    assert summary.problems == [], summary.line()
+    # Traffic was there before and after: answers of each kind, and a first success after each restart.
+    assert len(summary.first_success) == RESTARTS, summary.line()
+    assert all(summary.statuses[kind, 200] + summary.statuses[kind, 201] > 0
+               for kind in crash_harness.RESTART_KINDS), summary.line()

@@ -1,5 +1,6 @@
 """Liveness and readiness for the orchestrator."""
 
+import dataclasses
 import hmac
 
 from fastapi import APIRouter, Request
@@ -32,9 +33,13 @@ async def healthz() -> Health:
 
 @router.get("/readyz", response_model=Readiness, operation_id="readyz",
             responses={503: {"model": Readiness, "description": "Not ready"}})
-def readyz(database: DatabaseDep) -> JSONResponse:
+def readyz(request: Request, database: DatabaseDep) -> JSONResponse:
     """Ready to serve: the database answers and its schema is at the newest migration."""
     readiness = operations.readiness(database)
+    # Nor while writes cannot commit: after a write refused for a full storage, until a probe
+    # write commits (api.storage_full); the database then reads "storage_full".
+    if readiness.status == "ready" and not request.app.state.storage_full.writable(database):
+        readiness = dataclasses.replace(readiness, status="not_ready", database="storage_full")
     return JSONResponse(readiness.__dict__, status_code=200 if readiness.status == "ready" else 503)
 
 
@@ -50,5 +55,6 @@ def metrics(request: Request, database: DatabaseDep, today: Today) -> Response:
     if expected and not hmac.compare_digest(given.encode(), expected.encode()):
         return problem_response(401, "Unauthorized", detail="metrics need the configured bearer token",
                                 headers={"WWW-Authenticate": "Bearer"})
-    text = operations.metrics(database, today=today) + request.app.state.token_refusals.exposition()
+    text = (operations.metrics(database, today=today) + request.app.state.token_refusals.exposition()
+            + request.app.state.storage_full.exposition())
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -8,7 +8,7 @@ from pydantic import TypeAdapter
 from api.deps import Cursor, Limit, ReadConnection, Today
 from api.problems import problem_responses
 from api.schemas.public import OrganizationProfile
-from db.session import driver_reading
+from db.session import driver_read
 from service import public
 from service.clock import today
 from service.codes import MAX_INPUT as CODE_MAX_LENGTH
@@ -64,8 +64,8 @@ async def get_public_organization(request: Request) -> Response:
     # Async, reading in the event loop: the two indexed reads take well under a millisecond, far
     # less than a hop to the thread pool and back; the answer is serialized once, straight to bytes.
     code = request.path_params["code"]
-    with driver_reading(request.app.state.database) as conn:
-        found = public.profile(conn, code, today=today(request.app.state.clock))
+    as_of = today(request.app.state.clock)
+    found = driver_read(request.app.state.database, lambda conn: public.profile(conn, code, today=as_of))
     return Response(_PROFILE.dump_json(found), media_type="application/json")
 
 
