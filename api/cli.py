@@ -10,6 +10,7 @@ from itertools import islice
 from pathlib import Path
 
 import typer
+import typer.core
 import uvicorn
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlmodel import Session
@@ -251,7 +252,8 @@ def prune_events(
 
 @cli.command()
 def sweep() -> None:
-    """Expire records whose publicity window or term ended, now (workers do it every few minutes)."""
+    """Expire records whose publicity window or term ended and end red entries in force beside a black
+    one, now (workers do it every few minutes)."""
     settings = get_settings()
     database = open_registry_database(settings)
     try:
@@ -261,33 +263,77 @@ def sweep() -> None:
     typer.echo(f"expired {expired} records")
 
 
-@cli.command()
+class _PushCommand(typer.core.TyperCommand):
+    """``push`` exits 3 on bad usage (a missing file, an unknown option or value), so a script can
+    tell it from 2, a push that gave up, which click would also use for usage errors."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except _UsageError as error:
+            error.exit_code = PUSH_BAD_USAGE
+            raise
+
+
+PUSH_BAD_USAGE = 3
+# click's UsageError as typer bundles it: typer exports only its subclass BadParameter, and a
+# missing option or an unknown one is a UsageError that is not a BadParameter.
+_UsageError = typer.BadParameter.__mro__[1]
+
+
+def _one_of(*allowed: str):
+    def check(value: str | None) -> str | None:
+        if value is not None and value.lower() not in allowed:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(allowed)}")
+        return value.lower() if value is not None else None
+    return check
+
+
+@cli.command(cls=_PushCommand)
 def push(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="NDJSON (.ndjson) or CSV file"),
     url: str = typer.Option("http://127.0.0.1:8000", help="The registry's base URL"),
     client_id: str = typer.Option(..., envvar="REGISTRY_CLIENT_ID"),
     client_secret: str = typer.Option(..., envvar="REGISTRY_CLIENT_SECRET", hide_input=True),
     batch_lines: int = typer.Option(5000, min=1, max=1_000_000, help="Lines per request"),
-    file_format: str = typer.Option(None, "--format", help="ndjson or csv (default: from the file's extension)"),
-    charset: str = typer.Option("utf-8", help="The file's encoding: utf-8 or gb18030"),
+    file_format: str = typer.Option(None, "--format", callback=_one_of("ndjson", "csv"),
+                                    help="ndjson or csv (default: from the file's extension)"),
+    charset: str = typer.Option("utf-8", callback=_one_of("utf-8", "gb18030"),
+                                help="The file's encoding: utf-8 or gb18030"),
     atomic: bool = typer.Option(False, help="Each batch all or nothing"),
+    give_up_after: float = typer.Option(600, min=0, max=7 * 86400, metavar="SECONDS",
+                                        help="Keep retrying a request that fails (no connection, 429, 503, a "
+                                             "batch still being applied) this long before giving up"),
 ) -> None:
     """Push a file of records to the registry in batches, with progress; rejected lines go to
-    FILE.rejects.csv. Exits 1 when a line was rejected (duplicates are reported, not errors)."""
+    FILE.rejects.csv. Rides out an outage, waiting as the registry's Retry-After says. Exits 0
+    when every line was accepted (duplicates are reported, not errors), 1 when a line was
+    rejected, 2 when it gave up (the reason is printed), 3 on bad usage."""
     from api import push_client
 
     format_ = push_client.format_of(file, file_format)
     content_type = "text/csv" if format_ == "csv" else "application/x-ndjson"
     content_type += f"; charset={charset}"
     total = max(0, push_client.count_lines(file) - (1 if format_ == "csv" else 0))
-    pusher = push_client.Pusher(url, client_id, client_secret)
     totals = push_client.Totals()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]:>8} rows/s"), TimeRemainingColumn())
     started = time.monotonic()
+    pusher = None
     try:
         with Progress(*columns, transient=False) as progress:
             task = progress.add_task(f"pushing {file.name}", total=total, rate="-")
+            announced: set[tuple[str, str]] = set()
+
+            def waiting(what: str, reason: str, seconds: float, give_up_in: float) -> None:
+                # The countdown in the bar; one printed line per kind of wait, which logs keep.
+                if (what, reason) not in announced:
+                    announced.add((what, reason))
+                    progress.console.print(f"{what}: {reason}; retrying (giving up after {give_up_after:g} s)")
+                progress.update(task, description=f"{what}: {reason}; retry in {seconds:.0f} s, "
+                                                  f"giving up in {give_up_in:.0f} s")
+
+            pusher = push_client.Pusher(url, client_id, client_secret, give_up_after=give_up_after, on_wait=waiting)
             for batch in push_client.batches(file, format_=format_, size=batch_lines):
                 result = pusher.send(batch, source=file, content_type=content_type, atomic=atomic)
                 totals.lines += len(batch.lines)
@@ -297,13 +343,14 @@ def push(
                 totals.problems += [r | {"file_line": push_client.file_line(batch, r["line"]),
                                          "text": push_client.text_of(batch, r["line"], charset)}
                                     for r in pusher.problems(result)]
-                progress.update(task, advance=len(batch.lines),
+                progress.update(task, advance=len(batch.lines), description=f"pushing {file.name}",
                                 rate=f"{totals.lines / max(time.monotonic() - started, 1e-9):,.0f}")
     except push_client.PushFailed as error:
-        typer.echo(f"push stopped: {error}", err=True)
+        typer.echo(f"push gave up: {error}", err=True)
         raise typer.Exit(2) from None
     finally:
-        pusher.close()
+        if pusher is not None:
+            pusher.close()
     rejects = file.with_name(file.name + ".rejects.csv")
     if totals.problems:
         push_client.write_rejects(rejects, totals.problems)

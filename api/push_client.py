@@ -4,24 +4,39 @@ Each batch has an Idempotency-Key derived from the file's name, the batch's plac
 so a retry (a dropped connection, a 503, the whole command run again) is answered by the batch
 already stored, or resumes it where it stopped, and never enters a record twice. Rejected and
 duplicate lines are written to ``<file>.rejects.csv`` with the line number in the file, the field
-and the reason; the command exits 1 when a line was rejected.
+and the reason.
+
+An outage is ridden out: every request (the token, a batch, a page of results) is tried again,
+after the registry's Retry-After when it gives one, until it has kept failing for the give-up
+time. Exit codes: 0 every line accepted (duplicates are reported, not errors), 1 a line was
+rejected, 2 the push gave up (the reason is printed), 3 bad usage.
 """
 
 import csv
 import hashlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import httpx
 
+# Worth asking again: overload (429, 503), a proxy without its upstream (502, 504). A 409 on a
+# batch means the same key is still being applied (or its request died and the server has not
+# noticed yet): it is retried too, after the Retry-After the registry gives.
 TRANSIENT = {429, 502, 503, 504}
-ATTEMPTS = 6
+GIVE_UP_AFTER = 600.0  # default: how long one request may keep failing before the push gives up
+BACKOFF_CAP = 5.0  # without Retry-After (no connection): a restarted registry is noticed within this
+
+# Told about each wait, once a second: (what is waited for, why, seconds left, seconds before giving up).
+OnWait = Callable[[str, str, float, float], None]
 
 
 class PushFailed(Exception):
-    """The registry refused the push as a whole (credentials, scope, media type)."""
+    """The push stopped: the registry refused it as a whole (credentials, scope, media type), or
+    stayed unavailable past the give-up time. The message says which."""
 
 
 @dataclass
@@ -75,19 +90,83 @@ def batches(path: Path, *, format_: str, size: int) -> Iterator[_Batch]:
             yield _Batch(index, first, header, lines)
 
 
+def retry_after(response: httpx.Response) -> float | None:
+    """Retry-After in seconds (RFC 9110: a number of seconds or an HTTP date), None if absent or unreadable."""
+    value = response.headers.get("retry-after", "").strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _why(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    title = body.get("title") if isinstance(body, dict) else None
+    return f"{response.status_code} {title or response.reason_phrase}"
+
+
 class Pusher:
-    def __init__(self, url: str, client_id: str, client_secret: str, *, timeout: float = 600.0) -> None:
+    def __init__(self, url: str, client_id: str, client_secret: str, *, timeout: float = 600.0,
+                 give_up_after: float = GIVE_UP_AFTER, on_wait: OnWait | None = None) -> None:
         self.url = url.rstrip("/")
         self.credentials = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret}
         self.http = httpx.Client(timeout=httpx.Timeout(timeout, connect=10.0), trust_env=False)
+        self.give_up_after, self.on_wait = give_up_after, on_wait
         self._token, self._token_until = "", 0.0
 
     def close(self) -> None:
         self.http.close()
 
+    def _call(self, what: str, attempt: Callable[[], httpx.Response], *, in_progress_is_transient: bool = False,
+              authorized: bool = True) -> httpx.Response:
+        """``attempt`` until it gets an answer that is not transient, waiting between tries as long
+        as the registry's Retry-After says (else backing off up to BACKOFF_CAP). Gives up once the
+        next try would start more than give_up_after after the first failure."""
+        failed_since: float | None = None
+        tries, renewed = 0, False
+        while True:
+            told: float | None = None
+            try:
+                response = attempt()
+            except httpx.TransportError as error:
+                reason = f"no answer ({type(error).__name__})"
+            else:
+                if response.status_code == 401 and authorized and not renewed:
+                    # A token refused mid-push (the registry's keys rotated): one new token, once.
+                    self._token_until, renewed = 0.0, True
+                    continue
+                transient = response.status_code in TRANSIENT or (in_progress_is_transient and
+                                                                  response.status_code == 409)
+                if not transient:
+                    return response
+                reason, told = _why(response), retry_after(response)
+            now = time.monotonic()
+            failed_since = now if failed_since is None else failed_since
+            left = failed_since + self.give_up_after - now
+            wait = told if told is not None else min(BACKOFF_CAP, 0.5 * 2 ** tries)
+            tries += 1
+            if left <= 0 or (told is not None and told > left):
+                asked = f"; the registry asks to wait {told:g} s more" if told is not None else ""
+                raise PushFailed(f"{what}: gave up after {now - failed_since:.0f} s of {reason} "
+                                 f"(--give-up-after {self.give_up_after:g}){asked}")
+            self._wait(what, reason, min(wait, left), left)
+
+    def _wait(self, what: str, reason: str, seconds: float, left: float) -> None:
+        until = time.monotonic() + seconds
+        while (remaining := until - time.monotonic()) > 0:
+            if self.on_wait is not None:
+                self.on_wait(what, reason, remaining, left - (seconds - remaining))
+            time.sleep(min(1.0, remaining))
+
     def _headers(self) -> dict[str, str]:
         if time.monotonic() > self._token_until - 60:
-            response = self.http.post(f"{self.url}/v1/auth/token", data=self.credentials)
+            response = self._call("token", lambda: self.http.post(f"{self.url}/v1/auth/token", data=self.credentials),
+                                  authorized=False)
             if response.status_code != 200:
                 raise PushFailed(f"no token: {response.status_code} {response.text[:300]}")
             body = response.json()
@@ -97,22 +176,18 @@ class Pusher:
     def send(self, batch: _Batch, *, source: Path, content_type: str, atomic: bool) -> dict:
         digest = hashlib.sha256(batch.body).hexdigest()[:32]
         key = f"push-{hashlib.sha256(source.name.encode()).hexdigest()[:8]}-{batch.index}-{digest}"
-        for attempt in range(ATTEMPTS):
-            try:
-                response = self.http.post(f"{self.url}/v1/batches", content=batch.body,
-                                          params={"atomic": "true"} if atomic else None,
-                                          headers=self._headers() | {"content-type": content_type,
-                                                                     "idempotency-key": key})
-            except httpx.TransportError:
-                response = None
-            if response is not None and (response.status_code == 200 or
-                                         (response.status_code == 422 and "batch" in response.text[:20000])):
-                body = response.json()
-                return body.get("batch", body)
-            if response is not None and response.status_code not in TRANSIENT | {409}:
-                raise PushFailed(f"batch {batch.index + 1}: {response.status_code} {response.text[:500]}")
-            time.sleep(min(30.0, 0.5 * 2 ** attempt))  # transient, or still being applied: the same key again
-        raise PushFailed(f"batch {batch.index + 1}: no answer after {ATTEMPTS} attempts")
+
+        def attempt() -> httpx.Response:
+            return self.http.post(f"{self.url}/v1/batches", content=batch.body,
+                                  params={"atomic": "true"} if atomic else None,
+                                  headers=self._headers() | {"content-type": content_type, "idempotency-key": key})
+
+        # The same key on every try: a batch cut short resumes after its last stored line.
+        response = self._call(f"batch {batch.index + 1}", attempt, in_progress_is_transient=True)
+        if response.status_code == 200 or (response.status_code == 422 and "batch" in response.text[:20000]):
+            body = response.json()
+            return body.get("batch", body)
+        raise PushFailed(f"batch {batch.index + 1}: {response.status_code} {response.text[:500]}")
 
     def problems(self, result: dict) -> list[dict]:
         """Every line of a batch that was not accepted (its inline results, then the pages after)."""
@@ -123,9 +198,11 @@ class Pusher:
         for outcome in ("duplicate", "rejected"):
             cursor = None
             while True:
-                page = self.http.get(f"{self.url}{result['results_url']}", headers=self._headers(),
-                                     params={"outcome": outcome, "limit": 200} | ({"cursor": cursor} if cursor else {}))
-                page.raise_for_status()
+                params = {"outcome": outcome, "limit": 200} | ({"cursor": cursor} if cursor else {})
+                page = self._call(f"results of batch {result['id']}", lambda params=params: self.http.get(
+                    f"{self.url}{result['results_url']}", headers=self._headers(), params=params))
+                if page.status_code != 200:
+                    raise PushFailed(f"results of batch {result['id']}: {page.status_code} {page.text[:300]}")
                 found += page.json()["items"]
                 cursor = page.json()["next_cursor"]
                 if cursor is None:

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from starlette.requests import ClientDisconnect
 
 from api import trail
 from api.deps import Limit, SessionDep
@@ -31,6 +32,9 @@ log = logging.getLogger("registry.batches")
 # An atomic batch's body, read in full before its transaction: in memory up to this, then on disk.
 SPOOL_IN_MEMORY_BYTES = 8 * 1024 * 1024
 SPOOL_READ_BYTES = 256 * 1024
+# Marking a batch cut short follows a failure, maybe a busy database: a short try, not another full
+# wait; if it fails, the key resumes the batch after batch_resume_seconds of silence instead.
+MARK_WAIT_SECONDS = 1.0
 
 router = APIRouter(prefix="/v1", tags=["batches"])
 
@@ -72,7 +76,10 @@ class BatchView(BaseModel):
 
     @classmethod
     def of(cls, batch: Batch, lines: list[BatchLine]) -> "BatchView":
-        return cls(id=batch.id, status=batch.status, format=batch.format, atomic=batch.atomic, lines=batch.lines,
+        # Cut short is internal (whether its key may resume at once); to the caller the batch is
+        # unfinished, which "running" has always meant.
+        status = "running" if batch.status == bulk.CUT_SHORT else batch.status
+        return cls(id=batch.id, status=status, format=batch.format, atomic=batch.atomic, lines=batch.lines,
                    accepted=batch.accepted, duplicates=batch.duplicates, rejected=batch.rejected,
                    created_at=batch.created_at, finished_at=batch.finished_at,
                    results=[LineView.of(line) for line in lines], results_url=f"/v1/batches/{batch.id}/results")
@@ -98,6 +105,13 @@ def _format_of(content_type: str | None) -> tuple[str, str] | None:
 @router.post(
     "/batches", response_model=BatchView, operation_id="push_batch",
     responses={**problem_responses(*AUTH_ERRORS, 409, 413, 415),
+               409: {"description": "The same Idempotency-Key is still being applied, or was sent with another "
+                                    "body; when it is still running, `Retry-After` says when it may resume",
+                     "headers": {"Retry-After": {"description": "Seconds until the batch may be resumed",
+                                                 "schema": {"type": "integer"}}},
+                     "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+               499: {"description": "Not an answer: the client closed the connection before its body was "
+                                    "sent; logged as such, and its batch may be resumed at once"},
                422: {"description": "An atomic batch with a failing line: nothing was written "
                                     "(problem+json with `batch`, whose results are the failing lines)",
                      "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}},
@@ -127,6 +141,9 @@ async def push_batch(request: Request, actor: RecordChanger, idempotency_key: Id
     def unit_of_work():
         return transaction(database)
 
+    def marking():
+        return transaction(database, wait=MARK_WAIT_SECONDS)
+
     batch, after, replayed = await run_in_threadpool(
         bulk.start, unit_of_work, department_code=actor.department_code, client_id=actor.client_id,
         scopes=actor.scopes, key=idempotency_key, format=format_, atomic=atomic, now=clock.now(),
@@ -147,16 +164,26 @@ async def push_batch(request: Request, actor: RecordChanger, idempotency_key: Id
                 # Every line goes in one transaction, which holds the write lock (all of SQLite;
                 # on PostgreSQL the event counter): read the whole body first, so a slow sender
                 # does not hold every other write up while it sends.
-                async for piece in body:
-                    spool.write(piece)
+                try:
+                    async for piece in body:
+                        spool.write(piece)
+                except Exception:  # the client went away or stalled: nothing applied, the key may go on
+                    await run_in_threadpool(partial(bulk.cut_short, marking, batch.id, heartbeat=batch.updated_at))
+                    raise
                 spool.seek(0)
             source = iter(partial(spool.read, SPOOL_READ_BYTES), b"") if batch.atomic else chunks()
             try:
                 batch = await run_in_threadpool(bulk.run, unit_of_work, read(source, encoding), batch=batch,
                                                 after=after, department_code=actor.department_code,
-                                                scopes=actor.scopes, clock=clock)
-            except DATABASE_BUSY as error:
-                return _cut_short_by_a_busy_database(request, batch, error)
+                                                scopes=actor.scopes, clock=clock, marking=marking)
+            except bulk.BatchInterrupted as stop:
+                cause = stop.__cause__
+                if isinstance(cause, DATABASE_BUSY):
+                    return _cut_short_by_a_busy_database(request, batch, cause, resumable=stop.resumable)
+                if isinstance(cause, ClientDisconnect):
+                    log.info("batch %s: the client went away mid-body; %s", batch.id,
+                             "its key resumes it at once" if stop.resumable else "not marked cut short")
+                raise cause from None  # answered as it would be anywhere (499, 408, 413, 500)
     async for _ in body:  # what was not read (a batch stops at an atomic failure, a replay reads none)
         pass
     status = 422 if batch.status == "rejected" else 200
@@ -181,12 +208,13 @@ async def push_batch(request: Request, actor: RecordChanger, idempotency_key: Id
     return JSONResponse(json.loads(view.model_dump_json()), headers=headers)
 
 
-def _cut_short_by_a_busy_database(request: Request, batch: Batch, error: Exception) -> Response:
+def _cut_short_by_a_busy_database(request: Request, batch: Batch, error: Exception, *, resumable: bool) -> Response:
     # Not the generic 503 ("nothing was changed"): the chunks committed before the database got
-    # busy are stored. The batch counts as running until batch_resume_seconds pass without a
-    # chunk; then its key goes on from the last stored line (before that, the key gets a 409).
+    # busy are stored. Marked cut short, the batch resumes from the last stored line as soon as
+    # the database has room; if even that mark did not get through, it counts as running until
+    # batch_resume_seconds pass without a chunk (before that, its key gets a 409).
     log.warning("batch %s cut short by a busy database: %s", batch.id, type(error).__name__)
-    resume = request.app.state.settings.batch_resume_seconds
+    resume = request.app.state.settings.batch_resume_seconds if not resumable else OVERLOADED_RETRY_SECONDS
     if batch.atomic:
         detail, retry = f"the database was busy, so atomic batch {batch.id} wrote nothing", resume
     else:

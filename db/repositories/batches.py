@@ -17,6 +17,10 @@ class BatchRepository:
     def get(self, batch_id: str) -> Batch | None:
         return self.session.get(Batch, batch_id)
 
+    def get_for_update(self, batch_id: str) -> Batch | None:
+        """The batch, its row locked until commit (a request taking it over waits, and is seen)."""
+        return self.session.get(Batch, batch_id, with_for_update=True)
+
     def by_key(self, client_id: str, key: str) -> Batch | None:
         statement = select(Batch).where(Batch.client_id == client_id, Batch.idempotency_key == key)
         return self.session.exec(statement.with_for_update()).first()
