@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Dialect, Table
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel
 
 _MISSING = object()
@@ -63,7 +64,15 @@ def insert_rows(session: Session, model: type[SQLModel], rows: list[dict[str, An
     table: Table = model.__table__  # type: ignore[attr-defined]
     insert = _insert(table, tuple(rows[0]), connection.dialect)
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    dbapi_error = connection.dialect.loaded_dbapi.Error
     try:
         cursor.executemany(insert.sql, insert.parameters(rows))
+    except dbapi_error as error:
+        # As SQLAlchemy would raise it, so callers catch one family of errors whichever way a row
+        # went in: IntegrityError (a key taken meanwhile), DataError (a value the database
+        # refuses), OperationalError (a busy database). Without the rows: they can hold
+        # personal data, and the message can reach a log.
+        raise DBAPIError.instance(insert.sql, None, error, dbapi_error, hide_parameters=True,
+                                  dialect=connection.dialect, ismulti=True) from error
     finally:
         cursor.close()

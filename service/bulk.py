@@ -21,14 +21,15 @@ Line formats:
 import codecs
 import csv
 import json
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session
 
 from db.ids import new_id
@@ -39,12 +40,22 @@ from service.access import Scope
 from service.clock import Clock
 from service.errors import Conflict, DomainError, DuplicateRecord, InvalidCode, MissingScope, NotFound
 from service.organizations import OrganizationFields
-from service.record_fields import DisclosureFields, ListEntryFields, RatingFields, ViolationFields, Visibility
+from service.record_fields import (
+    DisclosureFields,
+    ListEntryFields,
+    RatingFields,
+    StorableFields,
+    ViolationFields,
+    Visibility,
+    storable,
+    unstorable,
+)
 
 Format = Literal["ndjson", "csv"]
 CHUNK_LINES = 500
 MAX_LINE_BYTES = 64 * 1024
 RESUME_AFTER = timedelta(minutes=2)  # default: a running batch silent this long was cut short: it may resume
+RUNNING, CUT_SHORT = "running", "cut_short"  # cut_short: its request ended unfinished; the key may resume at once
 
 FIELDS_OF: dict[str, type[BaseModel]] = {"organization": OrganizationFields, "rating": RatingFields,
                                          "violation": ViolationFields, "disclosure": DisclosureFields,
@@ -57,16 +68,30 @@ LIST_FIELDS = {"penalty_types", "shared_with"}  # CSV cells holding several item
 class BatchInProgress(Conflict):
     title = "Batch in progress"
 
+    def __init__(self, detail: str, *, retry_after: float) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after  # seconds until the batch counts as cut short and its key resumes it
+
+
+class BatchInterrupted(Exception):
+    """A batch's request ended before the batch did (the cause is chained). ``resumable``: it was
+    marked cut short, so the same key resumes it at once."""
+
+    def __init__(self, batch_id: str, *, resumable: bool) -> None:
+        super().__init__(f"batch {batch_id} interrupted")
+        self.batch_id, self.resumable = batch_id, resumable
+
 
 class BatchNotFound(NotFound):
     title = "Batch not found"
 
 
-class _Placement(BaseModel):
+class _Placement(StorableFields):
     model_config = ConfigDict(extra="forbid")
 
     visibility: Visibility = "public"
-    shared_with: list[str] = Field(default_factory=list, max_length=50)
+    shared_with: list[Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")]] = Field(
+        default_factory=list, max_length=50)  # department codes, as the single write takes them
 
 
 @dataclass(frozen=True)
@@ -87,42 +112,78 @@ class _Rejected(Exception):
         self.message, self.field = message, field
 
 
+# What the database refuses in a line's values that validation let through: PostgreSQL's data
+# exceptions (class 22: a value too long for its column, NUL, an escape JSONB cannot hold), and
+# text no driver can encode. Not OperationalError: a busy database cuts the batch short instead.
+REFUSED_BY_THE_DATABASE = (DataError, UnicodeEncodeError)
+
+
+def _refusal(error: Exception) -> str:
+    # Never the database's own message: it can quote the value.
+    code = getattr(getattr(error, "orig", None), "sqlstate", None)
+    return "the database cannot store this line's values" + (f" (SQLSTATE {code})" if code else "") + \
+        "; nothing of it was written"
+
+
+def _rejected(number: int, kind: str | None, field: str | None, message: str) -> LineResult:
+    """A rejected line's result, made storable: a field name or a message can quote what was sent
+    (a key with a NUL in it), and the result is stored in the batch's own transaction."""
+    return LineResult(number, "rejected", kind, field=None if field is None else storable(field)[:100],
+                      message=storable(message))
+
+
 # --- reading lines ----------------------------------------------------------------------------
 
-def _physical_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    """Lines of the body as bytes, without their line break. Splitting bytes at b"\\n" is safe for
-    UTF-8 and GB18030: neither uses that byte inside a multi-byte character."""
-    pending = b""
+def _physical_lines(chunks: Iterable[bytes]) -> Iterator[bytes | None]:
+    """Lines of the body as bytes, without their line break; None for a line longer than
+    MAX_LINE_BYTES (its carriage return and a BOM count). An over-long line is not held: its
+    bytes are dropped up to its newline, and it is one line however the body arrived, so the
+    numbers of the lines after it do not depend on how the network cut the stream. Splitting
+    bytes at b"\\n" is safe for UTF-8 and GB18030: neither uses that byte inside a character."""
+    pending = bytearray()  # appended to in place: a line sent a byte at a time stays linear
+    skipping = False  # inside an over-long line, waiting for its newline
     for chunk in chunks:
-        pending += chunk
-        *complete, pending = pending.split(b"\n")
-        yield from complete
-        if len(pending) > MAX_LINE_BYTES:
-            yield pending  # an over-long line: rejected by the caller, and reading goes on
-            pending = b""
-    if pending:
-        yield pending
+        *complete, rest = chunk.split(b"\n")
+        if complete:
+            head = complete[0]
+            if skipping:
+                yield None
+            else:
+                yield bytes(pending) + head if len(pending) + len(head) <= MAX_LINE_BYTES else None
+            yield from (line if len(line) <= MAX_LINE_BYTES else None for line in complete[1:])
+            pending.clear()
+            skipping = False
+        if not skipping:
+            if len(pending) + len(rest) > MAX_LINE_BYTES:
+                pending.clear()
+                skipping = True
+            else:
+                pending += rest
+    if skipping:
+        yield None
+    elif pending:
+        yield bytes(pending)
 
 
-def _decoded(chunks: Iterable[bytes], encoding: str) -> Iterator[tuple[int, str | None]]:
-    """(line number, text) from 1; text None when the line is not valid in the encoding."""
+def _decoded(chunks: Iterable[bytes], encoding: str) -> Iterator[tuple[int, "str | _Rejected"]]:
+    """(line number, text) from 1, or why the line cannot be read."""
     for number, raw in enumerate(_physical_lines(chunks), start=1):
+        if raw is None:
+            yield number, _Rejected(f"line longer than {MAX_LINE_BYTES} bytes")
+            continue
         if number == 1 and raw.startswith(codecs.BOM_UTF8) and encoding == "utf-8":
             raw = raw[len(codecs.BOM_UTF8):]
         raw = raw.removesuffix(b"\r")
-        if len(raw) > MAX_LINE_BYTES:
-            yield number, None
-            continue
         try:
             yield number, raw.decode(encoding)
         except UnicodeDecodeError:
-            yield number, None
+            yield number, _Rejected(f"the line is not valid {encoding} text")
 
 
 def ndjson_lines(chunks: Iterable[bytes], encoding: str) -> Iterator[tuple[int, dict[str, Any] | _Rejected]]:
     for number, text in _decoded(chunks, encoding):
-        if text is None:
-            yield number, _Rejected(f"the line is not valid {encoding} text, or longer than {MAX_LINE_BYTES} bytes")
+        if isinstance(text, _Rejected):
+            yield number, text
             continue
         if not text.strip():
             continue  # blank lines (a trailing newline) are not records
@@ -135,12 +196,12 @@ def ndjson_lines(chunks: Iterable[bytes], encoding: str) -> Iterator[tuple[int, 
 
 
 def csv_lines(chunks: Iterable[bytes], encoding: str) -> Iterator[tuple[int, dict[str, Any] | _Rejected]]:
-    bad: set[int] = set()
+    bad: dict[int, _Rejected] = {}
 
     def texts() -> Iterator[str]:
         for number, text in _decoded(chunks, encoding):
-            if text is None:
-                bad.add(number)
+            if isinstance(text, _Rejected):
+                bad[number] = text
                 text = ""
             yield text + "\n"
 
@@ -162,7 +223,7 @@ def csv_lines(chunks: Iterable[bytes], encoding: str) -> Iterator[tuple[int, dic
                 return
             continue
         if number in bad:
-            yield number, _Rejected(f"the line is not valid {encoding} text, or longer than {MAX_LINE_BYTES} bytes")
+            yield number, bad.pop(number)
             continue
         if not any(cell.strip() for cell in row):
             continue
@@ -203,6 +264,8 @@ def _parse(number: int, raw: dict[str, Any], scopes: frozenset[str]) -> _Parsed:
     code = values.pop("code", None)
     if not isinstance(code, str) or not code.strip():
         raise _Rejected("code (the organization's USCC) is required", field="code")
+    if unstorable(code):
+        raise _Rejected(f"code: {unstorable(code)}", field="code")
     try:
         fields = FIELDS_OF[kind].model_validate(values)
         placement = _Placement.model_validate({k: raw[k] for k in ("visibility", "shared_with") if k in raw})
@@ -217,7 +280,7 @@ def _result(parsed: _Parsed, outcome: str | DomainError, organization: str | Non
                           message=outcome.detail)
     if isinstance(outcome, DomainError):
         field = "code" if isinstance(outcome, InvalidCode) else getattr(outcome, "field", None)
-        return LineResult(parsed.number, "rejected", parsed.kind, field=field, message=outcome.detail)
+        return _rejected(parsed.number, parsed.kind, field, outcome.detail)
     if parsed.kind == "organization":
         return LineResult(parsed.number, "accepted", parsed.kind, organization=outcome)
     return LineResult(parsed.number, "accepted", parsed.kind, record_id=outcome, organization=organization)
@@ -236,6 +299,8 @@ def _one(session: Session, parsed: _Parsed, *, department_code: str, now: dateti
             return _result(parsed, record.id, record.organization_uscc)
     except DomainError as error:
         return _result(parsed, error)
+    except REFUSED_BY_THE_DATABASE as error:  # the savepoint is rolled back: the chunk goes on
+        return _rejected(parsed.number, parsed.kind, None, _refusal(error))
 
 
 def _organizations(session: Session, lines: list[_Parsed], results: dict[int, LineResult], *,
@@ -252,7 +317,7 @@ def _organizations(session: Session, lines: list[_Parsed], results: dict[int, Li
         with session.begin_nested():
             outcomes = organizations.register_many(session, [(line.number, line.code, line.fields) for line in fresh],
                                                    department_code=department_code, now=now)
-    except IntegrityError:  # registered meanwhile by another writer: one by one
+    except (IntegrityError, *REFUSED_BY_THE_DATABASE):  # registered meanwhile, or a value refused: one by one
         fresh, outcomes = [], {}
     for line in fresh:
         results[line.number] = _result(line, outcomes[line.number])
@@ -275,8 +340,7 @@ def apply_lines(session: Session, chunk: list[tuple[int, dict[str, Any] | _Rejec
             parsed.append(_parse(number, raw, scopes))
         except _Rejected as problem:
             kind = raw.get("type") if isinstance(raw, dict) else None
-            results[number] = LineResult(number, "rejected", kind if kind in FIELDS_OF else None,
-                                         field=problem.field, message=problem.message)
+            results[number] = _rejected(number, kind if kind in FIELDS_OF else None, problem.field, problem.message)
     _organizations(session, [p for p in parsed if p.kind == "organization"], results,
                    department_code=department_code, now=now)
     lines = [p for p in parsed if p.kind != "organization"]
@@ -293,7 +357,7 @@ def apply_lines(session: Session, chunk: list[tuple[int, dict[str, Any] | _Rejec
     try:
         with session.begin_nested():
             outcomes = records.publish_many(session, items, department_code=department_code, now=now)
-    except IntegrityError:
+    except (IntegrityError, *REFUSED_BY_THE_DATABASE):  # then each line in its own savepoint says which
         outcomes = {item.key: None for item in items}  # type: ignore[misc]
     for item in items:
         outcome = outcomes[item.key]
@@ -323,12 +387,16 @@ def start(unit_of_work: UnitOfWork, *, department_code: str, client_id: str, sco
                           created_at=now, updated_at=now)
             repository.add(batch)
             return batch, 0, False
-        if batch.status != "running":
+        if batch.status not in (RUNNING, CUT_SHORT):
             return batch, batch.lines, True
-        if now - batch.updated_at < resume_after:
+        silent = now - batch.updated_at
+        # A batch marked cut short has no request any more; one merely running may have a live one
+        # (here or in another process) until its heartbeat has been silent for resume_after.
+        if batch.status == RUNNING and silent < resume_after:
             raise BatchInProgress(f"batch {batch.id} with this Idempotency-Key is still being applied; "
-                                  "ask again when it is done (GET /v1/batches/{id})")
-        batch.updated_at = now  # taken over: this request goes on from the last committed line
+                                  "ask again when it is done (GET /v1/batches/{id})",
+                                  retry_after=(resume_after - silent).total_seconds())
+        batch.status, batch.updated_at = RUNNING, now  # taken over: this request goes on from the last committed line
         repository.add(batch)
         return batch, (0 if batch.atomic else repository.last_line(batch.id)), False
 
@@ -358,24 +426,53 @@ def _chunks(lines: Iterator[tuple[int, dict[str, Any] | _Rejected]], after: int)
 
 
 def run(unit_of_work: UnitOfWork, lines: Iterator[tuple[int, dict[str, Any] | _Rejected]], *, batch: Batch,
-        after: int, department_code: str, scopes: frozenset[str], clock: Clock) -> Batch:
-    """Apply the lines of ``batch`` (as ``start`` gave it); returns the finished batch."""
-    batch_id = batch.id
-    if batch.atomic:
-        return _run_atomic(unit_of_work, lines, batch_id=batch_id, department_code=department_code, scopes=scopes,
-                           clock=clock)
-    for chunk in _chunks(lines, after):
+        after: int, department_code: str, scopes: frozenset[str], clock: Clock,
+        marking: UnitOfWork | None = None) -> Batch:
+    """Apply the lines of ``batch`` (as ``start`` gave it); returns the finished batch. If reading
+    or applying fails, the batch is marked cut short (in ``marking``, by default ``unit_of_work``)
+    and BatchInterrupted is raised from the failure."""
+    batch_id, heartbeat = batch.id, batch.updated_at
+    try:
+        if batch.atomic:
+            return _run_atomic(unit_of_work, lines, batch_id=batch_id, department_code=department_code,
+                               scopes=scopes, clock=clock)
+        for chunk in _chunks(lines, after):
+            beat = clock.now()
+            with unit_of_work() as session:
+                repository = BatchRepository(session)
+                results = apply_lines(session, chunk, department_code=department_code, scopes=scopes, now=clock.now())
+                batch = repository.get(batch_id)
+                assert batch is not None
+                _count(batch, results)
+                batch.updated_at = beat
+                repository.add(batch)
+                repository.add_lines(batch_id, results)
+                session.expunge_all()  # flat memory, chunk after chunk
+            heartbeat = beat  # committed: the batch is ours as long as it still carries this beat
+        return _finish(unit_of_work, batch_id, "completed", clock)
+    except Exception as error:
+        raise BatchInterrupted(batch_id, resumable=cut_short(marking or unit_of_work, batch_id,
+                                                             heartbeat=heartbeat)) from error
+
+
+def cut_short(unit_of_work: UnitOfWork, batch_id: str, *, heartbeat: datetime) -> bool:
+    """Mark a running batch whose request ended unfinished as cut short, so its key resumes it at
+    once instead of after resume_after of silence. Only while it still carries ``heartbeat``: a
+    batch another request took over meanwhile is that request's. False if it was not marked (the
+    database busy too; then the silence rule still frees the key)."""
+    try:
         with unit_of_work() as session:
             repository = BatchRepository(session)
-            results = apply_lines(session, chunk, department_code=department_code, scopes=scopes, now=clock.now())
-            batch = repository.get(batch_id)
-            assert batch is not None
-            _count(batch, results)
-            batch.updated_at = clock.now()
+            batch = repository.get_for_update(batch_id)
+            if batch is None or batch.status != RUNNING or batch.updated_at != heartbeat:
+                return False
+            batch.status = CUT_SHORT
             repository.add(batch)
-            repository.add_lines(batch_id, results)
-            session.expunge_all()  # flat memory, chunk after chunk
-    return _finish(unit_of_work, batch_id, "completed", clock)
+        return True
+    except Exception as error:  # already answering a failure: that failure is the one to report
+        logging.getLogger("registry.batches").warning("batch %s not marked cut short: %s", batch_id,
+                                                      type(error).__name__)
+        return False
 
 
 def _run_atomic(unit_of_work: UnitOfWork, lines: Iterator[tuple[int, dict[str, Any] | _Rejected]], *,

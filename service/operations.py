@@ -45,7 +45,8 @@ def metrics(database: Database, *, today: date) -> str:
         "# HELP registry_tickets_pending Objections and repair requests waiting for a decision.",
         "# TYPE registry_tickets_pending gauge",
         *(f'registry_tickets_pending{{kind="{kind}"}} {count}' for kind, count in pending.items()),
-        "# HELP registry_webhook_deliveries Webhook deliveries waiting, in flight, or dead-lettered (failed).",
+        "# HELP registry_webhook_deliveries Webhook deliveries waiting, in flight, or dead-lettered (failed, and "
+        "not delivered since by a resend or replay).",
         "# TYPE registry_webhook_deliveries gauge",
         *(f'registry_webhook_deliveries{{status="{status}"}} {count}' for status, count in sorted(deliveries.items())),
         "# HELP registry_webhook_endpoints_disabled Endpoints that receive nothing (disabled by hand or on 410).",

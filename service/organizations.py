@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from sqlmodel import Session
 
 from db.repositories.organizations import OrganizationRepository
@@ -11,7 +11,7 @@ from db.tables import Organization
 from service import codes, events, name_search
 from service.errors import DomainError, NotOwner, OrganizationNotFound
 from service.personal_data import mask_fields
-from service.record_fields import Text
+from service.record_fields import StorableFields, Text
 from service.reference import require_department
 
 OrganizationStatus = Literal["operating", "suspended", "revoked", "deregistered"]
@@ -23,7 +23,7 @@ STATUS_LABELS = {
 }
 
 
-class OrganizationFields(BaseModel):
+class OrganizationFields(StorableFields):
     """Master data a department registers or updates; the region comes from the code."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

@@ -6,11 +6,12 @@
 """
 
 import re
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
 from service.personal_data import mask_fields
 
@@ -34,7 +35,11 @@ EARLIEST, LATEST = date(1949, 10, 1), date(2199, 12, 31)
 RegistryDate = Annotated[date, Field(ge=EARLIEST, le=LATEST)]
 
 
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# What no database of ours stores as it was sent: NUL (PostgreSQL refuses it in text; SQLite keeps
+# it, so the two would differ), the other control characters, and lone surrogates (half of a
+# UTF-16 pair, which a JSON "\\ud800" escape can carry: not text, with no UTF-8 form, so neither
+# driver can send it). Line breaks and tabs are fine.
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 # Unicode's invisible format characters (category Cf: zero-width space and joiners, bidirectional
 # overrides, the BOM...), as of Python 3.11's Unicode 14. They make a decision number that looks
 # like another slip past the duplicate check, and bidi overrides make text read backwards.
@@ -47,11 +52,56 @@ INVISIBLE_RANGES = ((0xAD, 0xAD), (0x600, 0x605), (0x61C, 0x61C), (0x6DD, 0x6DD)
 _INVISIBLE = re.compile("[" + "".join(f"{chr(a)}-{chr(b)}" for a, b in INVISIBLE_RANGES) + "]")
 
 
+def unstorable(text: str) -> str | None:
+    """Why the text cannot be stored as sent, or None."""
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return None
+    if "\ud800" <= found.group() <= "\udfff":
+        return "lone surrogates (U+D800 to U+DFFF) are not text and cannot be stored"
+    return "control characters are not allowed in text"
+
+
+def storable(text: str) -> str:
+    """The text with what cannot be stored written as escapes (``\\u0000``): for the registry's
+    own messages about input, which must be storable themselves."""
+    return _UNSTORABLE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key)
+            yield from _strings(item)
+
+
+class StorableFields(BaseModel):
+    """Fields of which every text, whatever its type (a grade, a list of department codes, a URL,
+    a name that must be one of a few words), is refused before it reaches the database when it
+    holds what the database cannot store: a line of a batch is then rejected naming its field,
+    instead of the database refusing the statement of a whole chunk."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        for text in _strings(value):
+            reason = unstorable(text)
+            if reason is not None:
+                raise ValueError(reason)
+        return value
+
+
 def _no_control_characters(text: str) -> str:
     # NUL and other control characters are never meant in a name or a decision, render as
     # nothing, and PostgreSQL cannot store NUL at all; line breaks and tabs are fine.
-    if _CONTROL.search(text):
-        raise ValueError("control characters are not allowed in text")
+    reason = unstorable(text)
+    if reason is not None:
+        raise ValueError(reason)
     invisible = _INVISIBLE.search(text)
     if invisible:
         raise ValueError(f"invisible formatting characters (U+{ord(invisible.group()):04X}) are not allowed in text")
@@ -64,10 +114,13 @@ def Text(max_length: int, *, min_length: int = 1) -> Any:
 
 
 ShortText = Text(200)
+# As long as their columns: longer ones were refused by PostgreSQL (a 500 or a stuck line), not by us.
+DecisionNumber = Text(100)
+SchemeCode = Text(32)
 LongText = Text(4000)
 
 
-class RecordFields(BaseModel):
+class RecordFields(StorableFields):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     internal_notes: LongText | None = Field(
@@ -76,8 +129,8 @@ class RecordFields(BaseModel):
 
 
 class RatingFields(RecordFields):
-    scheme: ShortText = Field(default="default", examples=["default"])
-    grade: Annotated[str, Field(min_length=1, max_length=8)] = Field(examples=["AA"])
+    scheme: SchemeCode = Field(default="default", examples=["default"])
+    grade: Text(8) = Field(examples=["AA"])  # type: ignore[valid-type]
     score: Decimal | None = Field(default=None, ge=0, le=1000, decimal_places=2, examples=["88.5"])
     standard: ShortText | None = Field(default=None, examples=["GB/T 31863-2015"])
     evaluated_on: RegistryDate
@@ -91,7 +144,7 @@ class RatingFields(RecordFields):
 
 
 class ViolationFields(RecordFields):
-    decision_no: ShortText = Field(examples=["深市监罚〔2025〕123号"])
+    decision_no: DecisionNumber = Field(examples=["深市监罚〔2025〕123号"])
     decided_on: RegistryDate
     authority: ShortText = Field(examples=["深圳市市场监督管理局"])
     category: ShortText = Field(description="Violation type", examples=["产品质量不合格"])
@@ -128,7 +181,7 @@ class ListEntryFields(RecordFields):
     list: ListName
     reason: LongText
     legal_basis: ShortText
-    decision_no: ShortText
+    decision_no: DecisionNumber
     effective_on: RegistryDate
     expires_on: RegistryDate | None = Field(
         default=None, description="Defaults to the rule set's term for the list (black: 3 years)."

@@ -180,10 +180,13 @@ def signing_secrets(session: Session, endpoint_id: str, *, owner: str, now: date
 
 
 def deliveries(session: Session, endpoint_id: str, *, owner: str, status: str | None, limit: int):
+    """The newest deliveries, each with its attempts and, for a dead letter whose event a resend
+    or replay has since delivered, the delivery that did (else None)."""
     endpoint = get(session, endpoint_id, owner=owner)
     repository = WebhookRepository(session)
     rows = repository.deliveries(endpoint.id, status=status, limit=limit)
     attempts: dict[str, list] = {d.id: [] for d in rows}
     for attempt in repository.attempts([d.id for d in rows]):
         attempts[attempt.delivery_id].append(attempt)
-    return [(d, attempts[d.id]) for d in rows]
+    delivered = repository.first_succeeded(endpoint.id, [d.event_seq for d in rows if d.status == "failed"])
+    return [(d, attempts[d.id], delivered.get(d.event_seq) if d.status == "failed" else None) for d in rows]

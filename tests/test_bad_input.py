@@ -118,6 +118,7 @@ BAD_FIELDS = [
     ("a megabyte of text", {"penalty": "罚" * 1_000_000}, ""),
     ("unknown penalty type", {"penalty_types": ["flogging"]}, "penalty_types"),
     ("unknown field", {"internal_flag": True}, "internal_flag"),
+    ("a decision number longer than its column", {"decision_no": "深市监罚〔2026〕" + "1" * 100 + "号"}, "decision_no"),
 ]
 
 

@@ -59,6 +59,9 @@ class DeliveryView(BaseModel):
     attempts: int
     next_attempt_at: datetime
     attempt_log: list[AttemptView]
+    superseded_by: str | None = Field(
+        default=None, description="For a dead letter (failed): the later delivery of the same event to this endpoint "
+                                  "that succeeded (a resend or replay); null while the event has not been delivered")
 
 
 def _allowed(request: Request) -> frozenset[str]:
@@ -129,9 +132,10 @@ def list_webhook_deliveries(session: SessionDep, actor: WebhookManager, endpoint
     """The newest deliveries with every attempt's status, duration and error (failed = dead letter)."""
     return [DeliveryView(id=d.id, event_seq=d.event_seq, status=d.status, attempts=d.attempts,
                          next_attempt_at=d.next_attempt_at,
-                         attempt_log=[AttemptView.model_validate(a, from_attributes=True) for a in attempts])
-            for d, attempts in webhooks.deliveries(session, endpoint_id, owner=actor.department_code,
-                                                   status=status, limit=limit)]
+                         attempt_log=[AttemptView.model_validate(a, from_attributes=True) for a in attempts],
+                         superseded_by=superseded_by)
+            for d, attempts, superseded_by in webhooks.deliveries(session, endpoint_id, owner=actor.department_code,
+                                                                  status=status, limit=limit)]
 
 
 class ReplayRequest(BaseModel):

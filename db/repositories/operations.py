@@ -25,8 +25,17 @@ def pending_tickets(conn: Connection) -> dict[str, int]:
 
 
 def unfinished_deliveries(conn: Connection) -> dict[str, int]:
-    """Deliveries waiting, in flight, or given up (succeeded ones are not counted: they pile up)."""
-    statement = (select(_delivery.c.status, func.count()).where(_delivery.c.status.in_(("pending", "sending", "failed")))
+    """Deliveries waiting, in flight, or given up (succeeded ones are not counted: they pile up).
+    A dead letter whose event a resend or replay has since delivered to the endpoint is not
+    counted: nothing is missing any more, and an alert on it would never clear."""
+    delivered = _delivery.alias("delivered")
+    # Looked up by event (ix_webhook_delivery_event_seq: one row per endpoint that got it).
+    superseded = (select(delivered.c.id)
+                  .where(delivered.c.event_seq == _delivery.c.event_seq,
+                         delivered.c.endpoint_id == _delivery.c.endpoint_id, delivered.c.status == "succeeded")
+                  .exists())
+    statement = (select(_delivery.c.status, func.count())
+                 .where(_delivery.c.status.in_(("pending", "sending")) | ((_delivery.c.status == "failed") & ~superseded))
                  .group_by(_delivery.c.status))
     return {"pending": 0, "sending": 0, "failed": 0} | dict(conn.execute(statement).all())
 

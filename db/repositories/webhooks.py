@@ -97,6 +97,16 @@ class WebhookRepository:
             statement = statement.where(WebhookDelivery.status == status)
         return self.session.exec(statement.order_by(col(WebhookDelivery.event_seq).desc()).limit(limit)).all()
 
+    def first_succeeded(self, endpoint_id: str, event_seqs: Sequence[int]) -> dict[int, str]:
+        """The first delivery of each of these events to the endpoint that succeeded, by event."""
+        if not event_seqs:
+            return {}
+        statement = (select(WebhookDelivery.event_seq, WebhookDelivery.id)
+                     .where(WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.status == "succeeded",
+                            col(WebhookDelivery.event_seq).in_(set(event_seqs)))
+                     .order_by(col(WebhookDelivery.created_at).desc(), col(WebhookDelivery.id).desc()))
+        return dict(self.session.exec(statement).all())  # the first one last: it wins the dict
+
     def attempts(self, delivery_ids: Sequence[str]) -> Sequence[WebhookAttempt]:
         statement = (select(WebhookAttempt).where(col(WebhookAttempt.delivery_id).in_(delivery_ids))
                      .order_by(col(WebhookAttempt.id)))
