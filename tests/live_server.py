@@ -44,8 +44,14 @@ def live_server(database_url: str, data_dir: Path, **settings: str) -> Iterator[
             pytest.fail(f"server did not start: {process.stdout.read1().decode(errors='replace') if process.stdout else ''}")
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
+
+
+def stop(process: subprocess.Popen, *, wait: float = 10) -> None:
+    """A server the test started, ended: asked first, then killed if it does not stop in time."""
+    process.terminate()
+    try:
+        process.wait(timeout=wait)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

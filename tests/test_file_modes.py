@@ -18,7 +18,7 @@ import pytest
 
 from db import migrations
 from db.session import is_sqlite
-from tests.live_server import free_port
+from tests.live_server import free_port, stop
 
 CLI = Path(sys.executable).parent / "credit-registry"
 OPERATOR_UMASK = 0o022
@@ -63,12 +63,7 @@ class Install:
                 time.sleep(0.2)
             yield
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process, wait=15)
 
     def database_files(self) -> list[Path]:
         return [Path(f"{self.database}{suffix}") for suffix in ("", "-wal", "-shm")] if self.sqlite else []

@@ -28,7 +28,7 @@ from db.tables import Record
 from service import bulk, clients
 from tests import factories as f
 from tests.database_state import counts
-from tests.live_server import free_port
+from tests.live_server import free_port, stop
 
 HUAWEI = f.HUAWEI
 NDJSON = {"content-type": "application/x-ndjson"}
@@ -66,11 +66,7 @@ def _server(database_url: str, data_dir: Path, port: int, log: Path, **settings:
     try:
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
 
 
 def _importer(unit_of_work, clock):
