@@ -69,13 +69,7 @@ class TestStorageFull:
             self, app, client, parties, full_storage, caplog) -> None:
         headers = parties["a"].headers
         caplog.set_level(logging.INFO, logger="registry")
-        refused = None
-        for n in range(500):  # until the pages that still had room are used up
-            response = client.put(f"/v1/organizations/{make_uscc('91', '440300', f'FULL{n:04d}')}",
-                                  json={"name": f"深圳市满盘测试{n:04d}有限公司" + "填充" * 80}, headers=headers)
-            if response.status_code >= 300:
-                refused = response
-                break
+        refused = _write_until_refused(client, headers, "FULL")
         assert refused is not None, "the capped database never refused a write"
         assert refused.status_code == 503, refused.text
         assert refused.headers["content-type"] == PROBLEM
@@ -167,13 +161,7 @@ class TestPostgresDiskFull:
         caplog.set_level(logging.INFO, logger="registry")
         with TestClient(app) as client:
             filler = _fill(disk)
-            refused = None
-            for n in range(500):  # until the pages that still had room are used up
-                response = client.put(f"/v1/organizations/{make_uscc('91', '440300', f'PGFL{n:04d}')}",
-                                      json={"name": f"深圳市满盘测试{n:04d}有限公司" + "填充" * 80}, headers=headers)
-                if response.status_code >= 300:
-                    refused = response
-                    break
+            refused = _write_until_refused(client, headers, "PGFL")
             assert refused is not None, "the full disk never refused a write"
             assert refused.status_code == 503, refused.text
             assert refused.json()["type"] == "/problems/storage-full"
@@ -190,3 +178,14 @@ class TestPostgresDiskFull:
                                json={"name": "深圳市满盘恢复有限公司"}, headers=headers)
             assert again.status_code in (200, 201), again.text
         database.dispose()
+
+
+def _write_until_refused(client, headers: dict[str, str], series: str):
+    """Organizations with long names, written until one is refused (the pages that still had room
+    used up); that answer, or None if 500 writes all went through."""
+    for n in range(500):
+        response = client.put(f"/v1/organizations/{make_uscc('91', '440300', f'{series}{n:04d}')}",
+                              json={"name": f"深圳市满盘测试{n:04d}有限公司" + "填充" * 80}, headers=headers)
+        if response.status_code >= 300:
+            return response
+    return None
