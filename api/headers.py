@@ -14,6 +14,13 @@ in advance, so /redoc alone allows inline styles; its scripts stay pinned all th
 search runs in a worker started from a blob: URL (``worker-src blob:``). ReDoc's
 footer also asks for a logo from its vendor's CDN: img-src keeps that request from leaving the
 browser, and ReDoc hides the image when it fails.
+
+Every HTML answer, whoever rendered it (a page, an error page, the docs), also carries
+``X-Frame-Options: DENY`` (with ``frame-ancestors 'none'``: no page can be framed and clicked
+through) and ``Cache-Control: no-store``. A page can show what must not outlive the visit (the
+ticket secret after filing an objection, a ticket's status), and one rule for all pages, set here
+rather than by each route, cannot be forgotten by the next page. Public pages lose their 304s;
+the JSON answers, where caching pays, keep theirs.
 """
 
 import base64
@@ -70,6 +77,19 @@ def docs_policy(html: str, *, styles_at_run_time: bool = False) -> str:
     return DOCS_POLICY.format(scripts=_sources(blocks.scripts), styles=styles)
 
 
+# The registry's own pages: no script at all, styles and images from this service only.
+PAGE_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; form-action 'self'; "
+               "frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+
+
+def _page_headers(headers: MutableHeaders, *, policy: str | None = None) -> None:
+    if policy is not None or "content-security-policy" not in headers:
+        headers["content-security-policy"] = policy or PAGE_POLICY
+    headers["x-frame-options"] = "DENY"
+    headers["referrer-policy"] = "same-origin"
+    headers["cache-control"] = "no-store"
+
+
 class SecurityHeaders:
     def __init__(self, app: ASGIApp, *, docs_pages: frozenset[str], styled_at_run_time: frozenset[str]) -> None:
         self.app, self.docs_pages, self.styled_at_run_time = app, docs_pages, styled_at_run_time
@@ -85,7 +105,10 @@ class SecurityHeaders:
         async def with_nosniff(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", [])
-                MutableHeaders(scope=message)["x-content-type-options"] = "nosniff"
+                headers = MutableHeaders(scope=message)
+                headers["x-content-type-options"] = "nosniff"
+                if headers.get("content-type", "").startswith("text/html"):
+                    _page_headers(headers)
             await send(message)
 
         await self.app(scope, receive, with_nosniff)
@@ -110,10 +133,8 @@ class SecurityHeaders:
             start.setdefault("headers", [])
             headers = MutableHeaders(scope=start)
             headers["x-content-type-options"] = "nosniff"
-            headers["content-security-policy"] = docs_policy(
-                body.decode("utf-8", "replace"), styles_at_run_time=scope["path"] in self.styled_at_run_time)
-            headers["x-frame-options"] = "DENY"
-            headers["referrer-policy"] = "same-origin"
+            _page_headers(headers, policy=docs_policy(
+                body.decode("utf-8", "replace"), styles_at_run_time=scope["path"] in self.styled_at_run_time))
             await send(start)
             await send({"type": "http.response.body", "body": body})
 

@@ -27,13 +27,6 @@ from service.public_intake import ObjectionFiling
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; form-action 'self'; "
-                               "frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-}
 MAX_FORM_BYTES = 16 * 1024
 
 
@@ -41,8 +34,9 @@ def _language(request: Request) -> Language:
     return "en" if request.query_params.get("lang") == "en" else "zh"
 
 
-def _render(request: Request, template: str, *, status: int = 200, no_store: bool = False,
-            **context: Any) -> HTMLResponse:
+def _render(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
+    """A page in the caller's language. Its security and caching headers are api/headers.py's,
+    the same for every HTML answer."""
     lang = _language(request)
 
     def link(path: str, **params: Any) -> str:
@@ -51,9 +45,8 @@ def _render(request: Request, template: str, *, status: int = 200, no_store: boo
 
     others = {k: v for k, v in request.query_params.items() if k != "lang"}
     switch = {**others, **({} if lang == "en" else {"lang": "en"})}
-    headers = SECURITY_HEADERS | ({"Cache-Control": "no-store"} if no_store else {})
     return templates.TemplateResponse(
-        request, template, status_code=status, headers=headers,
+        request, template, status_code=status,
         context={"lang": lang, "t": words(lang), "link": link,
                  "switch_language": request.url.path + ("?" + urlencode(switch) if switch else ""), **context},
     )
@@ -73,7 +66,8 @@ def search_page(request: Request, conn: ReadConnection, today: Today,
             page = public.search(conn, q, today=today, cursor=cursor, limit=20)
         except InvalidRecord as invalid:
             error = invalid.detail
-    return _render(request, "search.html", q=q, page=page, error=error)
+    # A refused query is a 422, as on the list page: a crawler or monitor sees what a person reads.
+    return _render(request, "search.html", status=422 if error else 200, q=q, page=page, error=error)
 
 
 def _profile_or_message(request: Request, conn: ReadConnection, code: str, today: date):
@@ -160,7 +154,7 @@ async def file_objection_page(request: Request, code: str, today: Today):
                     return _message(request, status, "error_title", refused.detail)
                 return _objection_form(request, profile, form.get("record_id", ""), form=form,
                                        error=refused.detail, status=status)
-        return _render(request, "filed.html", status=201, no_store=True, code=profile.code, filed=filed)
+        return _render(request, "filed.html", status=201, code=profile.code, filed=filed)
 
     try:
         return await run_in_threadpool(file)
@@ -207,8 +201,8 @@ async def ticket_status_page(request: Request, today: Today):
             try:
                 found = public_intake.ticket_status(session, ticket, secret, today=today)
             except public_intake.TicketNotFound:
-                return _render(request, "ticket.html", status=404, no_store=True, form={"ticket": ticket},
+                return _render(request, "ticket.html", status=404, form={"ticket": ticket},
                                status_of=None, error=words(_language(request))["ticket_unknown"])
-        return _render(request, "ticket.html", no_store=True, form={"ticket": ticket}, status_of=found)
+        return _render(request, "ticket.html", form={"ticket": ticket}, status_of=found)
 
     return await run_in_threadpool(status)

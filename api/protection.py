@@ -99,15 +99,13 @@ class PublicCaching:
     """ETag and Cache-Control on successful public GETs; ``If-None-Match`` answers 304.
 
     The ETag is a hash of the body, so it changes exactly when the answer does. Streaming
-    responses (exports) are passed through untouched.
+    responses (exports) are passed through untouched, and so are pages: HTML is never stored
+    (api/headers.py).
     """
 
     def __init__(self, app: ASGIApp, *, max_age: int) -> None:
         self.app = app
         self.cache_control = f"public, max-age={max_age}".encode()
-        # Pages are revalidated every time (a 304 is cheap): someone who just filed an objection
-        # must see its marker on the next page view, not a minute later.
-        self.page_cache_control = b"public, no-cache"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or not is_public(scope["path"]) \
@@ -134,15 +132,15 @@ class PublicCaching:
         await self.app(scope, receive, buffer)
 
     async def _finish(self, scope: Scope, start: Message, body: bytes, send: Send) -> None:
-        if any(k.lower() == b"cache-control" for k, _ in start.get("headers", [])):
-            # The route decided (e.g. no-store for a ticket read with its secret).
+        if any(k.lower() == b"cache-control" or (k.lower() == b"content-type" and v.startswith(b"text/html"))
+               for k, v in start.get("headers", [])):
+            # The route decided (e.g. no-store for a ticket read with its secret), or a page.
             await send(start)
             await send({"type": "http.response.body", "body": body})
             return
         etag = b'W/"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode() + b'"'
         headers = [(k, v) for k, v in start.get("headers", []) if k.lower() not in (b"etag", b"cache-control")]
-        is_page = any(k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in headers)
-        headers += [(b"etag", etag), (b"cache-control", self.page_cache_control if is_page else self.cache_control)]
+        headers += [(b"etag", etag), (b"cache-control", self.cache_control)]
         wanted = b",".join(v for k, v in scope["headers"] if k == b"if-none-match")
         if etag in [t.strip() for t in wanted.split(b",")] or wanted.strip() == b"*":
             headers = [(k, v) for k, v in headers if k.lower() not in (b"content-length", b"content-type")]
