@@ -37,13 +37,14 @@ from service.demo import ensure_departments  # noqa: E402
 CONNECTIONS, THREADS, WORKERS = 64, 2, 2
 
 
-def serve(url: str, data_dir: str, port: int) -> subprocess.Popen:
+def serve(url: str, data_dir: str, port: int, output=subprocess.DEVNULL) -> subprocess.Popen:
+    """The service with WORKERS processes; ``output``: where its stdout and stderr go."""
     env = os.environ | {"REGISTRY_DATABASE_URL": url, "REGISTRY_DATA_DIR": data_dir, "REGISTRY_ACCESS_LOG": "false",
                         "REGISTRY_LOG_LEVEL": "warning", "REGISTRY_WEBHOOK_WORKER_IN_PROCESS": "false",
                         "REGISTRY_PUBLIC_RATE_PER_MINUTE": "100000000", "REGISTRY_PUBLIC_RATE_BURST": "100000000"}
     process = subprocess.Popen([str(ROOT / ".venv/bin/credit-registry"), "serve", "--no-migrate", "--port", str(port),
-                                "--workers", str(WORKERS)], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
+                                "--workers", str(WORKERS)], env=env, stdout=output, stderr=output,
+                               start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:

@@ -7,7 +7,8 @@ and the run reports what was answered and refused. Then the recovery: how soon a
 ordinary requests are answered again at ordinary speed.
 
 Passes when the overload got only 2xx, 429 and 503 (never a 5xx other than 503, never a request
-left hanging past wrk's timeout) and the service recovered within 10 s.
+left hanging past wrk's timeout), the service recovered within 10 s, and its logs hold no secret
+(the suite's shapes, tests/live_traffic.py: the token sent with every department request is one).
 
     .venv/bin/python bench/overload.py [--seconds 60]
 
@@ -42,6 +43,7 @@ from search import generate, load  # noqa: E402
 from db import migrations  # noqa: E402
 from db.session import open_database, transaction  # noqa: E402
 from service import clients  # noqa: E402
+from tests.live_traffic import SECRET_SHAPES  # noqa: E402
 
 SATURATING, OVERLOAD = (64, 128, 256), 2048
 TIMEOUT_SECONDS = 15
@@ -162,7 +164,9 @@ def main() -> None:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        server = serve(url, folder, port)
+        log = Path(folder) / "server.log"
+        with log.open("wb") as output:
+            server = serve(url, folder, port, output)
         try:
             base = f"http://127.0.0.1:{port}"
             token = httpx.post(f"{base}/v1/auth/token", data={"grant_type": "client_credentials", "client_id":
@@ -187,9 +191,11 @@ def main() -> None:
                 server.wait(30)
             except subprocess.TimeoutExpired:
                 os.killpg(server.pid, signal.SIGKILL)
+        logged = log.read_text(errors="replace").splitlines()
+    leaks = [line for line in logged if SECRET_SHAPES.search(line)]
     allowed = {s for s in overloaded["statuses"] if 200 <= s < 300 or s in (429, 503)}
     wrong = {s: n for s, n in overloaded["statuses"].items() if s not in allowed}
-    passed = not wrong and overloaded["timeouts"] == 0 and recovered <= 10
+    passed = not wrong and overloaded["timeouts"] == 0 and recovered <= 10 and not leaks
     codes_text = ", ".join(f"{s}: {n:,}" for s, n in sorted(overloaded["statuses"].items()))
     saturation = served(saturated) / 10
     rows_ = [
@@ -211,7 +217,8 @@ def main() -> None:
     print(f"overload: {'PASS' if passed else 'FAIL'}; saturation {saturation:,.0f} served/s; "
           f"{arguments.seconds} s at {OVERLOAD} connections {overloaded['rate']:,.0f} answers/s "
           f"({overloaded['rate'] / saturation:.1f}x); status codes {codes_text}; "
-          f"timeouts {overloaded['timeouts']}; recovered in {recovered:.1f} s")
+          f"timeouts {overloaded['timeouts']}; recovered in {recovered:.1f} s; "
+          f"{len(logged)} log lines, {len(leaks)} with a secret{': ' + leaks[0][:200] if leaks else ''}")
     sys.exit(0 if passed else 1)
 
 

@@ -25,19 +25,20 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-from service.codes import uscc_check_digit_valid
+from service.codes import USCC_ALPHABET, uscc_check_digit_valid
 from service.regions import PROVINCES
 
 # Full-width digits, letters and signs read as their ASCII twins, and every kind of space (the
 # no-break space of text pasted from a word processor, tabs) as a space, one character for one,
-# so a match's position in the read text is its position in the original.
+# so a match's position in the read text is its position in the original. Dashes too, U+2015
+# among them: Windows' GBK code page gives it for the Chinese dash (GB18030 gives U+2014).
 _AS_ASCII = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)},
                            **{chr(0xFF21 + i): chr(0x41 + i) for i in range(26)},
                            **{chr(0xFF41 + i): chr(0x61 + i) for i in range(26)},
                            **{chr(c): " " for c in range(0x3001) if unicodedata.category(chr(c)) == "Zs"},
                            "\t": " ", "＋": "+", "－": "-", "＠": "@", "．": ".", "（": "(", "）": ")",
                            "·": ".", "・": ".", "‧": ".", "\u2010": "-", "\u2011": "-", "\u2012": "-",
-                           "\u2013": "-", "\u2014": "-", "\uFE63": "-", "\u2212": "-"})
+                           "\u2013": "-", "\u2014": "-", "\u2015": "-", "\uFE63": "-", "\u2212": "-"})
 
 # A number is bounded by anything but a digit: letters before it (Tel13912345678, ID110101...)
 # do not hide it. A number inside a unified social credit code is the code's (checked below).
@@ -63,6 +64,7 @@ _CODE_CHARACTERS = re.compile(r"[0-9A-Za-z]*", re.ASCII)
 _MAYBE = re.compile(r"[0-9@]")
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_USCC_CHARACTERS = frozenset(USCC_ALPHABET)
 ROLE_MAILBOXES = frozenset({"service", "services", "info", "contact", "support", "admin", "office", "sales",
                             "hr", "kefu", "webmaster", "postmaster", "noreply", "no-reply", "press", "media",
                             "marketing", "help", "feedback", "public", "xinxi", "tousu", "jubao"})
@@ -94,8 +96,10 @@ def luhn_valid(digits: str) -> bool:
 
 
 def _is_uscc(number: str) -> bool:
-    # A code's positions 3-8 are its authority's division: a province's, or national (10).
-    return len(number) == 18 and uscc_check_digit_valid(number) and (number[2:4] in PROVINCES or number[2:4] == "10")
+    # Letters no code has (I, O, S, V, Z: Mobile13912345678x) first: the check digit's table has none
+    # of them. A code's positions 3-8 are its authority's division: a province's, or national (10).
+    return (len(number) == 18 and set(number) <= _USCC_CHARACTERS and uscc_check_digit_valid(number)
+            and (number[2:4] in PROVINCES or number[2:4] == "10"))
 
 
 def _birth_date(digits: str) -> bool:

@@ -10,10 +10,11 @@ mocked.
 With ``REQUIRE_POSTGRES=1`` (CI) a missing PostgreSQL fails the run instead of skipping.
 """
 
-import json
 import logging
 import os
 import re
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
@@ -31,6 +32,7 @@ from db.sealing import Sealer, decode_key
 from db.session import Database, open_database, transaction
 from db.tables import metadata
 from service import reference
+from tests import live_traffic
 from tests.webhook_receivers import hooked, receivers  # noqa: F401 (fixtures for the webhook tests)
 
 # A fixed moment: 2026-06-15 10:00 China Standard Time.
@@ -157,8 +159,7 @@ PUBLIC_RESPONSES: list[tuple[str, str]] = []
 # ends: prefixed secrets and tokens by their shape, ticket secrets by the values handed out.
 LOG_LINES: list[str] = []
 TICKET_SECRETS: set[str] = set()
-SECRET_SHAPES = re.compile(r"crs_[A-Za-z0-9_-]{16,}|whsec_[A-Za-z0-9+/=]{16,}|eyJ[A-Za-z0-9_-]{8,}\.eyJ|"
-                           r"PRIVATE KEY|Bearer [A-Za-z0-9._-]{16,}")
+SECRET_SHAPES = live_traffic.SECRET_SHAPES
 
 
 class _LogCapture(logging.Handler):
@@ -174,39 +175,29 @@ logging.getLogger().addHandler(_LogCapture())
 logging.getLogger("registry").setLevel(logging.DEBUG)
 
 
-class PublicResponseRecorder:
-    def __init__(self, app) -> None:
-        self.app = app
+# The session's own: its server processes record what they answer and log here (tests/live_traffic.py).
+os.environ[live_traffic.TRAFFIC_DIR] = tempfile.mkdtemp(prefix="registry-live-traffic-")
+# A ticket's secret as the filing shows it: in the JSON answer, or on the page after the form.
+_FILED_SECRET = re.compile(r'"secret":\s*"([^"]+)"|data-testid="secret"><code>([^<]+)</code>')
 
-    async def __call__(self, scope, receive, send) -> None:
-        from api.protection import is_public
 
-        if scope["type"] != "http" or not is_public(scope["path"]) or scope["path"].startswith("/static/"):
-            await self.app(scope, receive, send)
-            return
-        chunks: list[bytes] = []
-
-        async def record(message) -> None:
-            if message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-                if not message.get("more_body"):
-                    body = b"".join(chunks).decode("utf-8", "replace")
-                    PUBLIC_RESPONSES.append((scope["path"], body))
-                    if '"secret"' in body and body.startswith("{"):  # a JSON filing (pages name a field "secret")
-                        TICKET_SECRETS.add(json.loads(body)["secret"])
-            await send(message)
-
-        await self.app(scope, receive, record)
+def record_public_response(path: str, body: str) -> None:
+    PUBLIC_RESPONSES.append((path, body))
+    TICKET_SECRETS.update(secret for found in _FILED_SECRET.findall(body) for secret in found if secret)
 
 
 @pytest.fixture
 def app(db: Database, settings: Settings, clock: MovableClock):
     app = create_app(settings, clock=clock)
-    app.add_middleware(PublicResponseRecorder)
+    app.add_middleware(live_traffic.PublicBodies, sink=record_public_response)
     return app
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    for path, body in live_traffic.answers():
+        record_public_response(f"live {path}", body)
+    LOG_LINES.extend(live_traffic.log_lines())
+    shutil.rmtree(os.environ[live_traffic.TRAFFIC_DIR], ignore_errors=True)
     _scan_public_responses(session)
     _scan_logs(session)
 

@@ -12,6 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import live_traffic
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -21,16 +23,19 @@ def free_port() -> int:
 
 @contextmanager
 def live_server(database_url: str, data_dir: Path, **settings: str) -> Iterator[str]:
-    """Serve the app with uvicorn (settings as REGISTRY_* variables); yields the base URL."""
+    """Serve the app with uvicorn (settings as REGISTRY_* variables); yields the base URL. What it
+    answers the public and logs is scanned at the end of the session (tests/live_traffic.py)."""
     port = free_port()
     env = os.environ | {"REGISTRY_DATABASE_URL": database_url, "REGISTRY_DATA_DIR": str(data_dir),
                         "REGISTRY_ACCESS_LOG": "false", "REGISTRY_LOG_LEVEL": "warning",
                         "REGISTRY_WEBHOOK_WORKER_IN_PROCESS": "false"} | settings
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
-        env=env, cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
+    # To a file, not a pipe nobody reads: a server that logs more than the pipe holds would block.
+    with live_traffic.log_file("live-server") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", live_traffic.RECORDED_APP, "--host", "127.0.0.1",
+             "--port", str(port), "--log-level", "warning"],
+            env=env, cwd=Path(__file__).resolve().parent.parent, stdout=log, stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -41,7 +46,7 @@ def live_server(database_url: str, data_dir: Path, **settings: str) -> Iterator[
             except httpx.TransportError:
                 time.sleep(0.2)
         else:
-            pytest.fail(f"server did not start: {process.stdout.read1().decode(errors='replace') if process.stdout else ''}")
+            pytest.fail(f"server did not start: {Path(log.name).read_text(errors='replace')[-4000:]}")
         yield base
     finally:
         stop(process)

@@ -1,17 +1,23 @@
 """A person's path through the pages, in a real Chromium against the real server on 127.0.0.1:
 search 华为 -> open the result -> see the black-list status -> switch to English -> file an
-objection -> get a ticket. Screenshots go to test-artifacts/ (desktop and phone widths).
+objection -> get a ticket. Screenshots go to test-artifacts/ (desktop and phone widths). And a
+department's hostile records (personal data in every field) pushed to that server and browsed:
+masked on every page, in the pages as the browser got them and as the server recorded them for
+the session's scan (tests/live_traffic.py).
 """
 
 import os
 import re
 from pathlib import Path
 
+import httpx
 import pytest
 
-from service import records
+from service import clients, records
 from tests import factories as f
+from tests import live_traffic
 from tests.live_server import live_server
+from tests.masking import find_personal_data
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -97,7 +103,26 @@ def test_search_profile_english_objection(server, browser, database_url, width) 
     page.close()
 
 
-def test_list_page_filters_and_accessibility_basics(server, browser) -> None:
+def push_hostile_records(server: str, unit_of_work, clock) -> str:
+    """An organization in Fuzhou (outside the list filters of these tests) with personal data in
+    every field, pushed to the live server by a department as its client would; its code."""
+    with unit_of_work() as session:
+        made = clients.create(session, "SZAMR", name="hostile", scopes=["records:write", "lists:write"],
+                              now=clock.now())
+    token = httpx.post(f"{server}/v1/auth/token", data={"grant_type": "client_credentials", "client_id":
+                       made.client.client_id, "client_secret": made.secret}).json()["access_token"]
+    code = f.new_uscc("350102")
+    for method, path, fields in (("PUT", f"/v1/organizations/{code}", f.organization(hostile=True)),
+                                 ("POST", f"/v1/organizations/{code}/violations", f.violation(hostile=True)),
+                                 ("POST", "/v1/list-entries", f.list_entry("red", hostile=True))):
+        body = fields.model_dump(mode="json", exclude_none=True) | ({"code": code} if "list-entries" in path else {})
+        response = httpx.request(method, server + path, json=body, headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code in (200, 201), response.text
+    return code
+
+
+def test_list_pages_filters_accessibility_and_masked_personal_data(server, browser, unit_of_work, clock) -> None:
+    hostile = push_hostile_records(server, unit_of_work, clock)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(server + "/lists/black?region=4403")
     assert page.locator("table.list tbody tr").count() == 1
@@ -108,7 +133,14 @@ def test_list_page_filters_and_accessibility_basics(server, browser) -> None:
     assert unlabeled == []
     page.goto(server + "/lists/black?region=11")
     assert page.locator("table.list tbody tr").count() == 0
+    for path in ("/lists/red", "/?q=华兴电子", f"/organizations/{hostile}", f"/organizations/{hostile}?lang=en"):
+        page.goto(server + path)
+        assert "****" in page.inner_text("main"), path  # the planted numbers are on the page, masked
+        assert find_personal_data(page.content()) == [], path
     page.close()
+    # The server recorded what it sent the browser: the session's scan reads it.
+    recorded = [body for path, body in live_traffic.answers() if path == f"/organizations/{hostile}"]
+    assert len(recorded) == 2 and all("****" in body for body in recorded)
 
 
 def test_api_docs_work_offline_under_their_csp(db, database_url, tmp_path, browser) -> None:
