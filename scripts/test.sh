@@ -17,4 +17,5 @@ fi
 
 scripts/ensure-browser.sh
 .venv/bin/ruff check api service db migrations tests
-.venv/bin/python -m pytest "$@"
+# Two workers: much of the suite waits on servers, subprocesses and databases rather than the CPU.
+.venv/bin/python -m pytest -n "${TEST_WORKERS:-2}" "$@"

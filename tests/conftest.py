@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 from sqlmodel import Session
 
 from api.app import create_app
@@ -31,9 +31,13 @@ from db import migrations
 from db.sealing import Sealer, decode_key
 from db.session import Database, open_database, transaction
 from db.tables import metadata
-from service import reference
+from service import clients, reference
 from tests import live_traffic
 from tests.webhook_receivers import hooked, receivers  # noqa: F401 (fixtures for the webhook tests)
+
+# The suite creates about a thousand API clients: at the server's scrypt cost their hashing alone
+# took minutes. Same code path at a sixteenth of the cost (each hash carries its own parameters).
+clients.SCRYPT_N = 2**10
 
 # A fixed moment: 2026-06-15 10:00 China Standard Time.
 FIXED_NOW = datetime(2026, 6, 15, 2, 0, tzinfo=UTC)
@@ -60,6 +64,22 @@ def _reset_postgres_schema(url: str) -> None:
     engine.dispose()
 
 
+def _database_of_this_worker(url: str) -> str:
+    """Parallel workers (pytest-xdist) each get a database of their own on the cluster, created on
+    first use: they empty tables between tests and must not empty each other's."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    shared = make_url(url)
+    name = f"{shared.database}_{worker}"
+    engine = create_engine(shared, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}).first() is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return shared.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     if request.param == "sqlite":
@@ -70,6 +90,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
             if os.environ.get("REQUIRE_POSTGRES") == "1":
                 pytest.fail("REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set")
             pytest.skip("TEST_DATABASE_URL not set: PostgreSQL tests skipped")
+        url = _database_of_this_worker(url)
         _reset_postgres_schema(url)
     migrations.upgrade(url)
     return url
@@ -193,39 +214,49 @@ def app(db: Database, settings: Settings, clock: MovableClock):
     return app
 
 
+# What the scans found in each parallel worker (pytest-xdist), reported by the controller: a
+# worker's own exit status does not reach the run's.
+WORKER_FINDINGS: list[dict[str, list]] = []
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     for path, body in live_traffic.answers():
         record_public_response(f"live {path}", body)
     LOG_LINES.extend(live_traffic.log_lines())
     shutil.rmtree(os.environ[live_traffic.TRAFFIC_DIR], ignore_errors=True)
-    _scan_public_responses(session)
-    _scan_logs(session)
+    findings = {"personal data": _personal_data_in_public_responses(), "secrets": _secrets_in_logs(),
+                "scanned": [len(PUBLIC_RESPONSES), len(LOG_LINES), len(TICKET_SECRETS)]}
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # a worker: the controller reports
+        workeroutput["scan findings"] = findings
+        return
+    everything = [findings, *WORKER_FINDINGS]
+    for kind, title in (("personal data", "PERSONAL DATA IN PUBLIC RESPONSES"), ("secrets", "SECRETS IN THE LOGS")):
+        found = [line for part in everything for line in part[kind]]
+        if found:
+            print(f"\n{title}:")
+            for line in found[:50]:
+                print(f"  {line[:300]}")
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    responses, lines, secrets = (sum(part["scanned"][i] for part in everything) for i in range(3))
+    print(f"\nscanned: {responses} public responses for personal data, {lines} log lines for secrets "
+          f"({secrets} ticket secrets among the values looked for)")
 
 
-def _scan_logs(session: pytest.Session) -> None:
-    leaks = [line for line in LOG_LINES
-             if SECRET_SHAPES.search(line) or any(secret in line for secret in TICKET_SECRETS)]
-    if leaks:
-        print("\nSECRETS IN THE LOGS:")
-        for line in leaks[:20]:
-            print(f"  {line[:300]}")
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    elif LOG_LINES:
-        print(f"\nlogs: {len(LOG_LINES)} lines scanned ({len(TICKET_SECRETS)} ticket secrets among the values "
-              "looked for), no secret")
+def pytest_testnodedown(node, error) -> None:
+    """A parallel worker finished: keep what its scans found."""
+    if "scan findings" in getattr(node, "workeroutput", {}):
+        WORKER_FINDINGS.append(node.workeroutput["scan findings"])
 
 
-def _scan_public_responses(session: pytest.Session) -> None:
+def _secrets_in_logs() -> list[str]:
+    return [line for line in LOG_LINES if SECRET_SHAPES.search(line) or any(secret in line for secret in TICKET_SECRETS)]
+
+
+def _personal_data_in_public_responses() -> list[str]:
     from tests.masking import find_personal_data
 
-    leaks = [(path, hit) for path, body in PUBLIC_RESPONSES for hit in find_personal_data(body)]
-    if leaks:
-        print("\nPERSONAL DATA IN PUBLIC RESPONSES:")
-        for path, hit in leaks[:50]:
-            print(f"  {path}: {hit}")
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    elif PUBLIC_RESPONSES:
-        print(f"\nmasking: {len(PUBLIC_RESPONSES)} public responses scanned, no personal data")
+    return [f"{path}: {hit}" for path, body in PUBLIC_RESPONSES for hit in find_personal_data(body)]
 
 
 @pytest.fixture
@@ -245,7 +276,6 @@ class Party:
 def parties(app, unit_of_work, clock) -> dict[str, Party]:
     """Departments A (market regulation), B (tax) and the registry's administrators, each with a
     client; tokens come from the app's own keyring, exactly as the token endpoint issues them."""
-    from service import clients
 
     spec = {
         "a": ("SZAMR", "market_regulation", ["records:read", "records:write", "lists:write", "objections:handle"]),
@@ -272,7 +302,6 @@ def parties(app, unit_of_work, clock) -> dict[str, Party]:
 def client_for(app, unit_of_work, clock) -> Callable[..., dict[str, str]]:
     """``client_for("SZAMR", "lists:write")``: headers of a new client of that (existing)
     department with exactly those scopes, its token issued as the token endpoint would."""
-    from service import clients
 
     def make(department_code: str, *scopes: str) -> dict[str, str]:
         with unit_of_work() as session:
