@@ -287,11 +287,6 @@ def driver_reading(database: Database) -> AbstractContextManager[DriverConnectio
                                    snapshot="BEGIN" if database.is_sqlite else None)
 
 
-def ping(database: Database) -> None:
-    with database.reader.connect() as conn:
-        conn.execute(text("SELECT 1"))
-
-
 def probe_write(database: Database) -> None:
     """Commit a write that needs new storage, and leave nothing behind: a table made, filled with a
     couple of pages and dropped in one transaction. Raises what a real write would (is_storage_full)

@@ -32,6 +32,3 @@ class Actor:
     client_id: str
     department_code: str
     scopes: frozenset[str]
-
-    def has(self, scope: Scope) -> bool:
-        return scope.value in self.scopes

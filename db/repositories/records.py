@@ -184,26 +184,6 @@ class RecordRepository:
         statement = select(Record).where(col(Record.id).in_(caused), Record.status == "superseded")
         return self.session.exec(statement).all()
 
-    def versions(self, record_id: str) -> Sequence[RecordVersion]:
-        statement = (
-            select(RecordVersion)
-            .where(RecordVersion.record_id == record_id)
-            .order_by(col(RecordVersion.version))
-        )
-        return self.session.exec(statement).all()
-
-    def status_changes(self, record_id: str) -> Sequence[RecordStatusChange]:
-        statement = (
-            select(RecordStatusChange)
-            .where(RecordStatusChange.record_id == record_id)
-            .order_by(col(RecordStatusChange.id))
-        )
-        return self.session.exec(statement).all()
-
-    def granted_departments(self, record_id: str) -> list[str]:
-        statement = select(RecordAccess.department_code).where(RecordAccess.record_id == record_id)
-        return sorted(self.session.exec(statement))
-
     def add_version(self, record: Record, version: RecordVersion) -> None:
         self.session.add_all([record, version])
         self.session.flush()
