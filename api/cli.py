@@ -1,4 +1,6 @@
-"""``credit-registry``: serve, migrate, load demo data. More commands come with later issues."""
+"""``credit-registry``, the operator's commands: serve the API and run the webhook worker; migrate
+and load demo data; departments and their API clients; signing and secrets keys; the lifecycle
+sweep and event pruning; and ``push``, a department's bulk upload client. ``--help`` lists them."""
 
 import json
 import os
