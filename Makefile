@@ -69,14 +69,17 @@ bench: bench-lookup bench-bulk bench-webhooks
 
 # Crash safety, the full run: SIGKILL of server and worker mid-traffic, CRASH_TRIALS times on
 # SQLite and on PostgreSQL. The last line sums up trials, acknowledged writes, losses and statuses.
-# Then PostgreSQL restarted under traffic CRASH_TRIALS times (-m fast and -m immediate): 500s
-# (none allowed) and the time to the first success after it is back.
+# Then every negative control (a build with one defect: answer-before-commit, skip-webhook-sends,
+# unlocked-sequence, duplicate-insert) on both databases, one line each: each must be caught by
+# the check made for it. Then PostgreSQL restarted under traffic CRASH_TRIALS times (-m fast and
+# -m immediate): 500s (none allowed) and the time to the first success after it is back.
 CRASH_TRIALS ?= 20
 .PHONY: crash
 crash: install
 	pgdir=$$(mktemp -d /tmp/registry-pg.XXXXXX) && url=$$(scripts/pg-throwaway.sh start $$pgdir) && \
 	  { $(BIN)/python -m tests.crash_harness --trials $(CRASH_TRIALS) --database-url sqlite --database-url $$url; \
-	    rc=$$?; $(BIN)/python -m tests.crash_harness --restart-cluster $$pgdir --trials $(CRASH_TRIALS) || rc=1; \
+	    rc=$$?; $(BIN)/python -m tests.crash_harness --negative-control all --database-url sqlite --database-url $$url || rc=1; \
+	    $(BIN)/python -m tests.crash_harness --restart-cluster $$pgdir --trials $(CRASH_TRIALS) || rc=1; \
 	    scripts/pg-throwaway.sh stop $$pgdir; exit $$rc; }
 
 # Overload: 60 s at 8x the saturating connections (wrk), then the recovery. The last line says

@@ -2,14 +2,17 @@
 at random moments while several clients write (single records and batches), then restarted.
 
 After every trial:
-- every acknowledged record is there (GET /v1/records/{id}) and has its event in the feed;
-- the feed has no gap and no repeat (sequence numbers 1..N once each, in the database and as the
-  department reads them);
+- every acknowledged record is there (GET /v1/records lists it) and has its event in the feed;
+- the event log has no gap and no repeat (sequence numbers 1..N once each, in the database and as
+  the department reads them);
+- every write is stored once: a write sent again with its Idempotency-Key gets its first answer,
+  and the database holds one record per acknowledged write;
 and at the end every event reached the webhook receiver on 127.0.0.1 at least once.
 
 A write whose answer never came (the server died first) is in doubt: the client sends it again
 with the same Idempotency-Key after the restart, as a real client must, and it must then be there
-exactly once.
+exactly once. Some acknowledged writes are sent again too: a client whose answer was lost cannot
+tell it from a lost request.
 
 The restart trial (``restart_run``, PostgreSQL only) restarts the database itself under traffic
 (``pg_ctl restart -m fast`` and ``-m immediate``) while clients look organizations up, search and
@@ -17,13 +20,18 @@ write: every answer must be a 2xx or a 503 with Retry-After (never a 500), and t
 of each kind sent after the database is back must succeed (pooled connections that died with the
 old server are noticed and replaced, not handed to a caller).
 
-The negative control, ``acknowledge_before_commit``, is the app with one defect: single writes
-answer first and commit a moment later. The harness must report losses for it.
+Negative controls (``CONTROLS``): builds with one defect each, which the check made for it must
+report, so that no check passes only because it cannot fail: a build that answers before it
+commits, a worker that skips webhook sends, event numbers handed out without the counter's lock,
+and a retried write inserted again.
 
-    python -m tests.crash_harness --trials 20 [--database-url URL] [--negative-control]
+    python -m tests.crash_harness --trials 20 [--database-url URL]...
+    python -m tests.crash_harness --negative-control {NAME,all} [--database-url URL]...
     python -m tests.crash_harness --restart-cluster DIR --trials 5   (a cluster of scripts/pg-throwaway.sh)
 
-The last line printed summarizes trials, acknowledged writes, losses and status codes.
+A PostgreSQL ``--database-url`` is emptied before each run. The last line printed summarizes
+trials, acknowledged writes, losses and status codes; a negative control prints one line saying
+whether each database caught it.
 """
 
 import argparse
@@ -46,6 +54,8 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, text
 
+from tests import live_traffic
+
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [str(Path(sys.executable).parent / "credit-registry")]
 CLIENTS = 4
@@ -57,7 +67,7 @@ def _codes() -> list[str]:
     return [make_uscc("91", "440300", f"CR{n:06d}") for n in range(8)]
 
 
-# --- the defective build (negative control) --------------------------------------------------
+# --- the defective builds (negative controls) ------------------------------------------------
 
 def acknowledge_before_commit():
     """The app, except that a department write answers before it commits (0.3 s later, in
@@ -91,6 +101,102 @@ def acknowledge_before_commit():
     return app
 
 
+SEQUENCE_CACHE = 100
+
+
+def unlocked_sequence():
+    """The app, except that event numbers are handed out by the process from a block of 100 it
+    reserved once, as a sequence with a cache does, instead of taken from the counter row whose
+    lock each writer holds until it commits. A writer that dies does not give its numbers back
+    (nor, on PostgreSQL, do numbers follow commit order any more): the log gets gaps. On SQLite,
+    where writers take turns, numbers taken inside the transaction cannot go wrong: they must come
+    from outside it, as here, for the defect to exist at all."""
+    from api.app import create_app
+    from db.repositories.events import EventRepository
+
+    take_locked = EventRepository.next_seqs
+    cache_lock = threading.Lock()
+    cached = range(0)
+
+    def next_seqs(self: EventRepository, count: int) -> range:
+        nonlocal cached
+        with cache_lock:
+            if len(cached) < count:
+                cached = take_locked(self, max(count, SEQUENCE_CACHE))
+            seqs, cached = cached[:count], cached[count:]
+        return seqs
+
+    EventRepository.next_seqs = next_seqs  # type: ignore[method-assign]
+    return create_app()
+
+
+def insert_again_on_retry():
+    """The app, except that a single write sent again with its Idempotency-Key is carried out
+    again instead of answered from the stored first response: a retry stores a second record."""
+    import api.idempotent
+    from api.app import create_app
+
+    api.idempotent.run_once = lambda session, *, produce, **_: (produce(), False)  # type: ignore[assignment]
+    return create_app()
+
+
+def worker_skipping_sends() -> None:
+    """``credit-registry worker``, except that for about a third of the events it records the
+    delivery as succeeded without sending anything."""
+    import zlib
+
+    from api import cli
+    from service import webhook_delivery
+
+    send = webhook_delivery.attempt
+
+    def attempt(client, delivery, secrets, policy, *, started_at):
+        if zlib.crc32(delivery.event_id.encode()) % 3 == 0:
+            return webhook_delivery.Outcome(started_at, 0, status_code=200)
+        return send(client, delivery, secrets, policy, started_at=started_at)
+
+    webhook_delivery.attempt = attempt
+    cli.worker()
+
+
+def _python(function: str) -> list[str]:
+    """The command that runs ``module:function`` in a new interpreter."""
+    module, name = function.split(":")
+    return [sys.executable, "-c", f"from {module} import {name}; {name}()"]
+
+
+@dataclass(frozen=True)
+class Build:
+    """What the installation runs. A negative control also says how many trials it gets (it is
+    caught in the first it can be: more only cost time) and the words of the problems that must
+    be reported for it, each in at least one problem."""
+
+    app: str = "api.app:create_app"
+    worker: str | None = None  # ``module:function`` in place of ``credit-registry worker``
+    trials: int = 20
+    caught_by: tuple[str, ...] = ()
+
+    def worker_command(self) -> list[str]:
+        return _python(self.worker) if self.worker else [*CLI, "worker"]
+
+    def caught(self, problems: list[str]) -> bool:
+        return all(any(words in problem for problem in problems) for words in self.caught_by)
+
+
+REAL_BUILD = Build()
+CONTROLS = {
+    "answer-before-commit": Build(app="tests.crash_harness:acknowledge_before_commit", trials=6,
+                                  caught_by=("acknowledged records",)),
+    "skip-webhook-sends": Build(worker="tests.crash_harness:worker_skipping_sends", trials=1,
+                                caught_by=("never reached the webhook receiver",)),
+    # The first trial's restart loses the rest of the block; the next writes show the gap.
+    "unlocked-sequence": Build(app="tests.crash_harness:unlocked_sequence", trials=2,
+                               caught_by=("the event log is not 1..N", "the feed is not 1..N")),
+    "duplicate-insert": Build(app="tests.crash_harness:insert_again_on_retry", trials=2,
+                              caught_by=("stored twice",)),
+}
+
+
 # --- processes -------------------------------------------------------------------------------
 
 @dataclass
@@ -100,6 +206,7 @@ class Installation:
     factory: str
     port: int
     env: dict[str, str] = field(default_factory=dict)
+    worker_command: list[str] = field(default_factory=lambda: [*CLI, "worker"])
     server: subprocess.Popen | None = None
     worker: subprocess.Popen | None = None
 
@@ -108,12 +215,16 @@ class Installation:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self.server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", self.factory, "--host", "127.0.0.1", "--port",
-             str(self.port), "--log-level", "warning"], env=self.env, cwd=ROOT,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.worker = subprocess.Popen([*CLI, "worker"], env=self.env, cwd=ROOT,
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Under pytest, what the server answers the public and both processes log are scanned at the
+        # end of the session (tests/live_traffic.py); run alone, nothing is kept.
+        with live_traffic.log_file("crash-server") as log:
+            self.server = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "--factory", live_traffic.RECORDED_APP, "--host", "127.0.0.1",
+                 "--port", str(self.port), "--log-level", "warning"],
+                env=self.env | {live_traffic.INNER_FACTORY: self.factory}, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        with live_traffic.log_file("crash-worker") as log:
+            self.worker = subprocess.Popen(self.worker_command, env=self.env, cwd=ROOT, stdout=log,
+                                           stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -129,13 +240,14 @@ class Installation:
             process.wait(10)
 
     def stop(self) -> None:
-        for process in (self.server, self.worker):
-            if process is not None and process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+        running = [process for process in (self.server, self.worker) if process is not None and process.poll() is None]
+        for process in running:  # both at once: each takes a while to shut down
+            process.terminate()
+        for process in running:
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 # --- clients ---------------------------------------------------------------------------------
@@ -153,6 +265,10 @@ class Write:
 @dataclass
 class Ledger:
     acknowledged: set[str] = field(default_factory=set)
+    # The records each write was answered with (a single write by its key, a batch line as
+    # key#line), over every time it was sent: one each, or it was stored twice.
+    answers: dict[str, set[str]] = field(default_factory=dict)
+    singles: dict[str, Write] = field(default_factory=dict)  # acknowledged single writes, to send again
     in_doubt: list[Write] = field(default_factory=list)
     statuses: Counter = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
@@ -169,15 +285,22 @@ class Ledger:
                 return
             body = response.json()
             if "results" not in body:
-                self.acknowledged.add(body["id"])
+                self._answered(write.key, body["id"])
+                self.singles[write.key] = write
                 return
             # Every line of these batches is new: anything but "accepted" (a duplicate after a
             # resend, say) means the batch was applied twice or lost its place.
-            self.acknowledged |= {r["record_id"] for r in body["results"] if r["outcome"] == "accepted"}
+            for result in body["results"]:
+                if result["outcome"] == "accepted":
+                    self._answered(f"{write.key}#{result['line']}", result["record_id"])
             refused = [r for r in body["results"] if r["outcome"] != "accepted"]
             if refused or body["status"] != "completed" or body["accepted"] != 10:
                 self.problems.append(f"batch {body['id']}: {body['status']}, {body['accepted']} accepted, "
                                      f"e.g. {refused[:1]}")
+
+    def _answered(self, write: str, record_id: str) -> None:
+        self.answers.setdefault(write, set()).add(record_id)
+        self.acknowledged.add(record_id)
 
     def doubt(self, write: Write) -> None:
         with self.lock:
@@ -192,17 +315,24 @@ def _violation(number: str) -> dict:
             "fine_amount": "50000"}
 
 
+def _disclosure(number: str) -> dict:
+    # No decision number, so no natural key: only the Idempotency-Key keeps a retry from storing it twice.
+    return {"kind": "commitment", "title": f"质量诚信承诺书（{number}）", "body": "本企业承诺严格遵守产品质量法律法规。",
+            "published_on": "2026-05-01"}
+
+
 def _writes(rng: random.Random, prefix: str, codes: list[str]) -> Iterator[Write]:
     serial = 0
     while True:
         serial += 1
         key = f"{prefix}-{serial}"
-        if rng.random() < 0.7:
-            code = rng.choice(codes)
-            yield Write(key, f"/v1/organizations/{code}/violations",
-                        json.dumps(_violation(key)).encode(), "application/json")
+        # A client's first write is a disclosure, so that each trial has some to send again.
+        if (draw := rng.random() if serial > 1 else 0.6) < 0.7:
+            kind, body = ("violations", _violation(key)) if draw < 0.55 else ("disclosures", _disclosure(key))
+            yield Write(key, f"/v1/organizations/{rng.choice(codes)}/{kind}", json.dumps(body).encode(),
+                        "application/json")
         else:
-            lines = [json.dumps({"type": "violation", "code": (code := rng.choice(codes)), **_violation(f"{key}-{n}")},
+            lines = [json.dumps({"type": "violation", "code": rng.choice(codes), **_violation(f"{key}-{n}")},
                                 ensure_ascii=False) for n in range(10)]
             yield Write(key, "/v1/batches", ("\n".join(lines) + "\n").encode(), "application/x-ndjson")
 
@@ -237,6 +367,21 @@ def _resend_in_doubt(base: str, headers: dict[str, str], ledger: Ledger) -> None
                     continue
                 ledger.settle(write, response)
                 break
+            else:  # still being applied after 10 s: reported, not left out of the ledger
+                ledger.settle(write, response)
+
+
+def _resend_acknowledged(base: str, headers: dict[str, str], ledger: Ledger, rng: random.Random) -> None:
+    """Two acknowledged single writes of each kind sent again with their keys, across the
+    restart: each must be answered with its first record and store nothing new."""
+    with ledger.lock:
+        by_kind: dict[str, list[Write]] = {}
+        for write in ledger.singles.values():
+            by_kind.setdefault(write.path.rsplit("/", 1)[1], []).append(write)
+    with httpx.Client(base_url=base, timeout=60) as http:
+        for writes in by_kind.values():
+            for write in rng.sample(writes, min(2, len(writes))):
+                ledger.settle(write, _send(http, write, headers))
 
 
 # --- checks ----------------------------------------------------------------------------------
@@ -252,28 +397,57 @@ def _feed(http: httpx.Client, headers: dict[str, str]) -> list[dict]:
             return events
 
 
+def _listed(http: httpx.Client, headers: dict[str, str]) -> list[str]:
+    """The ids of the records the department lists (every one it wrote), page by page."""
+    ids, cursor = [], None
+    while True:
+        page = http.get("/v1/records", params={"limit": 200, **({"cursor": cursor} if cursor else {})},
+                        headers=headers).json()
+        ids += [record["id"] for record in page["items"]]
+        if not (cursor := page["next_cursor"]):
+            return ids
+
+
+def _query(database_url: str, sql: str) -> list[tuple]:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(text(sql))]
+    finally:
+        engine.dispose()
+
+
+def _first_gap(seqs: list[int]) -> str:
+    for expected, seq in enumerate(seqs, start=1):
+        if seq != expected:
+            return f", {seq} where {expected} belongs"
+    return ""
+
+
 def check(installation: Installation, headers: dict[str, str], ledger: Ledger) -> list[str]:
     """What is wrong, in words (empty: nothing)."""
     problems = []
-    engine = create_engine(installation.database_url)
-    try:
-        with engine.connect() as conn:
-            seqs = [row[0] for row in conn.execute(text("SELECT seq FROM event ORDER BY seq"))]
-            ids = conn.execute(text("SELECT count(DISTINCT id) FROM event")).scalar_one()
-    finally:
-        engine.dispose()
+    seqs = [seq for seq, in _query(installation.database_url, "SELECT seq FROM event ORDER BY seq")]
+    (ids,), = _query(installation.database_url, "SELECT count(DISTINCT id) FROM event")
     if seqs != list(range(1, len(seqs) + 1)) or ids != len(seqs):
-        problems.append(f"the event log is not 1..N once each: {len(seqs)} rows, {ids} ids, last {seqs[-1:]}")
+        problems.append(f"the event log is not 1..N once each: {len(seqs)} rows, {ids} ids, last {seqs[-1:]}"
+                        f"{_first_gap(seqs)}")
     with httpx.Client(base_url=installation.base, timeout=30) as http:
+        listed = _listed(http, headers)
         events = _feed(http, headers)
         published = {e["data"].get("record_id") for e in events if e["type"].endswith(".published")}
         feed_seqs = [e["seq"] for e in events]
-        if feed_seqs != sorted(set(feed_seqs)):
-            problems.append("the feed repeats or reorders events")
-        missing = [record_id for record_id in sorted(ledger.acknowledged)
-                   if http.get(f"/v1/records/{record_id}", headers=headers).status_code != 200]
+        # The department sees every event here (public records, organization data): its feed is the log.
+        if feed_seqs != list(range(1, len(feed_seqs) + 1)):
+            problems.append(f"the feed is not 1..N in order as the department reads it: {len(feed_seqs)} events, "
+                            f"last {feed_seqs[-1:]}{_first_gap(feed_seqs)}")
+    missing = sorted(ledger.acknowledged - set(listed))
     if missing:
         problems.append(f"{len(missing)} acknowledged records lost, e.g. {missing[:3]}")
+    twice = sorted(write for write, record_ids in ledger.answers.items() if len(record_ids) > 1)
+    if twice or len(listed) > len(ledger.answers):
+        problems.append(f"writes stored twice: {len(listed)} records for {len(ledger.answers)} acknowledged writes; "
+                        f"{len(twice)} sent again were answered with another record, e.g. {twice[:3]}")
     without_event = ledger.acknowledged - published - set(missing)
     if without_event:
         problems.append(f"{len(without_event)} acknowledged records have no event in the feed")
@@ -289,25 +463,40 @@ class Summary:
     lost: int
     problems: list[str]
     statuses: Counter
-    delivered: bool
+    delivered: bool | None  # None: not waited for (a negative control caught before)
 
     def line(self) -> str:
         codes = ", ".join(f"{code}: {count}" for code, count in sorted(self.statuses.items(), key=str))
+        delivered = {True: "yes", False: "NO", None: "not checked"}[self.delivered]
         return (f"crash trials: {self.trials}, acknowledged writes: {self.acknowledged}, lost: {self.lost}, "
-                f"problems: {len(self.problems)}, every event delivered: {'yes' if self.delivered else 'NO'}, "
-                f"status codes: {codes}")
+                f"problems: {len(self.problems)}, every event delivered: {delivered}, status codes: {codes}")
+
+
+def prepare_installation() -> None:
+    """``credit-registry migrate``, ``create-department`` and ``create-client --json`` as an
+    operator runs them, in one process (three would pay the app's imports three times); prints
+    the client's JSON."""
+    from typer.testing import CliRunner
+
+    from api.cli import cli
+
+    for arguments in (["migrate"], ["create-department", "SZAMR", "--name", "深圳市市场监督管理局", "--region", "440300"],
+                      ["create-client", "SZAMR", "--scope", "records:write", "--scope", "records:read", "--scope",
+                       "webhooks:manage", "--json"]):
+        result = CliRunner().invoke(cli, arguments)
+        if result.exit_code != 0:
+            sys.exit(f"credit-registry {' '.join(arguments)}: {result.output}{result.exception or ''}")
+    print(result.stdout)
 
 
 def _setup(installation: Installation, receiver: Any) -> dict[str, str]:
     """The department, its client subscribed to ``receiver``, and the organizations; starts the
     installation and returns the client's headers."""
-    env = installation.env
-    subprocess.run([*CLI, "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
-    subprocess.run([*CLI, "create-department", "SZAMR", "--name", "深圳市市场监督管理局", "--region", "440300"],
-                   env=env, cwd=ROOT, check=True, capture_output=True)
-    made = json.loads(subprocess.run(
-        [*CLI, "create-client", "SZAMR", "--scope", "records:write", "--scope", "records:read", "--scope",
-         "webhooks:manage", "--json"], env=env, cwd=ROOT, check=True, capture_output=True, text=True).stdout)
+    prepared = subprocess.run(_python("tests.crash_harness:prepare_installation"), env=installation.env, cwd=ROOT,
+                              capture_output=True, text=True)
+    if prepared.returncode != 0:
+        raise RuntimeError(prepared.stderr)
+    made = json.loads(prepared.stdout)
     installation.start()
     with httpx.Client(base_url=installation.base, timeout=30) as http:
         token = http.post("/v1/auth/token", data={"grant_type": "client_credentials", **made}).json()["access_token"]
@@ -320,8 +509,10 @@ def _setup(installation: Installation, receiver: Any) -> dict[str, str]:
     return headers
 
 
-def run(database_url: str, data_dir: Path, *, trials: int, seed: int = 1, negative_control: bool = False,
+def run(database_url: str, data_dir: Path, *, trials: int, seed: int = 1, control: str | None = None,
         delivery_seconds: float = 90) -> Summary:
+    """``trials`` kills and restarts of the real build, or of the negative control named ``control``
+    (CONTROLS), which stops once the checks made for its defect have reported it."""
     from tests.live_server import free_port
     from tests.webhook_receivers import Receiver
 
@@ -331,8 +522,8 @@ def run(database_url: str, data_dir: Path, *, trials: int, seed: int = 1, negati
         "REGISTRY_LOG_LEVEL": "warning", "REGISTRY_WEBHOOK_WORKER_IN_PROCESS": "false",
         "REGISTRY_WEBHOOK_ALLOWED_HOSTS": '["127.0.0.1"]', "REGISTRY_WEBHOOK_LEASE_SECONDS": "2",
         "REGISTRY_WEBHOOK_POLL_SECONDS": "0.1", "REGISTRY_BATCH_RESUME_SECONDS": "2", "PYTHONPATH": str(ROOT)}
-    factory = "tests.crash_harness:acknowledge_before_commit" if negative_control else "api.app:create_app"
-    installation = Installation(database_url, data_dir, factory, free_port(), env)
+    build = CONTROLS[control] if control else REAL_BUILD
+    installation = Installation(database_url, data_dir, build.app, free_port(), env, build.worker_command())
     ledger, problems, ran = Ledger(), [], 0
     codes = _codes()
     receiver = Receiver()
@@ -357,12 +548,17 @@ def run(database_url: str, data_dir: Path, *, trials: int, seed: int = 1, negati
             installation.start()
             ran += 1
             _resend_in_doubt(installation.base, headers, ledger)
+            _resend_acknowledged(installation.base, headers, ledger, rng)
             found = ledger.problems + check(installation, headers, ledger)
             ledger.problems = []
             problems += [f"trial {trial + 1}: {p}" for p in found]
-            if found and negative_control:
+            if control and build.caught(problems):
                 break  # caught: that is all a negative control has to show
-        delivered = _all_delivered(installation, headers, receiver, delivery_seconds)
+        delivered = None
+        if not (control and build.caught(problems)):
+            undelivered = _undelivered(installation, headers, receiver, delivery_seconds)
+            problems += [undelivered] if undelivered else []
+            delivered = not undelivered
     finally:
         installation.stop()
         receiver.close()
@@ -440,11 +636,7 @@ def restart_run(database_url: str, data_dir: Path, cluster_dir: Path, *, restart
     from tests.webhook_receivers import Receiver
 
     rng = random.Random(seed)
-    engine = create_engine(database_url)  # a cluster of its own, emptied: setup creates the department
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+    _empty_postgres(database_url)  # a cluster of its own: setup creates the department
     env = os.environ | {
         "REGISTRY_DATABASE_URL": database_url, "REGISTRY_DATA_DIR": str(data_dir), "REGISTRY_ACCESS_LOG": "false",
         "REGISTRY_LOG_LEVEL": "warning", "REGISTRY_WEBHOOK_WORKER_IN_PROCESS": "false",
@@ -514,27 +706,76 @@ def restart_run(database_url: str, data_dir: Path, cluster_dir: Path, *, restart
     return summary
 
 
-def _all_delivered(installation: Installation, headers: dict[str, str], receiver, seconds: float) -> bool:
+def _empty_postgres(database_url: str) -> None:
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def _undelivered(installation: Installation, headers: dict[str, str], receiver, seconds: float) -> str:
+    """The problem, if any, once the receiver has every event of the feed, or the registry has
+    nothing left to send, or ``seconds`` have passed."""
     with httpx.Client(base_url=installation.base, timeout=30) as http:
         wanted = {event["id"] for event in _feed(http, headers)}
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while True:
+        # Read before the receiver's log: a delivery is recorded as done only after the receiver has it.
+        (unsettled,), = _query(installation.database_url,
+                               "SELECT count(*) FROM webhook_delivery WHERE status IN ('pending', 'sending')")
         got = set()
         for _, body in list(receiver.received):
             with contextlib.suppress(ValueError):  # cut off mid-send by a kill; it is sent again whole
                 got.add(json.loads(body)["id"])
         if wanted <= got:
-            return True
+            return ""
+        if not unsettled:
+            return (f"{len(wanted - got)} of {len(wanted)} events never reached the webhook receiver, "
+                    "though the registry has nothing left to send")
+        if time.monotonic() > deadline:
+            return (f"{len(wanted - got)} of {len(wanted)} events never reached the webhook receiver "
+                    f"within {seconds:g} s ({unsettled} deliveries still to do)")
         time.sleep(0.5)
-    return False
+
+
+def _run_on(url: str, **options: Any) -> tuple[str, Summary]:
+    """``run`` on a new SQLite file (``url`` 'sqlite') or on the PostgreSQL ``url``, emptied first;
+    returns the database's name with the summary."""
+    with tempfile.TemporaryDirectory() as folder:
+        if url == "sqlite":
+            url = f"sqlite:///{folder}/crash.db"
+        else:
+            _empty_postgres(url)
+        return url.split(":")[0].split("+")[0], run(url, Path(folder) / "data", **options)
+
+
+def _run_controls(names: list[str], urls: list[str], *, trials: int | None, seed: int) -> bool:
+    """Each negative control on each database, one line per control; True if all were caught."""
+    all_caught = True
+    for name in names:
+        build, verdicts, evidence = CONTROLS[name], [], ""
+        for url in urls:
+            backend, summary = _run_on(url, trials=trials or build.trials, seed=seed, control=name,
+                                       delivery_seconds=30)
+            if build.caught(summary.problems):
+                verdicts.append(f"{backend} caught in trial {summary.trials}")
+                evidence = evidence or next(p for p in summary.problems if build.caught_by[0] in p)
+            else:
+                all_caught = False
+                verdicts.append(f"{backend} NOT CAUGHT in {summary.trials} trials ({summary.line()})")
+        print(f"negative control {name}, seed {seed}: {', '.join(verdicts)}" + (f": {evidence[:160]}" if evidence else ""),
+              flush=True)
+    return all_caught
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--trials", type=int, help="Default: 20; a negative control's own (it is caught at once)")
     parser.add_argument("--database-url", action="append", default=[],
                         help="Repeat for each database; 'sqlite' (the default) is a new SQLite file")
-    parser.add_argument("--negative-control", action="store_true")
+    parser.add_argument("--negative-control", nargs="?", const="answer-before-commit", choices=[*CONTROLS, "all"],
+                        help="Instead: run this build with one defect (all: each), which must be caught")
     parser.add_argument("--seed", type=int, default=int(time.time()))
     parser.add_argument("--restart-cluster", type=Path,
                         help="Instead: restart this scripts/pg-throwaway.sh cluster --trials times under traffic")
@@ -543,28 +784,28 @@ def main() -> None:
         url = "postgresql+psycopg://registry@127.0.0.1:{}/registry".format(
             (arguments.restart_cluster / "port").read_text().strip())
         with tempfile.TemporaryDirectory() as folder:
-            restarted = restart_run(url, Path(folder) / "data", arguments.restart_cluster, restarts=arguments.trials,
-                                    seed=arguments.seed)
+            restarted = restart_run(url, Path(folder) / "data", arguments.restart_cluster,
+                                    restarts=arguments.trials or REAL_BUILD.trials, seed=arguments.seed)
         for problem in restarted.problems:
             print(problem)
         print(f"postgresql, seed {arguments.seed}: {restarted.line()}")
         sys.exit(1 if restarted.problems else 0)
+    urls = arguments.database_url or ["sqlite"]
+    if arguments.negative_control:
+        names = list(CONTROLS) if arguments.negative_control == "all" else [arguments.negative_control]
+        sys.exit(0 if _run_controls(names, urls, trials=arguments.trials, seed=arguments.seed) else 1)
     summaries = []
-    for url in arguments.database_url or ["sqlite"]:
-        with tempfile.TemporaryDirectory() as folder:
-            url = f"sqlite:///{folder}/crash.db" if url == "sqlite" else url
-            summary = run(url, Path(folder) / "data", trials=arguments.trials, seed=arguments.seed,
-                          negative_control=arguments.negative_control)
+    for url in urls:
+        backend, summary = _run_on(url, trials=arguments.trials or REAL_BUILD.trials, seed=arguments.seed)
         for problem in summary.problems:
             print(problem)
-        print(f"{url.split(':')[0].split('+')[0]}, seed {arguments.seed}: {summary.line()}")
+        print(f"{backend}, seed {arguments.seed}: {summary.line()}")
         summaries.append(summary)
     total = Summary(sum(s.trials for s in summaries), sum(s.acknowledged for s in summaries),
                     sum(s.lost for s in summaries), [p for s in summaries for p in s.problems],
                     sum((s.statuses for s in summaries), Counter()), all(s.delivered for s in summaries))
     print(total.line())
-    healthy = not total.problems and total.delivered
-    sys.exit(0 if healthy != arguments.negative_control else 1)
+    sys.exit(0 if not total.problems and total.delivered else 1)
 
 
 if __name__ == "__main__":
