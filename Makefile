@@ -88,3 +88,14 @@ crash: install
 overload: install
 	scripts/ensure-wrk.sh
 	$(BIN)/python bench/overload.py --seconds 60
+
+# Fuzzing, the deep run: tests/test_fuzzing.py with FUZZ_EXAMPLES examples per operation (the
+# suite runs 20) on SQLite, then on a throwaway PostgreSQL cluster. The suite reads the cluster's
+# URL from TEST_DATABASE_URL, so this is on-both-databases with that instead of --database-url.
+FUZZ_EXAMPLES ?= 300
+FUZZ = FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/test_fuzzing.py -q -p no:cacheprovider --durations=0
+.PHONY: fuzz
+fuzz: install
+	$(FUZZ) -k sqlite
+	pgdir=$$(mktemp -d /tmp/registry-pg.XXXXXX) && url=$$(scripts/pg-throwaway.sh start $$pgdir) && \
+	  { TEST_DATABASE_URL=$$url $(FUZZ) -k postgresql; rc=$$?; scripts/pg-throwaway.sh stop $$pgdir; exit $$rc; }

@@ -4,7 +4,7 @@ and the lifecycle sweep can move it."""
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Annotated, Protocol
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
 
 class Clock(Protocol):
@@ -42,5 +42,24 @@ def as_utc(moment: datetime) -> datetime:
         raise ValueError("out of range: in UTC the moment must fall within the years 1 to 9999") from None
 
 
+def not_a_number(value: object) -> object:
+    """Pydantic reads a number, or a string of one, as Unix time: ``since=20260101`` would be a
+    moment in August 1970 and a decision dated ``0`` New Year's Day 1970, answered instead of
+    refused. A date or a moment is ISO 8601 text, as the API documents it."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _reads_as_number(value)):
+        raise ValueError("an ISO 8601 date or date-time is expected, not a number")
+    return value
+
+
+def _reads_as_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 # A datetime field or parameter: naive values read as CST, every value compared and stored as UTC.
-Moment = Annotated[datetime, AfterValidator(as_utc)]
+Moment = Annotated[datetime, BeforeValidator(not_a_number), AfterValidator(as_utc)]
+# A calendar date field or parameter.
+Day = Annotated[date, BeforeValidator(not_a_number)]

@@ -11,8 +11,18 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    field_validator,
+    model_validator,
+)
 
+from service.clock import not_a_number
 from service.personal_data import mask_fields
 
 Visibility = Literal["public", "shared", "restricted"]
@@ -32,7 +42,7 @@ DisclosureKind = Literal["quality_credit_report", "standard_declaration", "recal
 
 # Dates a registry can hold: nothing before the PRC's first codes, nothing absurdly far ahead.
 EARLIEST, LATEST = date(1949, 10, 1), date(2199, 12, 31)
-RegistryDate = Annotated[date, Field(ge=EARLIEST, le=LATEST)]
+RegistryDate = Annotated[date, Field(ge=EARLIEST, le=LATEST), BeforeValidator(not_a_number)]
 
 
 # What no database of ours stores as it was sent: NUL (PostgreSQL refuses it in text; SQLite keeps

@@ -1,7 +1,5 @@
 """Department API: organizations (master data), their records, and the credit check."""
 
-from datetime import date
-
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
@@ -19,6 +17,7 @@ from api.schemas.records import (
 )
 from api.security import Reader, Writer
 from service import department_view, organizations, records
+from service.clock import Day
 from service.department_view import CreditCheck
 from service.organizations import OrganizationFields
 
@@ -56,7 +55,7 @@ def get_organization(session: SessionDep, actor: Reader, code: str = CodePath) -
 @router.get("/{code}/credit-check", response_model=CreditCheck, operation_id="credit_check",
             responses=problem_responses(*AUTH_ERRORS, 404))
 def credit_check(session: SessionDep, actor: Reader, today: Today, code: str = CodePath,
-                 as_of: date | None = Query(default=None, description="Answer as the registry stood at the "
+                 as_of: Day | None = Query(default=None, description="Answer as the registry stood at the "
                                             "end of this day (China Standard Time); default today")
                  ) -> CreditCheck:
     """The summary a department consults before granting a licence or a subsidy."""

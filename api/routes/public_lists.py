@@ -6,7 +6,6 @@ import json
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import asdict
-from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -17,6 +16,7 @@ from api.problems import problem_responses
 from api.routes.public import RegionQuery
 from db.session import reading
 from service import public_lists
+from service.clock import Day
 
 router = APIRouter(prefix="/v1/public/lists", tags=["public"])
 
@@ -33,7 +33,7 @@ SinceQuery = Query(None, description="Only entries effective on or after this da
             responses=problem_responses(422, 429))
 def browse_list(conn: ReadConnection, today: Today, list_name: ListName = ListPath,
                 region: str | None = RegionQuery, department: str | None = DepartmentQuery,
-                since: date | None = SinceQuery, limit: Limit = 50, cursor: Cursor = None) -> public_lists.ListPage:
+                since: Day | None = SinceQuery, limit: Limit = 50, cursor: Cursor = None) -> public_lists.ListPage:
     """Entries on the list today, newest first, page by page (stable while entries are added)."""
     return public_lists.browse(conn, list_name, today=today, region=region, department=department, since=since,
                                cursor=cursor, limit=limit)
@@ -78,7 +78,7 @@ def _ndjson_lines(entries: Iterator[public_lists.ListEntry]) -> Iterator[str]:
                        **problem_responses(422, 429)})
 def export_list(request: Request, today: Today, list_name: ListName = ListPath,
                 format: Literal["csv", "ndjson"] = Query("csv"), region: str | None = RegionQuery,
-                department: str | None = DepartmentQuery, since: date | None = SinceQuery) -> StreamingResponse:
+                department: str | None = DepartmentQuery, since: Day | None = SinceQuery) -> StreamingResponse:
     """The whole list as CSV (UTF-8 with BOM) or NDJSON, streamed: memory stays flat whatever its length."""
     entries = public_lists.export(lambda: reading(request.app.state.database), list_name, today=today,
                                   region=region, department=department, since=since)

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from db.tables import ApiClient, AuditEntry
 from service.access import Scope
+from service.clock import Day
 from service.reference import DEPARTMENT_KINDS
 from service.rules import Rules
 
@@ -108,7 +109,7 @@ class TokenResponse(BaseModel):
 class RuleSetPublish(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    effective_from: date = Field(description="Decisions on or after this date are judged by the new version; "
+    effective_from: Day = Field(description="Decisions on or after this date are judged by the new version; "
                                              "today or later", examples=["2027-01-01"])
     changes: dict[str, Any] = Field(
         description="What changes from the newest version (nested objects merge: one severity's window alone "
