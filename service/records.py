@@ -340,8 +340,15 @@ def end_red_entries_under_black(session: Session, *, now: datetime) -> int:
 
 def _reinstate_red_entries(session: Session, black_entry: Record, *, now: datetime) -> None:
     """A withdrawn black listing never happened: the red entries it ended are active again
-    (those whose own term has run out since stay off the public list by their dates)."""
-    for red in RecordRepository(session).superseded_by(black_entry.id):
+    (those whose own term has run out since stay off the public list by their dates), unless
+    another public black listing meets their term: they stay ended, now by that one, so that its
+    own withdrawal brings them back."""
+    repository = RecordRepository(session)
+    for red in repository.superseded_by(black_entry.id):
+        other = repository.black_entry_overlapping(red.organization_uscc, red.effective_on, red.ends_on)
+        if other is not None:
+            _change_status(session, red, "superseded", "superseded_by_black_list", now=now, caused_by=other.id)
+            continue
         _change_status(session, red, "active", "reinstated: the black listing that ended it was withdrawn",
                        now=now, caused_by=black_entry.id)
 

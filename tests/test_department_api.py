@@ -90,6 +90,12 @@ class TestVisibility:
         assert client.get(f"/v1/records/{record['id']}", headers=parties["b"].headers).status_code == 200
         assert client.get(f"/v1/records/{record['id']}", headers=parties["reader"].headers).status_code == 404
 
+    def test_a_grant_opens_its_own_record_only(self, client, parties, registered) -> None:
+        shared = push(client, parties["a"], visibility="restricted", shared_with=["SZTAX"])
+        other = push(client, parties["a"], visibility="restricted")
+        assert client.get(f"/v1/records/{shared['id']}", headers=parties["b"].headers).status_code == 200
+        assert client.get(f"/v1/records/{other['id']}", headers=parties["b"].headers).status_code == 404
+
     def test_unknown_and_invisible_records_answer_alike(self, client, parties, registered) -> None:
         hidden = push(client, parties["a"], visibility="restricted")
         unknown = "rec_" + "0" * 26
@@ -154,6 +160,16 @@ class TestOwnership:
                                json={"reason": "x"})
         assert response.status_code == 403
         assert "lists:write" in response.json()["detail"]
+
+    def test_a_violation_changes_with_records_write_and_not_with_lists_write(self, client, parties, registered,
+                                                                            client_for) -> None:
+        # A restricted one: the owner changes what no other department can see.
+        record = push(client, parties["a"], visibility="restricted")
+        withdrawal = f"/v1/records/{record['id']}/withdrawal"
+        refused = client.post(withdrawal, headers=client_for("SZAMR", "lists:write"), json={"reason": "x"})
+        assert refused.status_code == 403 and "records:write" in refused.json()["detail"]
+        done = client.post(withdrawal, headers=client_for("SZAMR", "records:write"), json={"reason": "复议撤销"})
+        assert done.status_code == 200 and done.json()["status"] == "withdrawn"
 
 
 class TestMassAssignment:

@@ -166,6 +166,15 @@ def test_an_all_digit_code_is_a_code_unless_it_is_an_id_number_in_every_way() ->
     assert all(mask(c).text == c for c in dated if c not in tied)
 
 
+def test_a_national_authoritys_code_and_a_number_of_no_province_are_kept() -> None:
+    # A USCC of a national authority (positions 3-4 "10"), all digits and passing Luhn like a card;
+    # and an ID number's shape with a birth date in it, but starting with no province's code.
+    for text in ("统一社会信用代码121000000000000277", "编号200101199003070000"):
+        assert mask(text).text == text
+    # The ID check character, against GB 11643's own example, not this module's arithmetic.
+    assert resident_id_check_valid("11010519491231002X") and not resident_id_check_valid("110105194912310021")
+
+
 # --- Every public route, with every kind planted in every public field --------------------------
 
 ID = "11010519491231002X"

@@ -142,6 +142,65 @@ class TestLists:
         lines = client.get("/v1/public/lists/black/export", params={"format": "ndjson"}).text.splitlines()
         assert [json.loads(line)["list"] for line in lines] == ["black"] * 3
 
+    def test_one_entry_a_page_meets_each_once_newest_first(self, client, unit_of_work, clock) -> None:
+        # Entered out of date order, two on one day: the cursor walks (effective_on, id) downwards,
+        # and a newer entry entered first must neither come last nor come back.
+        with unit_of_work() as session:
+            f.make_department(session, now=clock.now())
+            made = [records.publish(session, f.make_organization(session, now=clock.now()).uscc,
+                                    f.list_entry("black", effective_on=day), department_code="SZAMR", now=clock.now())
+                    for day in (date(2026, 6, 1), date(2026, 3, 1), date(2026, 3, 1), date(2026, 1, 5))]
+        walked, cursor = [], None
+        while True:
+            body = client.get("/v1/public/lists/black", params={"limit": 1} | ({"cursor": cursor} if cursor else {}))
+            walked += [i["record_id"] for i in body.json()["items"]]
+            if not (cursor := body.json()["next_cursor"]):
+                break
+        assert walked == [e.id for e in sorted(made, key=lambda e: (e.effective_on, e.id), reverse=True)]
+
+    def test_only_public_active_entries_in_force_count(self, client, unit_of_work, clock, db) -> None:
+        """The lists, the search's list filter and its list_status, for one organization of each case."""
+        today = date(2026, 6, 15)  # the test clock's day in China Standard Time
+        with unit_of_work() as session:
+            f.make_department(session, now=clock.now())
+            orgs = {case: f.make_organization(session, now=clock.now(), name=f"深圳市{case}有限公司").uscc
+                    for case in ("今日列黑", "黑已撤销", "非公开黑", "下月列黑", "列红", "仅有处罚", "红黑并存", "黑红并存")}
+
+            def publish(case: str, fields, **options):
+                return records.publish(session, orgs[case], fields, department_code="SZAMR", now=clock.now(), **options)
+
+            publish("今日列黑", f.list_entry("black", effective_on=today))
+            withdrawn = publish("黑已撤销", f.list_entry("black"))
+            records.withdraw(session, withdrawn.id, department_code="SZAMR", reason="决定已撤销", now=clock.now())
+            publish("黑已撤销", f.list_entry("red"))  # the withdrawn black entry excludes nothing
+            publish("非公开黑", f.list_entry("black"), visibility="restricted")
+            publish("下月列黑", f.list_entry("black", effective_on=date(2026, 7, 1)))
+            publish("列红", f.list_entry("red"))
+            publish("仅有处罚", f.violation())
+            publish("红黑并存", f.list_entry("black"))
+            # A red term before the black one, entered after it, then stretched under it as data from
+            # before the rule could be: black must still win whatever order the rows come in.
+            both = publish("红黑并存", f.list_entry("red", effective_on=date(2026, 1, 1), expires_on=date(2026, 3, 1)))
+            publish("黑红并存", f.list_entry("black", effective_on=date(2026, 1, 1), expires_on=date(2026, 9, 1)))
+            later = publish("黑红并存", f.list_entry("red", effective_on=date(2026, 9, 1)))
+        with db.writer.begin() as conn:
+            conn.execute(text("UPDATE record SET ends_on = '2027-01-01' WHERE id = :id"), {"id": both.id})
+            conn.execute(text("UPDATE record SET effective_on = '2026-02-01' WHERE id = :id"), {"id": later.id})
+
+        def codes_of(path: str, **params) -> set[str]:
+            return {i["code"] for i in client.get(path, params=params).json()["items"]}
+
+        assert codes_of("/v1/public/lists/black") == {orgs["今日列黑"], orgs["红黑并存"], orgs["黑红并存"]}
+        assert codes_of("/v1/public/lists/black", since="2026-06-15") == {orgs["今日列黑"]}
+        assert codes_of("/v1/public/lists/red") == {orgs["黑已撤销"], orgs["列红"]}
+        search = "/v1/public/organizations"
+        assert codes_of(search, q="有限公司", list="black") == {orgs["今日列黑"], orgs["红黑并存"], orgs["黑红并存"]}
+        assert codes_of(search, q="有限公司", list="red") == {orgs["黑已撤销"], orgs["列红"]}
+        statuses = {i["code"]: i["list_status"] for i in client.get(search, params={"q": "有限公司"}).json()["items"]}
+        assert statuses == {orgs["今日列黑"]: "black", orgs["黑已撤销"]: "red", orgs["非公开黑"]: "none",
+                            orgs["下月列黑"]: "none", orgs["列红"]: "red", orgs["仅有处罚"]: "none",
+                            orgs["红黑并存"]: "black", orgs["黑红并存"]: "black"}
+
 
 def _bulk_organizations(db, count: int) -> None:
     """Many organizations straight into the tables (setup at volume), indexed as the service does."""

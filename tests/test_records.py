@@ -161,6 +161,32 @@ class TestBlackListEndsRedEntries:
         assert (last["type"], last["data"]["reason"], last["data"]["caused_by"]) == \
             ("list_entry.added", "reinstated", black.id)
 
+    def test_a_red_entry_comes_back_only_when_no_black_entry_is_left(self, unit_of_work, clock, org) -> None:
+        def statuses(*ids: str) -> list[str]:
+            with unit_of_work() as session:
+                return [records.history(session, i, viewer="SZAMR").record.status for i in ids]
+
+        with unit_of_work() as session:
+            other = f.make_organization(session, now=clock.now()).uscc
+            red = records.publish(session, org.uscc, f.list_entry("red"), department_code="SZAMR", now=clock.now())
+            first = records.publish(session, org.uscc, f.list_entry("black"), department_code="SZTAX", now=clock.now())
+            second = records.publish(session, org.uscc, f.list_entry("black"), department_code="SZAMR",
+                                     now=clock.now())
+            other_red = records.publish(session, other, f.list_entry("red"), department_code="SZAMR", now=clock.now())
+            records.publish(session, other, f.list_entry("black"), department_code="SZTAX", now=clock.now())
+            records.withdraw(session, first.id, department_code="SZTAX", reason="决定被撤销", now=clock.now())
+        assert statuses(red.id, other_red.id) == ["superseded", "superseded"]  # the second still excludes it
+        with unit_of_work() as session:
+            records.withdraw(session, second.id, department_code="SZAMR", reason="决定被撤销", now=clock.now())
+            changes = records.history(session, red.id, viewer="SZAMR").status_changes
+            untouched = records.history(session, other_red.id, viewer="SZAMR").status_changes
+        assert [c.status for c in untouched] == ["active", "superseded"]
+        assert statuses(red.id, other_red.id) == ["active", "superseded"]  # another organization's stays ended
+        assert [(c.status, c.caused_by) for c in changes] == [("active", None), ("superseded", first.id),
+                                                              ("superseded", second.id), ("active", second.id)]
+        assert [c.reason for c in changes[2:]] == ["superseded_by_black_list",
+                                                   "reinstated: the black listing that ended it was withdrawn"]
+
 
 class TestCorrect:
     def test_correction_is_a_new_version_and_keeps_the_old(self, unit_of_work, clock, org) -> None:

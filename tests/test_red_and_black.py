@@ -8,11 +8,13 @@ migration ends)."""
 import json
 from datetime import date
 
+import pytest
 from sqlalchemy import text
 
 from db import migrations
 from db.session import open_database, transaction
 from service import lifecycle, records, reference
+from service.errors import ListConflict
 from tests import factories as f
 from tests.database_state import counts
 
@@ -173,3 +175,92 @@ def test_an_upgraded_registry_ends_red_entries_stored_under_a_black_one(tmp_path
         assert types == ["list_entry.added", "list_entry.removed", "list_entry.removed"]  # the first by the black entry
     finally:
         database.dispose()
+
+
+def test_the_sweep_ends_only_red_entries_a_public_black_one_in_force_meets(unit_of_work, clock, db) -> None:
+    """Red entries stored beside black ones (as before the rule), each case on an organization of
+    its own: only a red term that a public, active black term of the same organization meets ends,
+    once, by the earliest such black entry."""
+    cases = {  # case -> (black entries: effective_on, expires_on, withdrawn, visibility), red term
+        "under two blacks": ([(date(2026, 5, 10), None, False, "public"), (date(2026, 6, 1), None, False, "public")],
+                             (date(2026, 5, 10), None)),
+        "no black": ([], (date(2026, 5, 10), None)),
+        "two blacks, no red": ([(date(2026, 5, 10), None, False, "public"), (date(2026, 6, 1), None, False, "public")],
+                               None),
+        "withdrawn black": ([(date(2026, 5, 10), None, True, "public")], (date(2026, 5, 10), None)),
+        "restricted black": ([(date(2026, 5, 10), None, False, "restricted")], (date(2026, 5, 10), None)),
+        "black ends as red starts": ([(date(2026, 5, 10), date(2026, 9, 1), False, "public")],
+                                     (date(2026, 9, 1), None)),
+        "red ends as black starts": ([(date(2026, 9, 1), None, False, "public")], (date(2026, 5, 10), date(2026, 9, 1))),
+    }
+    entries: dict[str, tuple[list[str], str | None]] = {}
+    with unit_of_work() as session:
+        f.make_department(session, now=clock.now())
+        for case, (blacks, red_term) in cases.items():
+            code = f.make_organization(session, now=clock.now()).uscc
+            red = red_term and records.publish(session, code, f.list_entry("red", effective_on=red_term[0],
+                                                                          expires_on=red_term[1]),
+                                               department_code="SZAMR", now=clock.now()).id
+            black_ids = []
+            for effective_on, expires_on, withdrawn, visibility in blacks:
+                black = records.publish(session, code, f.list_entry("black", effective_on=effective_on,
+                                                                    expires_on=expires_on),
+                                        department_code="SZAMR", now=clock.now(), visibility=visibility)
+                if withdrawn:
+                    records.withdraw(session, black.id, department_code="SZAMR", reason="撤销", now=clock.now())
+                black_ids.append(black.id)
+            entries[case] = (black_ids, red)
+    with db.writer.begin() as conn:  # every red entry active again, as a registry before the rule held them
+        conn.execute(text("UPDATE record SET status = 'active' WHERE list_name = 'red'"))
+
+    def trails() -> dict[str, list[tuple[str, str | None]]]:
+        with unit_of_work() as session:
+            return {case: [(c.status, c.caused_by) for c in records.history(session, record_id, viewer="SZAMR")
+                           .status_changes] for case, (ids, red) in entries.items() for record_id in [red or ids[-1]]}
+
+    before = trails()
+    lifecycle.sweep(unit_of_work, now=clock.now())
+    added = {case: trail[len(before[case]):] for case, trail in trails().items()}
+    assert added == {case: [] for case in cases} | {"under two blacks": [("superseded", entries["under two blacks"][0][0])]}
+
+
+def test_what_keeps_a_red_entry_out_and_what_does_not(unit_of_work, clock) -> None:
+    """Each case on an organization of its own, by the service, one department deciding (SZAMR)."""
+    with unit_of_work() as session:
+        f.make_department(session, now=clock.now())
+        f.make_department(session, now=clock.now(), code="SZTAX", name="国家税务总局深圳市税务局", kind="tax")
+        code = {case: f.make_organization(session, now=clock.now()).uscc for case in (
+            "black", "black ended", "restricted black", "two reds", "old violation", "own restricted violation",
+            "one request")}
+
+        def publish(case: str, fields, department: str = "SZAMR", **options):
+            return records.publish(session, code[case], fields, department_code=department, now=clock.now(), **options)
+
+        def refused(case: str, fields) -> str:
+            with pytest.raises(ListConflict) as conflict:
+                publish(case, fields)
+            return conflict.value.detail
+
+        publish("black", f.list_entry("black", effective_on=date(2026, 5, 10)))
+        assert "until 2029-05-10" in refused("black", f.list_entry("red"))  # how long the black term runs
+        publish("black ended", f.list_entry("black", effective_on=date(2026, 5, 10), expires_on=date(2026, 6, 1)))
+        publish("black ended", f.list_entry("red", effective_on=date(2026, 6, 1)))  # the day after its last
+        publish("restricted black", f.list_entry("black"), department="SZTAX", visibility="restricted")
+        publish("restricted black", f.list_entry("red"))  # not a publication: excludes nothing
+        publish("two reds", f.list_entry("red"))
+        publish("two reds", f.list_entry("red"), department="SZTAX")
+        # A serious violation 37 months before the red entry takes effect: outside the rule set's 3 years.
+        publish("old violation", f.violation(severity="serious", decided_on=date(2023, 5, 15), penalty_types=["fine"]))
+        publish("old violation", f.list_entry("red", effective_on=date(2026, 6, 15)))
+        publish("own restricted violation", f.violation(severity="serious", decided_on=date(2025, 6, 1),
+                                                        penalty_types=["fine"]), visibility="restricted")
+        assert "serious violation" in refused("own restricted violation", f.list_entry("red"))
+        # One request: black terms before and after the red one, each meeting it on no day.
+        outcome = records.publish_many(session, [
+            records.NewRecord(1, code["one request"], f.list_entry("black", effective_on=date(2026, 5, 10),
+                                                                   expires_on=date(2026, 6, 1))),
+            records.NewRecord(2, code["one request"], f.list_entry("black", effective_on=date(2026, 12, 1))),
+            records.NewRecord(3, code["one request"], f.list_entry("red", effective_on=date(2026, 6, 1),
+                                                                   expires_on=date(2026, 12, 1)))],
+            department_code="SZAMR", now=clock.now())
+        assert all(isinstance(result, str) for result in outcome.values()), outcome
