@@ -33,6 +33,7 @@ from db.session import Database, open_database, transaction
 from db.tables import metadata
 from service import clients, reference
 from tests import live_traffic
+from tests.database_state import empty_postgres
 from tests.webhook_receivers import hooked, receivers  # noqa: F401 (fixtures for the webhook tests)
 
 # The suite creates about a thousand API clients: at the server's scrypt cost their hashing alone
@@ -54,14 +55,6 @@ class MovableClock:
 
     def advance(self, **delta: float) -> None:
         self.current += timedelta(**delta)
-
-
-def _reset_postgres_schema(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
 
 
 def _database_of_this_worker(url: str) -> str:
@@ -91,7 +84,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
                 pytest.fail("REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set")
             pytest.skip("TEST_DATABASE_URL not set: PostgreSQL tests skipped")
         url = _database_of_this_worker(url)
-        _reset_postgres_schema(url)
+        empty_postgres(url)
     migrations.upgrade(url)
     return url
 

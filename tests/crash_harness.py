@@ -55,6 +55,7 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from tests import live_traffic
+from tests.database_state import empty_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [str(Path(sys.executable).parent / "credit-registry")]
@@ -636,7 +637,7 @@ def restart_run(database_url: str, data_dir: Path, cluster_dir: Path, *, restart
     from tests.webhook_receivers import Receiver
 
     rng = random.Random(seed)
-    _empty_postgres(database_url)  # a cluster of its own: setup creates the department
+    empty_postgres(database_url)  # a cluster of its own: setup creates the department
     env = os.environ | {
         "REGISTRY_DATABASE_URL": database_url, "REGISTRY_DATA_DIR": str(data_dir), "REGISTRY_ACCESS_LOG": "false",
         "REGISTRY_LOG_LEVEL": "warning", "REGISTRY_WEBHOOK_WORKER_IN_PROCESS": "false",
@@ -706,14 +707,6 @@ def restart_run(database_url: str, data_dir: Path, cluster_dir: Path, *, restart
     return summary
 
 
-def _empty_postgres(database_url: str) -> None:
-    engine = create_engine(database_url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
 def _undelivered(installation: Installation, headers: dict[str, str], receiver, seconds: float) -> str:
     """The problem, if any, once the receiver has every event of the feed, or the registry has
     nothing left to send, or ``seconds`` have passed."""
@@ -746,7 +739,7 @@ def _run_on(url: str, **options: Any) -> tuple[str, Summary]:
         if url == "sqlite":
             url = f"sqlite:///{folder}/crash.db"
         else:
-            _empty_postgres(url)
+            empty_postgres(url)
         return url.split(":")[0].split("+")[0], run(url, Path(folder) / "data", **options)
 
 

@@ -5,11 +5,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import func, select
 
 from db.session import Database, transaction
 from db.tables import AuditEntry, Event, Record
+
+
+def empty_postgres(url: str) -> None:
+    """A PostgreSQL database as new: its public schema dropped and made again, for the migrations."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
 
 
 def counts(db: Database) -> tuple[int, int]:
