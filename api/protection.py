@@ -115,14 +115,19 @@ class PublicCaching:
         start: Message | None = None
         chunks: list[bytes] = []
 
+        passing = False
+
         async def buffer(message: Message) -> None:
-            nonlocal start
+            nonlocal start, passing
             if message["type"] == "http.response.start":
                 start = message
-                if message["status"] != 200:
+                # Errors and pages (never stored, api/headers.py) go out as they come.
+                passing = message["status"] != 200 or any(
+                    k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in message.get("headers", []))
+                if passing:
                     await send(message)
                 return
-            if start is None or start["status"] != 200:
+            if start is None or passing:
                 await send(message)
                 return
             chunks.append(message.get("body", b""))
@@ -132,9 +137,8 @@ class PublicCaching:
         await self.app(scope, receive, buffer)
 
     async def _finish(self, scope: Scope, start: Message, body: bytes, send: Send) -> None:
-        if any(k.lower() == b"cache-control" or (k.lower() == b"content-type" and v.startswith(b"text/html"))
-               for k, v in start.get("headers", [])):
-            # The route decided (e.g. no-store for a ticket read with its secret), or a page.
+        if any(k.lower() == b"cache-control" for k, _ in start.get("headers", [])):
+            # The route decided (e.g. no-store for a ticket read with its secret).
             await send(start)
             await send({"type": "http.response.body", "body": body})
             return
