@@ -319,10 +319,13 @@ def _refuse_duplicate(repository: RecordRepository, department_code: str, kind: 
 def _end_red_entries(session: Session, black_entry: Record, *, now: datetime) -> None:
     """An organization is never on both published lists: a public black listing ends its active
     red entries, whoever decided them. Only a public one: a shared or restricted black entry is
-    not a publication, and letting it end red entries would reveal it to everyone who sees those."""
-    on = local_date(now)
+    not a publication, and letting it end red entries would reveal it to everyone who sees those.
+    Those whose term meets the black term on some day, as the red refusal and the sweep judge it:
+    a black term recorded late and already over leaves today's red entry alone, and a red term
+    that ends before a future black one starts stays."""
     repository = RecordRepository(session)
-    for red in repository.active_list_entries(black_entry.organization_uscc, "red", on=on):
+    for red in repository.red_entries_meeting(black_entry.organization_uscc, black_entry.effective_on,
+                                              black_entry.ends_on):
         _change_status(session, red, "superseded", "superseded_by_black_list", now=now, caused_by=black_entry.id)
 
 

@@ -264,3 +264,24 @@ def test_what_keeps_a_red_entry_out_and_what_does_not(unit_of_work, clock) -> No
                                                                    expires_on=date(2026, 12, 1)))],
             department_code="SZAMR", now=clock.now())
         assert all(isinstance(result, str) for result in outcome.values()), outcome
+
+
+def test_a_black_listing_ends_only_the_red_entries_whose_term_meets_its_own(client, parties) -> None:
+    """The same overlap as the refusal and the sweep, not "active today": a black term recorded
+    late and already over leaves a current red entry alone; a future black term leaves a red term
+    that ends before it starts, and ends one that reaches into it."""
+    a = _setup(client, parties)
+    open_ended = client.post("/v1/list-entries", headers=a, json=_entry("red", "红〔2026〕21号")).json()
+    ends_before = client.post("/v1/list-entries", headers=a, json=_entry(
+        "red", "红〔2026〕22号", expires_on="2026-09-01")).json()  # its term is [05-10, 09-01)
+
+    def status(record: dict) -> str:
+        return client.get(f"/v1/records/{record['id']}", headers=a).json()["status"]
+
+    past = client.post("/v1/list-entries", headers=a, json=_entry(
+        "black", "黑〔2024〕21号", effective_on="2024-03-01", expires_on="2025-03-01"))
+    assert past.status_code == 201, past.text
+    assert status(open_ended) == status(ends_before) == "active"  # recorded late, over before either began
+    future = client.post("/v1/list-entries", headers=a, json=_entry("black", "黑〔2026〕23号", effective_on="2026-09-01"))
+    assert future.status_code == 201, future.text
+    assert status(open_ended) == "superseded" and status(ends_before) == "active"

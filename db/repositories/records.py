@@ -131,14 +131,15 @@ class RecordRepository:
                             (RecordAccess, grants)):
             insert_rows(self.session, table, rows)
 
-    def active_list_entries(self, organization_uscc: str, list_name: str, *, on: date) -> Sequence[Record]:
+    def red_entries_meeting(self, organization_uscc: str, starts: date, ends: date | None) -> Sequence[Record]:
+        """The organization's active red entries in force on some day of [starts, ends): what a
+        public black term over those days ends (the same overlap the red refusal and the sweep use)."""
         statement = select(Record).where(
-            Record.organization_uscc == organization_uscc,
-            Record.kind == "list_entry",
-            Record.list_name == list_name,
-            Record.status == "active",
-            or_(col(Record.ends_on).is_(None), col(Record.ends_on) > on),
+            Record.organization_uscc == organization_uscc, Record.kind == "list_entry", Record.list_name == "red",
+            Record.status == "active", or_(col(Record.ends_on).is_(None), col(Record.ends_on) > starts),
         )
+        if ends is not None:
+            statement = statement.where(col(Record.effective_on) < ends)
         return self.session.exec(statement).all()
 
     def black_entry_overlapping(self, organization_uscc: str, starts: date, ends: date | None) -> Record | None:
