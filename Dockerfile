@@ -8,6 +8,7 @@ COPY pyproject.toml constraints.txt ./
 COPY api ./api
 COPY service ./service
 COPY db ./db
+COPY cli ./cli
 COPY migrations ./migrations
 RUN /venv/bin/pip install -c constraints.txt .
 

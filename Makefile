@@ -95,19 +95,19 @@ overload: install
 # minutes on 2 cores; not part of `make test`. bench/RESULTS.md lists the survivors and why they live.
 # MUTANTS chooses other functions (mutmut's names: module.x_function__mutmut_N). The code and masking
 # cores take longer (every test reaches them; a survivor costs minutes): a deeper run is
-#   make mutants MUTANTS='service.codes.* service.personal_data.* db.repositories.public.x_list_entries__*'
+#   make mutants MUTANTS='service.codes.* service.records.personal_data.* db.repositories.public.x_list_entries__*'
 MUTANTS ?= db.repositories.records.x_visible_to__* db.repositories.records.x_event_visible_to__* \
-	db.repositories.public.x__in_force__* service.records.x__owned_active__* \
-	service.records.x__require_red_list_eligible__* db.repositories.records.x*black_entry_overlapping__* \
-	service.records.x__overlaps__* service.records.x__end_red_entries__* \
-	service.records.x_end_red_entries_under_black__* db.repositories.records.x*red_entries_under_black__* \
-	service.records.x__reinstate_red_entries__* db.repositories.records.x*superseded_by__* \
-	service.public.x__list_status__* db.repositories.public.x__on_list__* db.repositories.public.x__listed__* \
+	db.repositories.public.x__in_force__* service.records.publishing.x__owned_active__* \
+	service.records.publishing.x__require_red_list_eligible__* db.repositories.records.x*black_entry_overlapping__* \
+	service.records.publishing.x__overlaps__* service.records.publishing.x__end_red_entries__* \
+	service.records.publishing.x_end_red_entries_under_black__* db.repositories.records.x*red_entries_under_black__* \
+	service.records.publishing.x__reinstate_red_entries__* db.repositories.records.x*superseded_by__* \
+	service.public.organizations.x__list_status__* db.repositories.public.x__on_list__* db.repositories.public.x__listed__* \
 	db.repositories.public.x__black_listed__* db.repositories.public.x_list_statuses__* \
-	service.personal_data.x_mask_fields__* service.record_fields.x_public_summary__* \
-	service.organizations.x__public_columns__* service.personal_data.x__is_resident_id__* \
-	service.personal_data.x__is_uscc__* service.personal_data.x_luhn_valid__* \
-	service.personal_data.x_resident_id_check_valid__* service.codes.x_validate_org_code__*
+	service.records.personal_data.x_mask_fields__* service.records.fields.x_public_summary__* \
+	service.organizations.master_data.x__public_columns__* service.records.personal_data.x__is_resident_id__* \
+	service.records.personal_data.x__is_uscc__* service.records.personal_data.x_luhn_valid__* \
+	service.records.personal_data.x_resident_id_check_valid__* service.codes.x_validate_org_code__*
 .PHONY: mutants
 mutants: install
 	rm -rf mutants

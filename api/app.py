@@ -16,9 +16,17 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
-from api import pages, problems
-from api.headers import SecurityHeaders
-from api.protection import BodyLimit, ClientAddress, InFlightLimit, PublicCaching, PublicRateLimit, RateLimiter
+from api import problems
+from api.middleware.public_edge import (
+    BodyLimit,
+    ClientAddress,
+    InFlightLimit,
+    PublicCaching,
+    PublicRateLimit,
+    RateLimiter,
+)
+from api.middleware.request_trail import RequestTrail
+from api.middleware.security_headers import SecurityHeaders
 from api.routes import (
     admin,
     auth,
@@ -38,10 +46,12 @@ from api.settings import Settings, get_settings
 from api.storage import open_registry_database
 from api.storage_full import StorageFull
 from api.tokens import Keyring
-from api.trail import RequestTrail
+from api.web import pages
 from db.session import MAX_OVERFLOW, POOL_SIZE, Database, transaction
-from service import lifecycle, retention, webhook_delivery
-from service.clock import Clock, SystemClock
+from service.rules import lifecycle
+from service.rules.clock import Clock, SystemClock
+from service.sync import retention
+from service.sync.webhooks import delivery
 
 DESCRIPTION = """\
 The Quality Credit Registry: organizations keyed on their unified social credit code, the credit
@@ -76,9 +86,9 @@ def delivery_worker(settings: Settings, database: Database, stop: threading.Even
     keeper = threading.Thread(target=housekeeping, args=(settings, database, stop, clock), name="housekeeping",
                               daemon=True)
     keeper.start()
-    webhook_delivery.run(
+    delivery.run(
         lambda: transaction(database), owner=f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}",
-        policy=webhook_delivery.DeliveryPolicy(
+        policy=delivery.DeliveryPolicy(
             allowed_hosts=frozenset(settings.webhook_allowed_hosts), threads=settings.webhook_threads,
             per_endpoint=settings.webhook_per_endpoint, attempt_seconds=settings.webhook_attempt_seconds,
             lease_seconds=max(settings.webhook_lease_seconds, settings.webhook_attempt_seconds + 2)),
@@ -128,7 +138,7 @@ def _document_problems(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
-    # Requests on the thread pool (api.protection.InFlightLimit): each may hold a read or write
+    # Requests on the thread pool (api.middleware.public_edge.InFlightLimit): each may hold a read or write
     # connection, so each pool has room for all of them and none waits for another to free one.
     # Headroom beyond them for the audit entries written after a response, the webhook worker and
     # the lifecycle sweep.
@@ -174,7 +184,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.token_limiter = RateLimiter(per_minute=30, burst=10)
     problems.install(app)
     _document_problems(app)
-    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
     for router in (pages.router, public.router, public_lists.router, public_intake.router, auth.router,
                    organizations.router, records.router, batches.router, decisions.router, events.router, webhooks.router,
                    admin.router, health.router):

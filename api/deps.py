@@ -8,9 +8,9 @@ from fastapi import Depends, Query, Request
 from sqlalchemy import Connection
 from sqlmodel import Session
 
-from api import trail
+from api.middleware import request_trail
 from db.session import Database, reading, transaction
-from service.clock import Clock, today
+from service.rules.clock import Clock, today
 
 
 def get_database(request: Request) -> Database:
@@ -32,7 +32,7 @@ def get_session(request: Request) -> Iterator[Session]:
     successful call is part of the same transaction."""
     with transaction(request.app.state.database) as session:
         yield session
-        trail.audit_success(session, request)
+        request_trail.audit_success(session, request)
     # Only once committed: a failed commit is then audited as the failure it is.
     request.state.audited = True
 
@@ -50,5 +50,5 @@ Today = Annotated[date, Depends(get_today)]
 MAX_PAGE = 200
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"Page size, at most {MAX_PAGE}")]
 Cursor = Annotated[str | None, Query(max_length=200, description="Opaque cursor from the previous page")]
-# Said of every datetime a caller gives (service.clock.Moment).
+# Said of every datetime a caller gives (service.rules.clock.Moment).
 NAIVE_IS_CST = "without a time zone it is read as China Standard Time (UTC+8)"

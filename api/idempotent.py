@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from service.access import Actor
+from service.access.actors import Actor
 from service.idempotency import MAX_KEY_LENGTH, StoredResponse, run_once
 
 IdempotencyKey = Annotated[

@@ -22,7 +22,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from api.protection import OVERLOADED_RETRY_SECONDS
+from api.middleware.public_edge import OVERLOADED_RETRY_SECONDS
 from db.sealing import SealingKeyMismatch
 from db.session import DatabaseBusy, is_storage_full
 from service.errors import (
@@ -251,8 +251,8 @@ async def _client_gone(request: Request, error: ClientDisconnect) -> JSONRespons
 
 
 async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
-    # Starlette answers this one from its outermost middleware, outside api.trail.RequestTrail and
-    # api.headers.SecurityHeaders, so their headers never reach it: the request id (what ties a
+    # Starlette answers this one from its outermost middleware, outside api.middleware.request_trail.RequestTrail and
+    # api.middleware.security_headers.SecurityHeaders, so their headers never reach it: the request id (what ties a
     # caller's report to the log) and nosniff are set here.
     request_id = getattr(request.state, "request_id", None)
     log.exception("unhandled error on %s %s", request.method, request.url.path, extra={"request_id": request_id})

@@ -16,8 +16,8 @@ from fastapi.security import OAuth2, SecurityScopes
 
 from api.tokens import REFUSAL_REASONS, InvalidToken, Keyring
 from db.session import read_session
-from service import clients
-from service.access import SCOPE_DESCRIPTIONS, Actor, Scope
+from service.access import clients
+from service.access.actors import SCOPE_DESCRIPTIONS, Actor, Scope
 
 log = logging.getLogger("registry.auth")
 

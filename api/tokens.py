@@ -36,7 +36,7 @@ from jose import jwk, jwt
 from jose.backends import ECKey
 from jose.exceptions import ExpiredSignatureError, JOSEError, JWSError, JWTClaimsError
 
-from service.clock import Clock, SystemClock
+from service.rules.clock import Clock, SystemClock
 
 # Refuse the pure-Python backend (python-ecdsa: CVE-2024-23342, and slow).
 if ECKey.__name__ != "CryptographyECKey":  # pragma: no cover - depends on the installation

@@ -42,7 +42,7 @@ from search import generate, load  # noqa: E402
 
 from db import migrations  # noqa: E402
 from db.session import open_database, transaction  # noqa: E402
-from service import clients  # noqa: E402
+from service.access import clients
 from tests.live_traffic import SECRET_SHAPES  # noqa: E402
 
 SATURATING, OVERLOAD = (64, 128, 256), 2048

@@ -32,10 +32,11 @@ import httpx  # noqa: E402
 import report  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
+from cli.demo import BRAND_CHARS, CITIES, INDUSTRIES, SUFFIXES  # noqa: E402
 from db import migrations  # noqa: E402
 from db.repositories import public as public_queries  # noqa: E402
-from service import codes, name_search  # noqa: E402
-from service.demo import BRAND_CHARS, CITIES, INDUSTRIES, SUFFIXES  # noqa: E402
+from service import codes
+from service.public import name_index
 
 TODAY = date(2026, 6, 15)
 
@@ -61,8 +62,8 @@ def load(url: str, rows: list[tuple[str, str, str]]) -> float:
     started = time.perf_counter()
     now = datetime(2026, 6, 15, tzinfo=UTC).isoformat()
     # Generated names hold no personal data: the public name is the name.
-    orgs = sorted((u, u[8:17], n, n, name_search.fold(n), r, "operating", True, now, now) for u, n, r in rows)
-    grams = sorted((g, u) for u, n, _ in rows for g in name_search.grams(n))
+    orgs = sorted((u, u[8:17], n, n, name_index.fold(n), r, "operating", True, now, now) for u, n, r in rows)
+    grams = sorted((g, u) for u, n, _ in rows for g in name_index.grams(n))
     engine = create_engine(url)
     raw = engine.raw_connection()
     try:
@@ -109,26 +110,26 @@ def database_timings(url: str, queries: list[str]) -> tuple[list[float], list[fl
     """(index cold, index warm, LIKE scan, plan). Cold: the first time each name piece is seen by
     this process (its frequency is counted); warm: the same queries again, counts cached."""
     engine = create_engine(url)
-    frequencies = name_search.GramFrequencies()
+    frequencies = name_index.GramFrequencies()
     passes: list[list[float]] = [[], []]
     scanned, plan = [], ""
     with engine.connect() as conn:
         for timings in passes:
             for q in queries:
-                query = name_search.parse_query(q)
+                query = name_index.parse_query(q)
                 started = time.perf_counter()
                 gram = frequencies.rarest(query.grams, lambda g, cap: public_queries.gram_count(conn, g, cap=cap))
                 public_queries.search_by_name(conn, gram=gram, text=query.text, region=None, list_name=None,
                                               today=TODAY, after=None, limit=21)
                 timings.append(time.perf_counter() - started)
         for q in queries:
-            query = name_search.parse_query(q)
+            query = name_index.parse_query(q)
             started = time.perf_counter()
             conn.execute(text("SELECT uscc FROM organization WHERE search_name LIKE :p ORDER BY uscc LIMIT 21"),
                          {"p": f"%{query.text}%"}).all()
             scanned.append(time.perf_counter() - started)
-        query = name_search.parse_query(queries[0])
-        gram = name_search.GramFrequencies().rarest(
+        query = name_index.parse_query(queries[0])
+        gram = name_index.GramFrequencies().rarest(
             query.grams, lambda g, cap: public_queries.gram_count(conn, g, cap=cap))
         statement = public_queries.search_by_name_statement(gram=gram, text=query.text, after=None, limit=21,
                                                              dialect=conn.dialect.name)

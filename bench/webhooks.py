@@ -29,14 +29,18 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import httpx  # noqa: E402
 import report  # noqa: E402
+from service.records.fields import ViolationFields  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
+from cli import demo
 from db import migrations  # noqa: E402
 from db.sealing import Sealer  # noqa: E402
 from db.session import open_database, transaction  # noqa: E402
-from service import codes, demo, organizations, records, webhook_delivery, webhooks  # noqa: E402
-from service.clock import SystemClock  # noqa: E402
-from service.record_fields import ViolationFields  # noqa: E402
+from service import codes
+from service.organizations import master_data
+from service.records import publishing
+from service.rules.clock import SystemClock  # noqa: E402
+from service.sync.webhooks import delivery, endpoints
 
 # The bench's own secrets key: endpoints are made and signed for in this one process.
 SEALER = Sealer(os.urandom(32))
@@ -92,9 +96,9 @@ def setup(url: str, receiver: Receiver) -> str:
     uscc = codes.make_uscc("91", "440300", "00000001")
     with transaction(database) as session:
         demo.ensure_departments(session, now=now)
-        organizations.register(session, uscc, organizations.OrganizationFields(name="深圳市基准测试有限公司"), now=now)
+        master_data.register(session, uscc, master_data.OrganizationFields(name="深圳市基准测试有限公司"), now=now)
         for _ in range(ENDPOINTS):
-            webhooks.create(session, SUBSCRIBER, webhooks.EndpointCreate(url=receiver.url), now=now,
+            endpoints.create(session, SUBSCRIBER, endpoints.EndpointCreate(url=receiver.url), now=now,
                             allowed_hosts=frozenset({"127.0.0.1"}))
     database.dispose()
     return uscc
@@ -103,7 +107,7 @@ def setup(url: str, receiver: Receiver) -> str:
 def publish(database, uscc: str, serial: int) -> tuple[int, float]:
     """Commit one violation; returns its event seq and the moment the commit returned."""
     with transaction(database) as session:
-        record = records.publish(session, uscc, violation(serial), department_code=UNIT, now=SystemClock().now(),
+        record = publishing.publish(session, uscc, violation(serial), department_code=UNIT, now=SystemClock().now(),
                                  visibility="shared")
         record_id = record.id
     committed = time.perf_counter()
@@ -112,9 +116,9 @@ def publish(database, uscc: str, serial: int) -> tuple[int, float]:
     return seq, committed
 
 
-def start_workers(database, count: int, policy: webhook_delivery.DeliveryPolicy) -> tuple[threading.Event, list]:
+def start_workers(database, count: int, policy: delivery.DeliveryPolicy) -> tuple[threading.Event, list]:
     stop = threading.Event()
-    threads = [threading.Thread(target=webhook_delivery.run, daemon=True, kwargs=dict(
+    threads = [threading.Thread(target=delivery.run, daemon=True, kwargs=dict(
         unit_of_work=lambda: transaction(database), owner=f"bench-{n}", policy=policy, stop=stop,
         clock=SystemClock(), idle_seconds=0.25)) for n in range(count)]
     for thread in threads:
@@ -128,7 +132,7 @@ def unfinished(database) -> int:
 
 
 def throughput(url: str, uscc: str, receiver: Receiver, deliveries: int, workers: int,
-               policy: webhook_delivery.DeliveryPolicy, serial_start: int) -> float:
+               policy: delivery.DeliveryPolicy, serial_start: int) -> float:
     """Deliveries per second per worker, draining a backlog of ``deliveries``."""
     database = open_database(url, sealer=SEALER)
     for n in range(deliveries // ENDPOINTS):
@@ -159,7 +163,7 @@ def raw_posts(receiver: Receiver, count: int, threads: int) -> float:
 
 
 def latency(url: str, uscc: str, receiver: Receiver, changes: int, serial_start: int,
-            policy: webhook_delivery.DeliveryPolicy) -> list[float]:
+            policy: delivery.DeliveryPolicy) -> list[float]:
     """Milliseconds from commit to receipt, one change at a time every 50 ms, worker idle between."""
     database = open_database(url, sealer=SEALER)
     receiver.arrived.clear()
@@ -200,7 +204,7 @@ def main() -> None:
         backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
         receiver = Receiver()
         uscc = setup(url, receiver)
-        policy = webhook_delivery.DeliveryPolicy(allowed_hosts=frozenset({"127.0.0.1"}))
+        policy = delivery.DeliveryPolicy(allowed_hosts=frozenset({"127.0.0.1"}))
         baseline = raw_posts(receiver, arguments.deliveries, policy.threads)
         one = throughput(url, uscc, receiver, arguments.deliveries, 1, policy, 1_000_000)
         two = throughput(url, uscc, receiver, arguments.deliveries, 2, policy, 2_000_000)

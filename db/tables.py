@@ -2,7 +2,7 @@
 
 Records of all four kinds live in one ``record`` table: the columns every query filters on
 (kind, organization, owner, visibility, status, list, severity, dates) are real columns, and the
-kind-specific fields are a JSON document validated by ``service.record_fields``. Every version of
+kind-specific fields are a JSON document validated by ``service.records.fields``. Every version of
 a record is kept, whole, in ``record_version``; ``record`` holds the current one. Nothing here is
 ever deleted: status changes are rows in ``record_status_change``.
 """
@@ -84,9 +84,9 @@ class Organization(SQLModel, table=True):
     org_code: str = Field(max_length=9, index=True)
     name: str = Field(max_length=200)
     # What the public sees of the name and the legal representative: personal data typed into them
-    # masked when written (service.personal_data), so no public read path can forget to.
+    # masked when written (service.records.personal_data), so no public read path can forget to.
     public_name: str = Field(max_length=300)
-    # The public name as searches compare it (NFKC, lower case); see service.name_search.fold.
+    # The public name as searches compare it (NFKC, lower case); see service.public.name_index.fold.
     search_name: str = Field(max_length=300)
     region_code: str = Field(max_length=6, index=True)
     status: str = Field(max_length=16)

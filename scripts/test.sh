@@ -16,6 +16,6 @@ if [ -z "${TEST_DATABASE_URL:-}" ]; then
 fi
 
 scripts/ensure-browser.sh
-.venv/bin/ruff check api service db migrations tests
+.venv/bin/ruff check api service db cli migrations tests
 # Two workers: much of the suite waits on servers, subprocesses and databases rather than the CPU.
 .venv/bin/python -m pytest -n "${TEST_WORKERS:-2}" "$@"

@@ -31,7 +31,8 @@ from db import migrations
 from db.sealing import Sealer, decode_key
 from db.session import Database, open_database, transaction
 from db.tables import metadata
-from service import clients, reference
+from service.access import clients
+from service.rules import reference
 from tests import live_traffic
 from tests.database_state import empty_postgres
 from tests.webhook_receivers import hooked, receivers  # noqa: F401 (fixtures for the webhook tests)

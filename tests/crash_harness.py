@@ -76,9 +76,9 @@ def acknowledge_before_commit():
     from fastapi import Request
     from sqlmodel import Session
 
-    from api import trail
     from api.app import create_app
     from api.deps import get_session
+    from api.middleware import request_trail
 
     app = create_app()
 
@@ -95,7 +95,7 @@ def acknowledge_before_commit():
                           info={"sealer": app.state.database.sealer})  # as db.session.transaction gives it
         session.begin()
         yield session
-        trail.audit_success(session, request)
+        request_trail.audit_success(session, request)
         threading.Thread(target=commit_later, args=(session,), daemon=True).start()
 
     app.dependency_overrides[get_session] = session_committed_after_the_answer
@@ -146,18 +146,18 @@ def worker_skipping_sends() -> None:
     delivery as succeeded without sending anything."""
     import zlib
 
-    from api import cli
-    from service import webhook_delivery
+    from cli import main
+    from service.sync.webhooks import delivery
 
-    send = webhook_delivery.attempt
+    send = delivery.attempt
 
-    def attempt(client, delivery, secrets, policy, *, started_at):
-        if zlib.crc32(delivery.event_id.encode()) % 3 == 0:
-            return webhook_delivery.Outcome(started_at, 0, status_code=200)
-        return send(client, delivery, secrets, policy, started_at=started_at)
+    def attempt(client, pending, secrets, policy, *, started_at):
+        if zlib.crc32(pending.event_id.encode()) % 3 == 0:
+            return delivery.Outcome(started_at, 0, status_code=200)
+        return send(client, pending, secrets, policy, started_at=started_at)
 
-    webhook_delivery.attempt = attempt
-    cli.worker()
+    delivery.attempt = attempt
+    main.worker()
 
 
 def _python(function: str) -> list[str]:
@@ -477,9 +477,8 @@ def prepare_installation() -> None:
     """``credit-registry migrate``, ``create-department`` and ``create-client --json`` as an
     operator runs them, in one process (three would pay the app's imports three times); prints
     the client's JSON."""
+    from cli.main import cli
     from typer.testing import CliRunner
-
-    from api.cli import cli
 
     for arguments in (["migrate"], ["create-department", "SZAMR", "--name", "深圳市市场监督管理局", "--region", "440300"],
                       ["create-client", "SZAMR", "--scope", "records:write", "--scope", "records:read", "--scope",

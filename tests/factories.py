@@ -8,10 +8,11 @@ from typing import Any
 from sqlmodel import Session
 
 from db.tables import Department, Organization
-from service import organizations, reference
 from service.codes import make_uscc, uscc_check_character
-from service.organizations import OrganizationFields
-from service.record_fields import DisclosureFields, ListEntryFields, RatingFields, ViolationFields
+from service.organizations import master_data
+from service.organizations.master_data import OrganizationFields
+from service.records.fields import DisclosureFields, ListEntryFields, RatingFields, ViolationFields
+from service.rules import reference
 
 _serial = itertools.count(1)
 
@@ -34,7 +35,7 @@ def organization(*, hostile: bool = False, **overrides: Any) -> OrganizationFiel
 
 def make_organization(session: Session, *, now: datetime, code: str | None = None, hostile: bool = False,
                       **overrides: Any) -> Organization:
-    return organizations.register(session, code or new_uscc(), organization(hostile=hostile, **overrides), now=now)
+    return master_data.register(session, code or new_uscc(), organization(hostile=hostile, **overrides), now=now)
 
 
 def rating(*, hostile: bool = False, **overrides: Any) -> RatingFields:

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.parameters import ParameterLocation
 
-from service import records
+from service.records import publishing
 from tests import factories as f
 from tests.test_public_intake import objection, repair
 from tests.webhook_receivers import run_until_idle
@@ -169,7 +169,7 @@ def build(client, headers: dict[str, dict[str, str]], parties, unit_of_work, clo
                             for n in range(1, 7)]
 
         def publish(department: str, code: str, fields, **options) -> str:
-            return records.publish(session, code, fields, department_code=department, now=clock.now(), **options).id
+            return publishing.publish(session, code, fields, department_code=department, now=clock.now(), **options).id
 
         # Decided long enough ago that their minimum publicity is served: repair may be requested.
         decided = [f.violation(decided_on=date(2025, 12, 1)) for _ in codes[:5]]

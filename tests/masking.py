@@ -2,7 +2,7 @@
 bank card numbers, in the forms people type them (groups, spaces, hyphens, dots, +86, full-width
 digits, a JSON escape).
 
-The suite's own detector, written apart from service/personal_data.py (it imports nothing of the
+The suite's own detector, written apart from service/records/personal_data.py (it imports nothing of the
 service): a mistake shared by the masking and its check would pass unseen. It is stricter than the
 masking about what counts, because it reads every public answer of the suite and must stay quiet on
 what the registry prints: an ID number needs a province, a real birth date and (18 characters) a

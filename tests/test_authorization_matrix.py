@@ -14,8 +14,11 @@ from datetime import date
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from service import clients, organizations, records, webhooks
-from service.organizations import OrganizationFields
+from service.access import clients
+from service.organizations import master_data
+from service.organizations.master_data import OrganizationFields
+from service.records import publishing
+from service.sync.webhooks import endpoints
 from tests import factories as f
 from tests.test_public_intake import objection, repair
 
@@ -121,12 +124,12 @@ def world(client, parties, unit_of_work, clock, receivers):
     # Decided long enough ago that its minimum publicity is served: repair may be requested.
     fields = f.violation(decided_on=date(2025, 12, 1))
     with unit_of_work() as session:
-        organizations.register(session, HUAWEI, OrganizationFields(name="华为技术有限公司"), now=clock.now(),
+        master_data.register(session, HUAWEI, OrganizationFields(name="华为技术有限公司"), now=clock.now(),
                                department_code="SZAMR")
-        endpoint = webhooks.create(session, "SZINS", webhooks.EndpointCreate(url=receivers().url), now=clock.now(),
+        endpoint = endpoints.create(session, "SZINS", endpoints.EndpointCreate(url=receivers().url), now=clock.now(),
                                    allowed_hosts=frozenset({"127.0.0.1"})).endpoint.id
-        record = records.publish(session, HUAWEI, fields, department_code="SZAMR", now=clock.now()).id
-        [(delivery, _, _)] = webhooks.deliveries(session, endpoint, owner="SZINS", status=None, limit=2)
+        record = publishing.publish(session, HUAWEI, fields, department_code="SZAMR", now=clock.now()).id
+        [(delivery, _, _)] = endpoints.deliveries(session, endpoint, owner="SZINS", status=None, limit=2)
         spare = clients.create(session, "SZTAX", name="spare", scopes=["records:read"], now=clock.now())
     # Filed over HTTP, so the log scan knows their secrets (conftest.TICKET_SECRETS).
     tickets = {kind: client.post(f"/v1/public/{kind}", json=body(record)).json()

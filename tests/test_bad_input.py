@@ -179,7 +179,7 @@ def test_the_invisible_characters_refused_are_exactly_unicodes_format_characters
     import sys
     import unicodedata
 
-    from service.record_fields import INVISIBLE_RANGES
+    from service.records.fields import INVISIBLE_RANGES
 
     listed = {c for first, last in INVISIBLE_RANGES for c in range(first, last + 1)}
     assert listed == {c for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cf"}

@@ -12,10 +12,11 @@ import httpx
 from sqlmodel import func, select
 from typer.testing import CliRunner
 
-from api.cli import cli
+from cli.main import cli
 from db.session import transaction
 from db.tables import Record, WebhookDelivery
-from service import bulk, clients
+from service.access import clients
+from service.batches import running
 from tests import factories as f
 from tests.database_state import audit_statuses, counts, write_lock_held_elsewhere
 from tests.live_server import live_server
@@ -142,19 +143,19 @@ def test_the_same_key_replays_and_a_cut_short_batch_resumes(client, parties, db,
     lines = [line("rating", code=HUAWEI, **f.rating(evaluated_on=date(2026, 1, n)).model_dump(mode="json",
                                                                                              exclude_none=True))
              for n in range(1, 8)]  # ratings: nothing but the batch tells one from a repeat
-    monkeypatch.setattr(bulk, "CHUNK_LINES", 2)
+    monkeypatch.setattr(running, "CHUNK_LINES", 2)
 
     # A first request that dies after two chunks: its lines are committed, the batch is cut short.
     scopes = frozenset({"records:write"})
-    started, _, _ = bulk.start(lambda: transaction(db), department_code="SZAMR", client_id=parties["a"].client_id,
+    started, _, _ = running.start(lambda: transaction(db), department_code="SZAMR", client_id=parties["a"].client_id,
                                scopes=scopes, key="import-7", format="ndjson", atomic=False, now=clock.now())
 
     def dies_after_four():
-        yield from bulk.ndjson_lines([("\n".join(lines[:4]) + "\n").encode()], "utf-8")
+        yield from running.ndjson_lines([("\n".join(lines[:4]) + "\n").encode()], "utf-8")
         raise ConnectionError("client went away")
 
-    with contextlib.suppress(bulk.BatchInterrupted):
-        bulk.run(lambda: transaction(db), dies_after_four(), batch=started, after=0, department_code="SZAMR",
+    with contextlib.suppress(running.BatchInterrupted):
+        running.run(lambda: transaction(db), dies_after_four(), batch=started, after=0, department_code="SZAMR",
                  scopes=scopes, clock=clock)
     busy = push(client, a, "\n".join(lines), **{})
     assert busy.status_code == 200  # no key: a new batch, unrelated
@@ -188,7 +189,7 @@ def test_scopes_media_types_and_limits(client, parties, client_for) -> None:
     assert plain.status_code == 415 and plain.headers["content-type"] == "application/problem+json"
     latin = push(client, a, "x", content_headers={"content-type": "text/csv; charset=latin-1"})
     assert latin.status_code == 415
-    too_long = push(client, a, "{" + "x" * (bulk.MAX_LINE_BYTES + 10) + "}\n" + violation_line("深市监罚〔2026〕403号"))
+    too_long = push(client, a, "{" + "x" * (running.MAX_LINE_BYTES + 10) + "}\n" + violation_line("深市监罚〔2026〕403号"))
     assert [r["outcome"] for r in too_long.json()["results"]] == ["rejected", "accepted"]
 
 
@@ -256,8 +257,8 @@ def test_a_batch_cut_short_by_a_busy_database_says_what_is_stored_and_resumes(db
         f.make_department(session, now=clock.now())
         made = clients.create(session, "SZAMR", name="importer", scopes=["records:write"], now=clock.now())
     lines = [line("organization", code=HUAWEI, name="华为技术有限公司")]
-    lines += [violation_line(f"深市监罚〔2026〕{7000 + n}号") for n in range(bulk.CHUNK_LINES + 100)]
-    first, rest = "\n".join(lines[:bulk.CHUNK_LINES]) + "\n", "\n".join(lines[bulk.CHUNK_LINES:]) + "\n"
+    lines += [violation_line(f"深市监罚〔2026〕{7000 + n}号") for n in range(running.CHUNK_LINES + 100)]
+    first, rest = "\n".join(lines[:running.CHUNK_LINES]) + "\n", "\n".join(lines[running.CHUNK_LINES:]) + "\n"
     key = "busy-batch-0001"
     with live_server(database_url, data_dir, REGISTRY_DATABASE_WAIT_SECONDS="0.5",
                      REGISTRY_BATCH_RESUME_SECONDS="2") as base:
@@ -277,7 +278,7 @@ def test_a_batch_cut_short_by_a_busy_database_says_what_is_stored_and_resumes(db
         batch_id = cut.json()["detail"].split("batch ")[1].split(" ")[0]
         assert "stopped part way" in cut.json()["detail"] and cut.headers["retry-after"] == "2"
         stored = httpx.get(f"{base}/v1/batches/{batch_id}", headers={"Authorization": f"Bearer {token}"}).json()
-        assert stored["status"] == "running" and stored["accepted"] == bulk.CHUNK_LINES
+        assert stored["status"] == "running" and stored["accepted"] == running.CHUNK_LINES
         time.sleep(2.5)  # Retry-After: the batch counts as cut short now
         resumed = httpx.post(f"{base}/v1/batches", headers=headers, content=first + rest, timeout=30)
         assert resumed.status_code == 200, resumed.text
@@ -292,8 +293,8 @@ def test_a_slow_atomic_batch_does_not_hold_up_other_writes_while_it_is_sent(db, 
     with unit_of_work() as session:
         f.make_department(session, now=clock.now())
         made = clients.create(session, "SZAMR", name="importer", scopes=["records:write"], now=clock.now())
-    lines = [violation_line(f"深市监罚〔2026〕{8000 + n}号") for n in range(bulk.CHUNK_LINES + 200)]
-    split = bulk.CHUNK_LINES + 100  # a whole chunk arrives first: the old way applied it and took the lock
+    lines = [violation_line(f"深市监罚〔2026〕{8000 + n}号") for n in range(running.CHUNK_LINES + 200)]
+    split = running.CHUNK_LINES + 100  # a whole chunk arrives first: the old way applied it and took the lock
     first_part_sent, answers = threading.Event(), {}
     with live_server(database_url, data_dir) as base:
         token = httpx.post(f"{base}/v1/auth/token", data={"grant_type": "client_credentials", "client_id":

@@ -4,7 +4,7 @@ import json
 
 from typer.testing import CliRunner
 
-from api.cli import cli
+from cli.main import cli
 from tests import factories as f
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service import clients, records
+from service.access import clients
+from service.records import publishing
 from tests import factories as f
 from tests import live_traffic
 from tests.live_server import live_server
@@ -39,8 +40,8 @@ def server(db, database_url, tmp_path, unit_of_work, clock):
     with unit_of_work() as session:
         f.make_department(session, now=clock.now())
         f.make_organization(session, now=clock.now(), code=f.HUAWEI, name="华为技术有限公司", legal_representative="徐直军")
-        records.publish(session, f.HUAWEI, f.violation(), department_code="SZAMR", now=clock.now())
-        records.publish(session, f.HUAWEI, f.list_entry("black"), department_code="SZAMR", now=clock.now())
+        publishing.publish(session, f.HUAWEI, f.violation(), department_code="SZAMR", now=clock.now())
+        publishing.publish(session, f.HUAWEI, f.list_entry("black"), department_code="SZAMR", now=clock.now())
     with live_server(database_url, tmp_path) as base:
         yield base
 

@@ -1,7 +1,7 @@
 """Dead letters a resend or a replay delivered afterwards: no longer counted as failed in /metrics,
 and the deliveries list names the delivery that superseded each."""
 
-from service.webhook_delivery import DeliveryPolicy
+from service.sync.webhooks.delivery import DeliveryPolicy
 from tests.webhook_receivers import FAST, push_violation, run_until_idle
 
 GIVE_UP_FAST = DeliveryPolicy(schedule=(0.05,), jitter=0.0, allowed_hosts=FAST.allowed_hosts)

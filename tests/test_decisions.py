@@ -5,7 +5,8 @@ from datetime import date
 
 import pytest
 
-from service import lifecycle, records
+from service.records import publishing
+from service.rules import lifecycle
 from tests import factories as f
 from tests.test_public_intake import objection, repair
 
@@ -17,9 +18,9 @@ def world(client, parties, unit_of_work, clock):
     client.put(f"/v1/organizations/{HUAWEI}", headers=parties["a"].headers, json={"name": "华为技术有限公司"})
     with unit_of_work() as session:
         made = {
-            "violation": records.publish(session, HUAWEI, f.violation(decided_on=date(2026, 6, 1)),
+            "violation": publishing.publish(session, HUAWEI, f.violation(decided_on=date(2026, 6, 1)),
                                          department_code="SZAMR", now=clock.now()).id,
-            "serious": records.publish(session, HUAWEI, f.violation(severity="serious", decided_on=date(2025, 3, 1)),
+            "serious": publishing.publish(session, HUAWEI, f.violation(severity="serious", decided_on=date(2025, 3, 1)),
                                        department_code="SZAMR", now=clock.now()).id,
         }
     return made
@@ -138,7 +139,7 @@ def test_early_black_list_removal_leaves_no_public_trace(client, parties, unit_o
     a = parties["a"].headers
     client.put(f"/v1/organizations/{HUAWEI}", headers=a, json={"name": "华为技术有限公司"})
     with unit_of_work() as session:
-        black = records.publish(session, HUAWEI, f.list_entry("black", effective_on=date(2025, 5, 1)),
+        black = publishing.publish(session, HUAWEI, f.list_entry("black", effective_on=date(2025, 5, 1)),
                                 department_code="SZAMR", now=clock.now()).id
     assert [e["record_id"] for e in client.get("/v1/public/lists/black").json()["items"]] == [black]
     filed = file(client, "/v1/public/repair-requests", repair(black))
@@ -169,9 +170,9 @@ def test_as_of_answers_remember_expired_and_repaired_entries(client, parties, un
     a, b = parties["a"].headers, parties["b"].headers
     client.put(f"/v1/organizations/{HUAWEI}", headers=a, json={"name": "华为技术有限公司"})
     with unit_of_work() as session:
-        black = records.publish(session, HUAWEI, f.list_entry("black", effective_on=date(2025, 5, 1)),
+        black = publishing.publish(session, HUAWEI, f.list_entry("black", effective_on=date(2025, 5, 1)),
                                 department_code="SZAMR", now=clock.now()).id
-        records.publish(session, HUAWEI, f.violation(severity="minor", decided_on=date(2026, 6, 1)),
+        publishing.publish(session, HUAWEI, f.violation(severity="minor", decided_on=date(2026, 6, 1)),
                         department_code="SZAMR", now=clock.now())  # public until 2026-09-01
     filed = file(client, "/v1/public/repair-requests", repair(black))
     clock.advance(days=2)  # 2026-06-17: repair approved

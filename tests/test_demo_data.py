@@ -8,8 +8,8 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from api.app import create_app
-from api.cli import cli
 from api.settings import Settings, get_settings
+from cli.main import cli
 from db.session import open_database
 from db.tables import Organization, Record
 from service import codes

@@ -5,7 +5,8 @@ import threading
 import time
 
 from db.session import transaction
-from service import organizations, records
+from service.organizations import master_data
+from service.records import publishing
 from tests import factories as f
 
 HUAWEI = f.HUAWEI
@@ -71,13 +72,13 @@ def test_cursor_errors_and_scope(client, parties) -> None:
 
 def test_long_poll_returns_when_an_event_commits(client, parties, db, clock) -> None:
     with transaction(db) as session:
-        organizations.register(session, HUAWEI, organizations.OrganizationFields(name="华为技术有限公司"),
+        master_data.register(session, HUAWEI, master_data.OrganizationFields(name="华为技术有限公司"),
                                now=clock.now())
 
     def write_later() -> None:
         time.sleep(0.6)
         with transaction(db) as session:
-            records.publish(session, HUAWEI, f.rating(), department_code="SZAMR", now=clock.now())
+            publishing.publish(session, HUAWEI, f.rating(), department_code="SZAMR", now=clock.now())
 
     writer = threading.Thread(target=write_later)
     writer.start()
@@ -101,7 +102,7 @@ def test_concurrent_writers_and_a_reader_see_every_event_once(client, parties, d
         try:
             for _ in range(per_writer):
                 with transaction(db) as session:
-                    records.publish(session, organization.uscc, f.violation(), department_code="SZAMR", now=clock.now())
+                    publishing.publish(session, organization.uscc, f.violation(), department_code="SZAMR", now=clock.now())
         except BaseException as error:
             errors.append(error)
 

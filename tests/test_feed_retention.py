@@ -5,11 +5,11 @@ what a department may see with the feed position to continue from."""
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from api.cli import cli
 from api.settings import get_settings
+from cli.main import cli
 from db.session import transaction
 from db.tables import WebhookDelivery
-from service import retention
+from service.sync import retention
 from tests import factories as f
 from tests.test_feed import read_all
 from tests.webhook_receivers import HUAWEI, push_violation, run_until_idle

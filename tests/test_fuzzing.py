@@ -46,7 +46,7 @@ from schemathesis.specs.openapi.checks import (
     use_after_free,
 )
 
-from service.access import ALL_SCOPES, Scope
+from service.access.actors import ALL_SCOPES, Scope
 from tests import fuzz_world
 from tests.fuzz_world import LOOPBACK_HOOK, load_schema, resolves_a_name
 

@@ -26,11 +26,11 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 
 from api.app import create_app
-from api.protection import is_public
+from api.middleware.public_edge import is_public
 from api.settings import Settings
 from api.tokens import generate_key_pem
-from service.organizations import OrganizationFields
-from service.record_fields import FIELDS_BY_KIND
+from service.organizations.master_data import OrganizationFields
+from service.records.fields import FIELDS_BY_KIND
 from tests import factories as f
 from tests.masking import find_personal_data
 

@@ -9,7 +9,7 @@ from sqlmodel import func, select
 
 from db.session import transaction
 from db.tables import Objection
-from service import records
+from service.records import publishing
 from tests import factories as f
 
 HUAWEI = f.HUAWEI
@@ -21,9 +21,9 @@ def published(parties, unit_of_work, clock) -> dict[str, str]:
     with unit_of_work() as session:  # SZAMR (parties["a"]) decides the records
         f.make_organization(session, now=clock.now(), code=HUAWEI, name="华为技术有限公司")
         f.make_organization(session, now=clock.now(), code=OTHER, name="深圳市腾讯计算机系统有限公司")
-        return {"huawei": records.publish(session, HUAWEI, f.violation(decided_on=date(2026, 6, 1)),
+        return {"huawei": publishing.publish(session, HUAWEI, f.violation(decided_on=date(2026, 6, 1)),
                                           department_code="SZAMR", now=clock.now()).id,
-                "other": records.publish(session, OTHER, f.violation(decided_on=date(2026, 6, 1)),
+                "other": publishing.publish(session, OTHER, f.violation(decided_on=date(2026, 6, 1)),
                                          department_code="SZAMR", now=clock.now()).id}
 
 

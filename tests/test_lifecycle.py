@@ -7,18 +7,19 @@ from datetime import date, timedelta
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from api.cli import cli
 from api.settings import get_settings
+from cli.main import cli
 from db.session import transaction
 from db.tables import Event, Record, RecordStatusChange
-from service import lifecycle, records
-from service.clock import local_date
+from service.records import publishing
+from service.rules import lifecycle
+from service.rules.clock import local_date
 from tests import factories as f
 
 
 def publish(db, clock, uscc, fields):
     with transaction(db) as session:
-        return records.publish(session, uscc, fields, department_code="SZAMR", now=clock.now()).id
+        return publishing.publish(session, uscc, fields, department_code="SZAMR", now=clock.now()).id
 
 
 def test_three_years_of_days_expire_every_record_once_on_its_day(client, parties, db, clock) -> None:

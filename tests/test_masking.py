@@ -5,9 +5,9 @@ import itertools
 
 import pytest
 
-from service import records
 from service.codes import make_uscc
-from service.personal_data import mask
+from service.records import publishing
+from service.records.personal_data import mask
 from tests import factories as f
 from tests.masking import find_personal_data
 
@@ -100,7 +100,7 @@ def test_personal_data_entered_by_departments_and_filers_never_shows(client, uni
         f.make_department(session, now=clock.now())
         f.make_organization(session, now=clock.now(), code=f.HUAWEI, name="华为技术有限公司",
                             address="深圳市龙岗区坂田华为基地 联系电话13712345678")
-        record = records.publish(session, f.HUAWEI, f.violation(internal_notes="当事人身份证11010519491231002X，"
+        record = publishing.publish(session, f.HUAWEI, f.violation(internal_notes="当事人身份证11010519491231002X，"
                                                                                "卡号6222021234567890128"),
                                  department_code="SZAMR", now=clock.now())
     client.post("/v1/public/objections", json={"record_id": record.id, "reason": "请核实处罚信息",

@@ -54,7 +54,7 @@ def test_sealed_webhook_secrets_refuse_a_downgrade_that_would_sign_with_them(tmp
 
     from db.sealing import Sealer
     from db.session import open_database, transaction
-    from service import webhooks
+    from service.sync.webhooks import endpoints
     from tests import factories as f
 
     url = f"sqlite:///{tmp_path / 'sealed.db'}"
@@ -63,7 +63,7 @@ def test_sealed_webhook_secrets_refuse_a_downgrade_that_would_sign_with_them(tmp
     now = datetime.now(UTC)
     with transaction(database) as session:
         f.make_department(session, now=now)
-        webhooks.create(session, "SZAMR", webhooks.EndpointCreate(url="http://127.0.0.1:9/hook"), now=now,
+        endpoints.create(session, "SZAMR", endpoints.EndpointCreate(url="http://127.0.0.1:9/hook"), now=now,
                         allowed_hosts=frozenset({"127.0.0.1"}))
     with pytest.raises(RuntimeError, match="sealed"):
         migrations.downgrade(url, "20261126_0009")

@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.protection import Budget, budget_of
-from service import clients
+from api.middleware.public_edge import Budget, budget_of
+from service.access import clients
 from tests import factories as f
 from tests.conftest import LOG_LINES
 from tests.database_state import audit_statuses, counts, write_lock_held_elsewhere

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from db.session import transaction
 from db.tables import metadata
-from service.access import ALL_SCOPES, Scope
+from service.access.actors import ALL_SCOPES, Scope
 from tests import factories as f
 from tests.test_public_intake import objection, repair
 from tests.webhook_receivers import run_until_idle

@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 from fastapi.routing import iter_route_contexts
 
-from service import records
+from service.records import publishing
 from tests import factories as f
 
 HUAWEI = f.HUAWEI
@@ -59,7 +59,7 @@ def _page_routes(app) -> set[tuple[str, str]]:
 def published(parties, unit_of_work, clock) -> str:
     with unit_of_work() as session:
         f.make_organization(session, now=clock.now(), code=HUAWEI, name="华为技术有限公司")
-        return records.publish(session, HUAWEI, f.violation(decided_on=date(2026, 6, 1)), department_code="SZAMR",
+        return publishing.publish(session, HUAWEI, f.violation(decided_on=date(2026, 6, 1)), department_code="SZAMR",
                                now=clock.now()).id
 
 

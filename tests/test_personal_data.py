@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from service.codes import make_uscc
-from service.personal_data import luhn_valid, mask, resident_id_check_valid
+from service.records.personal_data import luhn_valid, mask, resident_id_check_valid
 from tests import factories as f
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)

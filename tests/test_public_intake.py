@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from service import records
+from service.records import publishing
 from tests import factories as f
 
 HUAWEI = f.HUAWEI
@@ -17,18 +17,18 @@ def published(unit_of_work, clock):
         f.make_department(session, now=clock.now())
         f.make_organization(session, now=clock.now(), code=HUAWEI, name="华为技术有限公司")
         return {
-            "violation": records.publish(session, HUAWEI, f.violation(decided_on=date(2026, 1, 10)),
+            "violation": publishing.publish(session, HUAWEI, f.violation(decided_on=date(2026, 1, 10)),
                                          department_code="SZAMR", now=clock.now()),
-            "fresh_violation": records.publish(session, HUAWEI, f.violation(decided_on=date(2026, 6, 1)),
+            "fresh_violation": publishing.publish(session, HUAWEI, f.violation(decided_on=date(2026, 6, 1)),
                                                department_code="SZAMR", now=clock.now()),
-            "revocation": records.publish(session, HUAWEI, f.violation(
+            "revocation": publishing.publish(session, HUAWEI, f.violation(
                 severity="serious", penalty_types=["fine", "licence_revocation"], decided_on=date(2024, 1, 1)),
                 department_code="SZAMR", now=clock.now()),
-            "shared": records.publish(session, HUAWEI, f.violation(), department_code="SZAMR", now=clock.now(),
+            "shared": publishing.publish(session, HUAWEI, f.violation(), department_code="SZAMR", now=clock.now(),
                                       visibility="shared"),
-            "black": records.publish(session, HUAWEI, f.list_entry("black", effective_on=date(2025, 3, 1)),
+            "black": publishing.publish(session, HUAWEI, f.list_entry("black", effective_on=date(2025, 3, 1)),
                                      department_code="SZAMR", now=clock.now()),
-            "rating": records.publish(session, HUAWEI, f.rating(), department_code="SZAMR", now=clock.now()),
+            "rating": publishing.publish(session, HUAWEI, f.rating(), department_code="SZAMR", now=clock.now()),
         }
 
 
@@ -104,7 +104,7 @@ class TestRepairRequests:
 
     def test_a_black_entry_younger_than_a_year_is_refused(self, client, published, unit_of_work, clock) -> None:
         with unit_of_work() as session:
-            young = records.publish(session, HUAWEI, f.list_entry("black", effective_on=date(2026, 1, 1)),
+            young = publishing.publish(session, HUAWEI, f.list_entry("black", effective_on=date(2026, 1, 1)),
                                     department_code="SZAMR", now=clock.now())
         response = client.post("/v1/public/repair-requests", json=repair(young.id))
         assert "from 2027-01-01" in response.json()["detail"]

@@ -10,7 +10,9 @@ import pytest
 from sqlalchemy import insert, text
 
 from db.tables import Organization, OrganizationNameGram
-from service import codes, name_search, records
+from service import codes
+from service.public import name_index
+from service.records import publishing
 from tests import factories as f
 from tests.conftest import FIXED_NOW
 
@@ -65,7 +67,7 @@ class TestSearch:
 
     def test_list_filter_and_status(self, client, known, unit_of_work, clock) -> None:
         with unit_of_work() as session:
-            records.publish(session, f.HUAWEI, f.list_entry("black"), department_code="SZAMR", now=clock.now())
+            publishing.publish(session, f.HUAWEI, f.list_entry("black"), department_code="SZAMR", now=clock.now())
         found = client.get("/v1/public/organizations", params={"q": "有限公司", "list": "black"}).json()["items"]
         assert [(i["name"], i["list_status"]) for i in found] == [("华为技术有限公司", "black")]
 
@@ -105,10 +107,10 @@ class TestLists:
             f.make_department(session, now=clock.now(), code="GDAMR", name="广东省市场监督管理局", region_code="440000")
             for i, (code, day) in enumerate([(f.HUAWEI, date(2026, 1, 5)), ("91440300708461136T", date(2026, 3, 1)),
                                              ("91110000710926094P", date(2026, 3, 1))]):
-                entries.append(records.publish(
+                entries.append(publishing.publish(
                     session, code, f.list_entry("black", effective_on=day, reason=f'原因 "{i}", 含逗号'),
                     department_code="SZAMR" if i < 2 else "GDAMR", now=clock.now()))
-            records.publish(session, "91440300192317458F", f.list_entry("red"), department_code="SZAMR", now=clock.now())
+            publishing.publish(session, "91440300192317458F", f.list_entry("red"), department_code="SZAMR", now=clock.now())
         return entries
 
     def test_newest_first_with_filters(self, client, listed) -> None:
@@ -122,7 +124,7 @@ class TestLists:
     def test_pages_stay_stable_while_entries_are_added(self, client, listed, unit_of_work, clock) -> None:
         first = client.get("/v1/public/lists/black", params={"limit": 2}).json()
         with unit_of_work() as session:  # a newer entry arrives between the pages
-            records.publish(session, "91440300192317458F", f.list_entry("black", effective_on=date(2026, 6, 1)),
+            publishing.publish(session, "91440300192317458F", f.list_entry("black", effective_on=date(2026, 6, 1)),
                             department_code="SZAMR", now=clock.now())
         second = client.get("/v1/public/lists/black", params={"limit": 2, "cursor": first["next_cursor"]}).json()
         walked = [i["record_id"] for i in first["items"] + second["items"]]
@@ -147,7 +149,7 @@ class TestLists:
         # and a newer entry entered first must neither come last nor come back.
         with unit_of_work() as session:
             f.make_department(session, now=clock.now())
-            made = [records.publish(session, f.make_organization(session, now=clock.now()).uscc,
+            made = [publishing.publish(session, f.make_organization(session, now=clock.now()).uscc,
                                     f.list_entry("black", effective_on=day), department_code="SZAMR", now=clock.now())
                     for day in (date(2026, 6, 1), date(2026, 3, 1), date(2026, 3, 1), date(2026, 1, 5))]
         walked, cursor = [], None
@@ -167,11 +169,11 @@ class TestLists:
                     for case in ("今日列黑", "黑已撤销", "非公开黑", "下月列黑", "列红", "仅有处罚", "红黑并存", "黑红并存")}
 
             def publish(case: str, fields, **options):
-                return records.publish(session, orgs[case], fields, department_code="SZAMR", now=clock.now(), **options)
+                return publishing.publish(session, orgs[case], fields, department_code="SZAMR", now=clock.now(), **options)
 
             publish("今日列黑", f.list_entry("black", effective_on=today))
             withdrawn = publish("黑已撤销", f.list_entry("black"))
-            records.withdraw(session, withdrawn.id, department_code="SZAMR", reason="决定已撤销", now=clock.now())
+            publishing.withdraw(session, withdrawn.id, department_code="SZAMR", reason="决定已撤销", now=clock.now())
             publish("黑已撤销", f.list_entry("red"))  # the withdrawn black entry excludes nothing
             publish("非公开黑", f.list_entry("black"), visibility="restricted")
             publish("下月列黑", f.list_entry("black", effective_on=date(2026, 7, 1)))
@@ -211,10 +213,10 @@ def _bulk_organizations(db, count: int) -> None:
         uscc = codes.make_uscc("91", "440300", f"{i:08d}")
         name = "深圳市" + "".join(rng.sample(chars, 3)) + "有限公司"
         orgs.append({"uscc": uscc, "org_code": uscc[8:17], "name": name, "public_name": name,
-                     "search_name": name_search.fold(name),
+                     "search_name": name_index.fold(name),
                      "region_code": "440300", "status": "operating", "check_digit_valid": True,
                      "created_at": FIXED_NOW, "updated_at": FIXED_NOW})
-        grams += [{"gram": g, "uscc": uscc} for g in name_search.grams(name)]
+        grams += [{"gram": g, "uscc": uscc} for g in name_index.grams(name)]
     with db.writer.begin() as conn:
         conn.execute(insert(Organization), orgs)
         conn.execute(insert(OrganizationNameGram), grams)
@@ -237,9 +239,9 @@ def test_name_search_reads_the_index_not_the_table(db, q) -> None:
     from db.repositories import public as public_queries
 
     _bulk_organizations(db, 20_000)
-    query = name_search.parse_query(q)
+    query = name_index.parse_query(q)
     with db.reader.connect() as conn:
-        gram = name_search.GramFrequencies().rarest(
+        gram = name_index.GramFrequencies().rarest(
             query.grams, lambda g, cap: public_queries.gram_count(conn, g, cap=cap))
         statement = public_queries.search_by_name_statement(gram=gram, text=query.text, after=None, limit=51,
                                                              dialect=conn.dialect.name)
@@ -261,7 +263,7 @@ def test_gram_frequencies_pick_the_rarest_and_count_each_piece_once() -> None:
         counted.append(gram)
         return {"有限": cap, "限公": cap, "华为": 3}.get(gram, 0)
 
-    frequencies = name_search.GramFrequencies(cap=1000)
+    frequencies = name_index.GramFrequencies(cap=1000)
     assert frequencies.rarest(("有限", "华为", "限公"), count) == "华为"
     assert frequencies.rarest(("有限", "华为"), count) == "华为"
     assert sorted(counted) == ["华为", "有限", "限公"]

@@ -21,11 +21,12 @@ import psycopg
 from sqlalchemy import func, make_url, select
 from typer.testing import CliRunner
 
-from api import push_client
-from api.cli import cli
+from cli import push_client
+from cli.main import cli
 from db.session import transaction
 from db.tables import Record
-from service import bulk, clients
+from service.access import clients
+from service.batches import running
 from tests import factories as f
 from tests.database_state import counts
 from tests.live_server import free_port, stop
@@ -33,7 +34,7 @@ from tests.live_server import free_port, stop
 HUAWEI = f.HUAWEI
 NDJSON = {"content-type": "application/x-ndjson"}
 ROOT = Path(__file__).resolve().parent.parent
-PUSH = [sys.executable, "-c", "from api.cli import main; main()"]  # credit-registry, from this tree
+PUSH = [sys.executable, "-c", "from cli.main import main; main()"]  # credit-registry, from this tree
 
 # The server as `credit-registry serve` runs it (JSON logs through api.logs, the access log on), on
 # a port chosen by the test so that a restarted server is found at the same address.
@@ -238,7 +239,7 @@ class TestBatchInProgress:
 
 def _start_in_flight(client, parties, clock, *, key: str) -> str:
     database = client.app.state.database
-    batch, _, _ = bulk.start(lambda: transaction(database), department_code="SZAMR",
+    batch, _, _ = running.start(lambda: transaction(database), department_code="SZAMR",
                              client_id=parties["a"].client_id, scopes=frozenset({"records:write"}), key=key,
                              format="ndjson", atomic=False, now=clock.now())
     return batch.id
@@ -248,9 +249,9 @@ class TestClientAbort:
     def test_a_client_gone_mid_body_is_logged_as_an_abort_and_its_key_resumes_at_once(
             self, db, database_url, data_dir, unit_of_work, clock, tmp_path) -> None:
         made = _importer(unit_of_work, clock)
-        lines = _ratings(bulk.CHUNK_LINES + 300)
+        lines = _ratings(running.CHUNK_LINES + 300)
         body = ("\n".join(lines) + "\n").encode()
-        half = ("\n".join(lines[:bulk.CHUNK_LINES + 100]) + "\n").encode()  # a whole chunk and some
+        half = ("\n".join(lines[:running.CHUNK_LINES + 100]) + "\n").encode()  # a whole chunk and some
         port, log, key = free_port(), tmp_path / "server.log", "aborted-upload-1"
         # The default resume wait (120 s): only the server marking the batch cut short lets the
         # same key go on at once.
@@ -263,9 +264,9 @@ class TestClientAbort:
                              f"Content-Type: application/x-ndjson\r\nIdempotency-Key: {key}\r\n"
                              f"Content-Length: {len(body)}\r\n\r\n").encode() + half)
                 deadline = time.monotonic() + 20
-                while _records(db) < bulk.CHUNK_LINES - 1 and time.monotonic() < deadline:
+                while _records(db) < running.CHUNK_LINES - 1 and time.monotonic() < deadline:
                     time.sleep(0.05)  # the first chunk is applied and committed
-                assert counts(db)[0] == bulk.CHUNK_LINES - 1  # the organization line is no record
+                assert counts(db)[0] == running.CHUNK_LINES - 1  # the organization line is no record
             deadline = time.monotonic() + 10  # the server hears the close and answers for it
             while not any(e.get("status") == 499 for e in _log_lines(log)) and time.monotonic() < deadline:
                 time.sleep(0.05)

@@ -7,7 +7,6 @@ import pytest
 from sqlmodel import select
 
 from db.tables import Event, Record
-from service import organizations, records
 from service.errors import (
     DepartmentNotFound,
     DuplicateRecord,
@@ -17,6 +16,8 @@ from service.errors import (
     OrganizationNotFound,
     RecordNotFound,
 )
+from service.organizations import master_data
+from service.records import publishing
 from tests import factories as f
 
 
@@ -36,7 +37,7 @@ class TestPublish:
     def test_each_kind_gets_version_one_and_its_event(self, unit_of_work, clock, org) -> None:
         with unit_of_work() as session:
             for fields in (f.rating(), f.violation(), f.disclosure(), f.list_entry("red")):
-                records.publish(session, org.uscc, fields, department_code="SZAMR", now=clock.now())
+                publishing.publish(session, org.uscc, fields, department_code="SZAMR", now=clock.now())
         with unit_of_work() as session:
             kinds = sorted((r.kind, r.version, r.status) for r in session.exec(select(Record)))
             types = [e["type"] for e in _events(session)]
@@ -48,29 +49,29 @@ class TestPublish:
     def test_legacy_code_finds_the_organization(self, unit_of_work, clock, org) -> None:
         legacy = org.uscc[8:16] + "-" + org.uscc[16]
         with unit_of_work() as session:
-            record = records.publish(session, legacy, f.rating(), department_code="SZAMR", now=clock.now())
+            record = publishing.publish(session, legacy, f.rating(), department_code="SZAMR", now=clock.now())
         assert record.organization_uscc == org.uscc
 
     def test_unknown_organization(self, unit_of_work, clock, org) -> None:
         with pytest.raises(OrganizationNotFound), unit_of_work() as session:
-            records.publish(session, f.HUAWEI, f.rating(), department_code="SZAMR", now=clock.now())
+            publishing.publish(session, f.HUAWEI, f.rating(), department_code="SZAMR", now=clock.now())
 
     def test_unknown_department(self, unit_of_work, clock, org) -> None:
         with pytest.raises(DepartmentNotFound), unit_of_work() as session:
-            records.publish(session, org.uscc, f.rating(), department_code="NOPE", now=clock.now())
+            publishing.publish(session, org.uscc, f.rating(), department_code="NOPE", now=clock.now())
 
     def test_grade_must_be_in_the_scheme(self, unit_of_work, clock, org) -> None:
         with pytest.raises(InvalidRecord, match="grade 'AAAA' is not in scheme 'default'"), unit_of_work() as s:
-            records.publish(s, org.uscc, f.rating(grade="AAAA"), department_code="SZAMR", now=clock.now())
+            publishing.publish(s, org.uscc, f.rating(grade="AAAA"), department_code="SZAMR", now=clock.now())
 
     def test_duplicate_decision_names_the_existing_record_and_writes_nothing(
         self, unit_of_work, clock, org
     ) -> None:
         fields = f.violation()
         with unit_of_work() as session:
-            first = records.publish(session, org.uscc, fields, department_code="SZAMR", now=clock.now())
+            first = publishing.publish(session, org.uscc, fields, department_code="SZAMR", now=clock.now())
         with pytest.raises(DuplicateRecord) as error, unit_of_work() as session:
-            records.publish(session, org.uscc, fields, department_code="SZAMR", now=clock.now())
+            publishing.publish(session, org.uscc, fields, department_code="SZAMR", now=clock.now())
         assert error.value.existing_id == first.id
         with unit_of_work() as session:
             assert len(session.exec(select(Record)).all()) == 1
@@ -81,19 +82,19 @@ class TestPublish:
     ) -> None:
         fields = f.violation()
         with unit_of_work() as session:
-            a = records.publish(session, org.uscc, fields, department_code="SZAMR", now=clock.now())
-            b = records.publish(session, org.uscc, fields, department_code="SZTAX", now=clock.now())
+            a = publishing.publish(session, org.uscc, fields, department_code="SZAMR", now=clock.now())
+            b = publishing.publish(session, org.uscc, fields, department_code="SZTAX", now=clock.now())
         assert a.id != b.id
 
     def test_shared_with_only_for_restricted(self, unit_of_work, clock, org) -> None:
         with pytest.raises(InvalidRecord, match="restricted"), unit_of_work() as session:
-            records.publish(session, org.uscc, f.rating(), department_code="SZAMR", now=clock.now(),
+            publishing.publish(session, org.uscc, f.rating(), department_code="SZAMR", now=clock.now(),
                             visibility="shared", shared_with=["SZTAX"])
         with unit_of_work() as session:
-            record = records.publish(session, org.uscc, f.rating(), department_code="SZAMR", now=clock.now(),
+            record = publishing.publish(session, org.uscc, f.rating(), department_code="SZAMR", now=clock.now(),
                                      visibility="restricted", shared_with=["SZTAX"])
         with unit_of_work() as session:
-            assert records.history(session, record.id, viewer="SZAMR").shared_with == ["SZTAX"]
+            assert publishing.history(session, record.id, viewer="SZAMR").shared_with == ["SZTAX"]
 
 
 class TestPublicityWindows:
@@ -112,13 +113,13 @@ class TestPublicityWindows:
         fields = f.violation(severity=severity, penalty_types=penalty_types, decided_on=date(2026, 5, 1),
                              fine_amount="1000" if "fine" in penalty_types else None)
         with unit_of_work() as session:
-            record = records.publish(session, org.uscc, fields, department_code="SZAMR", now=clock.now())
+            record = publishing.publish(session, org.uscc, fields, department_code="SZAMR", now=clock.now())
         assert record.ends_on == ends_on
         assert record.rule_set_id is not None
 
     def test_black_list_term_defaults_to_three_years(self, unit_of_work, clock, org) -> None:
         with unit_of_work() as session:
-            entry = records.publish(session, org.uscc, f.list_entry("black", effective_on=date(2024, 2, 29)),
+            entry = publishing.publish(session, org.uscc, f.list_entry("black", effective_on=date(2024, 2, 29)),
                                     department_code="SZAMR", now=clock.now())
         assert entry.ends_on == date(2027, 2, 28)
         assert entry.details["expires_on"] == "2027-02-28"
@@ -127,11 +128,11 @@ class TestPublicityWindows:
 class TestBlackListEndsRedEntries:
     def test_red_entry_is_superseded_with_reason_and_event(self, unit_of_work, clock, org) -> None:
         with unit_of_work() as session:
-            red = records.publish(session, org.uscc, f.list_entry("red"), department_code="SZAMR", now=clock.now())
-            black = records.publish(session, org.uscc, f.list_entry("black"), department_code="SZTAX",
+            red = publishing.publish(session, org.uscc, f.list_entry("red"), department_code="SZAMR", now=clock.now())
+            black = publishing.publish(session, org.uscc, f.list_entry("black"), department_code="SZTAX",
                                     now=clock.now())
         with unit_of_work() as session:
-            history = records.history(session, red.id, viewer="SZAMR")
+            history = publishing.history(session, red.id, viewer="SZAMR")
             removed = _events(session)[-1]
         assert history.record.status == "superseded"
         assert history.record.status_reason == "superseded_by_black_list"
@@ -142,20 +143,20 @@ class TestBlackListEndsRedEntries:
 
     def test_a_restricted_black_entry_ends_nothing(self, unit_of_work, clock, org) -> None:
         with unit_of_work() as session:
-            red = records.publish(session, org.uscc, f.list_entry("red"), department_code="SZAMR", now=clock.now())
-            records.publish(session, org.uscc, f.list_entry("black"), department_code="SZTAX", now=clock.now(),
+            red = publishing.publish(session, org.uscc, f.list_entry("red"), department_code="SZAMR", now=clock.now())
+            publishing.publish(session, org.uscc, f.list_entry("black"), department_code="SZTAX", now=clock.now(),
                             visibility="restricted")
         with unit_of_work() as session:
-            assert records.history(session, red.id, viewer="SZAMR").record.status == "active"
+            assert publishing.history(session, red.id, viewer="SZAMR").record.status == "active"
 
     def test_withdrawing_the_black_entry_reinstates_the_red_one(self, unit_of_work, clock, org) -> None:
         with unit_of_work() as session:
-            red = records.publish(session, org.uscc, f.list_entry("red"), department_code="SZAMR", now=clock.now())
-            black = records.publish(session, org.uscc, f.list_entry("black"), department_code="SZTAX",
+            red = publishing.publish(session, org.uscc, f.list_entry("red"), department_code="SZAMR", now=clock.now())
+            black = publishing.publish(session, org.uscc, f.list_entry("black"), department_code="SZTAX",
                                     now=clock.now())
-            records.withdraw(session, black.id, department_code="SZTAX", reason="决定被撤销", now=clock.now())
+            publishing.withdraw(session, black.id, department_code="SZTAX", reason="决定被撤销", now=clock.now())
         with unit_of_work() as session:
-            history = records.history(session, red.id, viewer="SZAMR")
+            history = publishing.history(session, red.id, viewer="SZAMR")
             last = _events(session)[-1]
         assert [c.status for c in history.status_changes] == ["active", "superseded", "active"]
         assert (last["type"], last["data"]["reason"], last["data"]["caused_by"]) == \
@@ -164,22 +165,22 @@ class TestBlackListEndsRedEntries:
     def test_a_red_entry_comes_back_only_when_no_black_entry_is_left(self, unit_of_work, clock, org) -> None:
         def statuses(*ids: str) -> list[str]:
             with unit_of_work() as session:
-                return [records.history(session, i, viewer="SZAMR").record.status for i in ids]
+                return [publishing.history(session, i, viewer="SZAMR").record.status for i in ids]
 
         with unit_of_work() as session:
             other = f.make_organization(session, now=clock.now()).uscc
-            red = records.publish(session, org.uscc, f.list_entry("red"), department_code="SZAMR", now=clock.now())
-            first = records.publish(session, org.uscc, f.list_entry("black"), department_code="SZTAX", now=clock.now())
-            second = records.publish(session, org.uscc, f.list_entry("black"), department_code="SZAMR",
+            red = publishing.publish(session, org.uscc, f.list_entry("red"), department_code="SZAMR", now=clock.now())
+            first = publishing.publish(session, org.uscc, f.list_entry("black"), department_code="SZTAX", now=clock.now())
+            second = publishing.publish(session, org.uscc, f.list_entry("black"), department_code="SZAMR",
                                      now=clock.now())
-            other_red = records.publish(session, other, f.list_entry("red"), department_code="SZAMR", now=clock.now())
-            records.publish(session, other, f.list_entry("black"), department_code="SZTAX", now=clock.now())
-            records.withdraw(session, first.id, department_code="SZTAX", reason="决定被撤销", now=clock.now())
+            other_red = publishing.publish(session, other, f.list_entry("red"), department_code="SZAMR", now=clock.now())
+            publishing.publish(session, other, f.list_entry("black"), department_code="SZTAX", now=clock.now())
+            publishing.withdraw(session, first.id, department_code="SZTAX", reason="决定被撤销", now=clock.now())
         assert statuses(red.id, other_red.id) == ["superseded", "superseded"]  # the second still excludes it
         with unit_of_work() as session:
-            records.withdraw(session, second.id, department_code="SZAMR", reason="决定被撤销", now=clock.now())
-            changes = records.history(session, red.id, viewer="SZAMR").status_changes
-            untouched = records.history(session, other_red.id, viewer="SZAMR").status_changes
+            publishing.withdraw(session, second.id, department_code="SZAMR", reason="决定被撤销", now=clock.now())
+            changes = publishing.history(session, red.id, viewer="SZAMR").status_changes
+            untouched = publishing.history(session, other_red.id, viewer="SZAMR").status_changes
         assert [c.status for c in untouched] == ["active", "superseded"]
         assert statuses(red.id, other_red.id) == ["active", "superseded"]  # another organization's stays ended
         assert [(c.status, c.caused_by) for c in changes] == [("active", None), ("superseded", first.id),
@@ -191,16 +192,16 @@ class TestBlackListEndsRedEntries:
 class TestCorrect:
     def test_correction_is_a_new_version_and_keeps_the_old(self, unit_of_work, clock, org) -> None:
         with unit_of_work() as session:
-            record = records.publish(session, org.uscc, f.violation(severity="general"),
+            record = publishing.publish(session, org.uscc, f.violation(severity="general"),
                                      department_code="SZAMR", now=clock.now())
         corrected_fields = f.violation(decision_no=record.decision_no, severity="serious",
                                        penalty="罚款人民币20万元", fine_amount="200000")
         clock.advance(days=1)
         with unit_of_work() as session:
-            records.correct(session, record.id, corrected_fields, department_code="SZAMR",
+            publishing.correct(session, record.id, corrected_fields, department_code="SZAMR",
                             reason="处罚金额录入错误", now=clock.now())
         with unit_of_work() as session:
-            history = records.history(session, record.id, viewer="SZAMR")
+            history = publishing.history(session, record.id, viewer="SZAMR")
             last = _events(session)[-1]
         assert history.record.version == 2
         assert history.record.severity == "serious"
@@ -212,36 +213,36 @@ class TestCorrect:
 
     def test_only_the_owner_corrects(self, unit_of_work, clock, org) -> None:
         with unit_of_work() as session:
-            record = records.publish(session, org.uscc, f.rating(), department_code="SZAMR", now=clock.now())
+            record = publishing.publish(session, org.uscc, f.rating(), department_code="SZAMR", now=clock.now())
         with pytest.raises(NotOwner), unit_of_work() as session:
-            records.correct(session, record.id, f.rating(grade="D"), department_code="SZTAX", reason="x",
+            publishing.correct(session, record.id, f.rating(grade="D"), department_code="SZTAX", reason="x",
                             now=clock.now())
         with unit_of_work() as session:
-            assert records.history(session, record.id, viewer="SZAMR").record.grade == "AA"
+            assert publishing.history(session, record.id, viewer="SZAMR").record.grade == "AA"
 
     def test_kind_cannot_change(self, unit_of_work, clock, org) -> None:
         with unit_of_work() as session:
-            record = records.publish(session, org.uscc, f.rating(), department_code="SZAMR", now=clock.now())
+            record = publishing.publish(session, org.uscc, f.rating(), department_code="SZAMR", now=clock.now())
         with pytest.raises(InvalidRecord, match="is a rating"), unit_of_work() as session:
-            records.correct(session, record.id, f.disclosure(), department_code="SZAMR", reason="x",
+            publishing.correct(session, record.id, f.disclosure(), department_code="SZAMR", reason="x",
                             now=clock.now())
 
     def test_entry_cannot_move_between_lists(self, unit_of_work, clock, org) -> None:
         with unit_of_work() as session:
-            record = records.publish(session, org.uscc, f.list_entry("red"), department_code="SZAMR",
+            record = publishing.publish(session, org.uscc, f.list_entry("red"), department_code="SZAMR",
                                      now=clock.now())
         with pytest.raises(InvalidRecord, match="other list"), unit_of_work() as session:
-            records.correct(session, record.id, f.list_entry("black"), department_code="SZAMR", reason="x",
+            publishing.correct(session, record.id, f.list_entry("black"), department_code="SZAMR", reason="x",
                             now=clock.now())
 
 
 class TestWithdraw:
     def test_withdrawal_keeps_the_record_with_its_reason(self, unit_of_work, clock, org) -> None:
         with unit_of_work() as session:
-            record = records.publish(session, org.uscc, f.violation(), department_code="SZAMR", now=clock.now())
-            records.withdraw(session, record.id, department_code="SZAMR", reason="复议撤销", now=clock.now())
+            record = publishing.publish(session, org.uscc, f.violation(), department_code="SZAMR", now=clock.now())
+            publishing.withdraw(session, record.id, department_code="SZAMR", reason="复议撤销", now=clock.now())
         with unit_of_work() as session:
-            history = records.history(session, record.id, viewer="SZAMR")
+            history = publishing.history(session, record.id, viewer="SZAMR")
             last = _events(session)[-1]
         assert history.record.status == "withdrawn"
         assert [(c.status, c.reason) for c in history.status_changes] == [("active", "published"),
@@ -250,35 +251,35 @@ class TestWithdraw:
 
     def test_list_entry_withdrawal_is_a_removal(self, unit_of_work, clock, org) -> None:
         with unit_of_work() as session:
-            record = records.publish(session, org.uscc, f.list_entry(), department_code="SZAMR", now=clock.now())
-            records.withdraw(session, record.id, department_code="SZAMR", reason="决定被撤销", now=clock.now())
+            record = publishing.publish(session, org.uscc, f.list_entry(), department_code="SZAMR", now=clock.now())
+            publishing.withdraw(session, record.id, department_code="SZAMR", reason="决定被撤销", now=clock.now())
         with unit_of_work() as session:
             last = _events(session)[-1]
         assert (last["type"], last["data"]["reason"]) == ("list_entry.removed", "withdrawn")
 
     def test_twice_is_refused(self, unit_of_work, clock, org) -> None:
         with unit_of_work() as session:
-            record = records.publish(session, org.uscc, f.rating(), department_code="SZAMR", now=clock.now())
-            records.withdraw(session, record.id, department_code="SZAMR", reason="错误", now=clock.now())
+            record = publishing.publish(session, org.uscc, f.rating(), department_code="SZAMR", now=clock.now())
+            publishing.withdraw(session, record.id, department_code="SZAMR", reason="错误", now=clock.now())
         with pytest.raises(InvalidTransition), unit_of_work() as session:
-            records.withdraw(session, record.id, department_code="SZAMR", reason="再次", now=clock.now())
+            publishing.withdraw(session, record.id, department_code="SZAMR", reason="再次", now=clock.now())
 
     def test_other_department_forbidden(self, unit_of_work, clock, org) -> None:
         with unit_of_work() as session:
-            record = records.publish(session, org.uscc, f.rating(), department_code="SZAMR", now=clock.now())
+            record = publishing.publish(session, org.uscc, f.rating(), department_code="SZAMR", now=clock.now())
         with pytest.raises(NotOwner), unit_of_work() as session:
-            records.withdraw(session, record.id, department_code="SZTAX", reason="x", now=clock.now())
+            publishing.withdraw(session, record.id, department_code="SZTAX", reason="x", now=clock.now())
 
     def test_unknown_record(self, unit_of_work, clock, org) -> None:
         with pytest.raises(RecordNotFound), unit_of_work() as session:
-            records.withdraw(session, "rec_nope", department_code="SZAMR", reason="x", now=clock.now())
+            publishing.withdraw(session, "rec_nope", department_code="SZAMR", reason="x", now=clock.now())
 
 
 class TestOrganizations:
     def test_update_keeps_region_from_code_and_emits_event(self, unit_of_work, clock, org) -> None:
         with unit_of_work() as session:
-            updated = organizations.register(
-                session, org.uscc.lower(), organizations.OrganizationFields(name="深圳市华兴电子科技股份有限公司",
+            updated = master_data.register(
+                session, org.uscc.lower(), master_data.OrganizationFields(name="深圳市华兴电子科技股份有限公司",
                                                                             status="revoked"),
                 now=clock.now(),
             )

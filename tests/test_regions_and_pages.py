@@ -4,7 +4,7 @@ organization page; an empty list that says why it is empty."""
 
 import pytest
 
-from service import records
+from service.records import publishing
 from tests import factories as f
 
 
@@ -16,7 +16,7 @@ def fujian(unit_of_work, clock) -> dict[str, str]:
         codes = {}
         for city, region in (("福州", "350102"), ("厦门", "350203"), ("深圳", "440305")):
             code = f.make_organization(session, now=clock.now(), code=f.new_uscc(region), name=f"{city}市华兴电子有限公司").uscc
-            records.publish(session, code, f.list_entry("black"), department_code="SZAMR", now=clock.now())
+            publishing.publish(session, code, f.list_entry("black"), department_code="SZAMR", now=clock.now())
             codes[city] = code
     return codes
 

@@ -16,9 +16,9 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.app import create_app
-from api.cli import cli
 from api.settings import get_settings
 from api.tokens import GRACE, generate_key_pem
+from cli.main import cli
 from tests import factories as f
 from tests.test_auth import sign_es256
 

@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from db.session import WAIT_SECONDS, transaction
 from db.tables import Event, Record
-from service import records
+from service.records import publishing
 from tests import factories as f
 
 
@@ -39,7 +39,7 @@ def test_concurrent_writers_get_a_gap_free_event_sequence_and_lose_nothing(db, c
             for _ in range(per_writer):
                 with transaction(db) as session:
                     # Read-then-write inside one transaction: the natural-key check, then the insert.
-                    records.publish(session, organization.uscc, f.violation(), department_code="SZAMR",
+                    publishing.publish(session, organization.uscc, f.violation(), department_code="SZAMR",
                                     now=clock.now())
         except BaseException as error:  # reported below, in the test's thread
             failures.append(error)
@@ -65,12 +65,12 @@ def test_a_failed_write_leaves_nothing_behind(db, clock) -> None:
         f.make_department(session, now=clock.now())
         organization = f.make_organization(session, now=clock.now())
     with pytest.raises(RuntimeError), transaction(db) as session:
-        records.publish(session, organization.uscc, f.rating(), department_code="SZAMR", now=clock.now())
+        publishing.publish(session, organization.uscc, f.rating(), department_code="SZAMR", now=clock.now())
         raise RuntimeError("the request failed after the service call")
     with transaction(db) as session:
         assert session.exec(select(Record)).all() == []
         assert [e.type for e in session.exec(select(Event))] == ["organization.updated"]
         # The rolled-back transaction gave its sequence number back: no gap.
-        records.publish(session, organization.uscc, f.rating(), department_code="SZAMR", now=clock.now())
+        publishing.publish(session, organization.uscc, f.rating(), department_code="SZAMR", now=clock.now())
     with transaction(db) as session:
         assert [e.seq for e in session.exec(select(Event).order_by(Event.seq))] == [1, 2]

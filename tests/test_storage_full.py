@@ -22,8 +22,9 @@ from api.app import create_app
 from api.settings import Settings
 from db import migrations
 from db.session import transaction
-from service import clients, reference
+from service.access import clients
 from service.codes import make_uscc
+from service.rules import reference
 
 PROBLEM = "application/problem+json"
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"

@@ -6,11 +6,11 @@ from sqlalchemy import text
 from standardwebhooks.webhooks import Webhook
 from typer.testing import CliRunner
 
-from api.cli import cli
 from api.settings import Settings, get_settings
+from cli.main import cli
 from db.sealing import PREFIX
 from db.session import transaction
-from service import webhook_delivery
+from service.sync.webhooks import delivery
 from tests.webhook_receivers import FAST, push_violation, run_until_idle
 
 
@@ -89,9 +89,9 @@ def test_an_endpoint_whose_secret_does_not_open_holds_up_no_other(client, db, pa
     damaged, _, _ = hooked(broken.url)
     store(db, damaged, PREFIX + "AAAA")
     push_violation(client, parties)
-    with webhook_delivery.http_client(FAST) as http:
+    with delivery.http_client(FAST) as http:
         for _ in range(3):
-            webhook_delivery.deliver_due(lambda: transaction(db), http, owner="test-worker", policy=FAST, clock=clock)
+            delivery.deliver_due(lambda: transaction(db), http, owner="test-worker", policy=FAST, clock=clock)
     assert len(good.received) == 1 and Webhook(secret).verify(good.received[0][1], good.received[0][0])
     assert not broken.received
 

@@ -17,14 +17,14 @@ from sqlmodel import select
 
 from db.session import transaction
 from db.tables import WebhookDelivery
-from service import webhook_delivery
+from service.sync.webhooks import delivery
 from tests.webhook_receivers import FAST, TrickleReceiver, push_violation, run_until_idle, waiting_deliveries
 
 
 def running_workers(db, policy, owners, clock):
     """Start ``run`` loops (one per owner) in threads; returns the function that stops them."""
     stop = threading.Event()
-    threads = [threading.Thread(target=webhook_delivery.run, daemon=True,
+    threads = [threading.Thread(target=delivery.run, daemon=True,
                                 kwargs=dict(unit_of_work=lambda: transaction(db), owner=owner, policy=policy,
                                             stop=stop, clock=clock, idle_seconds=0.05))
                for owner in owners]
@@ -71,9 +71,9 @@ def test_the_deadline_covers_the_whole_attempt(client, parties, db, clock, hooke
     trickle = receivers(0.4, kind=TrickleReceiver)  # 38 bytes, 0.4 s each: 15 s in all, each read quick
     endpoint_id, _, headers = hooked(trickle.url)
     push_violation(client, parties)
-    with webhook_delivery.http_client(FAST) as http:
+    with delivery.http_client(FAST) as http:
         started = time.monotonic()
-        webhook_delivery.deliver_due(lambda: transaction(db), http, owner="w", policy=FAST, clock=clock)
+        delivery.deliver_due(lambda: transaction(db), http, owner="w", policy=FAST, clock=clock)
         assert time.monotonic() - started < FAST.attempt_seconds + 1.0
     log = client.get(f"/v1/webhooks/endpoints/{endpoint_id}/deliveries", headers=headers).json()
     assert log[0]["attempt_log"][0]["error"] == "timeout"
@@ -104,8 +104,8 @@ def test_dns_that_changes_to_loopback_after_saving_is_refused_at_connect(client,
     answers["rebind.example"] = ["93.184.216.34", "127.0.0.1"]  # public when saved, loopback when sent
     endpoint_id, _, headers = hooked(f"http://rebind.example:{receiver.port}/hooks")
     push_violation(client, parties)
-    with webhook_delivery.http_client(FAST) as http:
-        webhook_delivery.deliver_due(lambda: transaction(db), http, owner="w", policy=FAST, clock=clock)
+    with delivery.http_client(FAST) as http:
+        delivery.deliver_due(lambda: transaction(db), http, owner="w", policy=FAST, clock=clock)
     assert receiver.received == []
     log = client.get(f"/v1/webhooks/endpoints/{endpoint_id}/deliveries", headers=headers).json()
     assert log[0]["attempt_log"][0]["error"] == "blocked_destination"
@@ -117,8 +117,8 @@ def test_the_connection_goes_to_the_address_that_was_checked(clock, receivers, r
     answers, asked = resolver
     answers["pinned.example"] = ["127.0.0.1", "127.0.0.2"]
     policy = replace(FAST, allowed_hosts=FAST.allowed_hosts | {"pinned.example"})
-    with webhook_delivery.http_client(policy) as http:
-        outcome = webhook_delivery.test_ping(http, endpoint_id="whe_x", url=f"http://pinned.example:{receiver.port}/",
+    with delivery.http_client(policy) as http:
+        outcome = delivery.test_ping(http, endpoint_id="whe_x", url=f"http://pinned.example:{receiver.port}/",
                                              secrets=["whsec_" + "A" * 32], policy=policy, now=clock.now())
     assert outcome.status_code == 200 and asked == ["pinned.example"]
     assert len(receiver.received) == 1
@@ -130,7 +130,7 @@ def _worker_process(database_url: str, data_dir) -> subprocess.Popen:
         "REGISTRY_WEBHOOK_ALLOWED_HOSTS": '["127.0.0.1"]', "REGISTRY_WEBHOOK_ATTEMPT_SECONDS": "1",
         "REGISTRY_WEBHOOK_LEASE_SECONDS": "1", "REGISTRY_WEBHOOK_POLL_SECONDS": "0.1",
     }
-    return subprocess.Popen([sys.executable, "-c", "from api.cli import main; main()", "worker"], env=environment,
+    return subprocess.Popen([sys.executable, "-c", "from cli.main import main; main()", "worker"], env=environment,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
@@ -161,8 +161,8 @@ def test_a_killed_worker_process_is_taken_over_after_its_lease(client, parties, 
     assert first_headers["webhook-id"] == second_headers["webhook-id"]  # the receiver can tell it is the same
     assert json.loads(first_body) == json.loads(second_body)
     with transaction(db) as session:
-        delivery = session.exec(select(WebhookDelivery)).one()
-    assert delivery.status == "succeeded" and delivery.attempts == 1 and delivery.lease_owner is None
+        sent = session.exec(select(WebhookDelivery)).one()
+    assert sent.status == "succeeded" and sent.attempts == 1 and sent.lease_owner is None
 
 
 def test_a_worker_round_survives_a_receiver_that_resets(client, parties, db, clock, hooked, receivers) -> None:

@@ -14,8 +14,8 @@ from db.repositories.events import EventRepository
 from db.repositories.webhooks import WebhookRepository
 from db.session import transaction
 from db.tables import Event
-from service import destinations, webhook_delivery
-from service.webhook_delivery import DeliveryPolicy
+from service.sync.webhooks import delivery, destinations
+from service.sync.webhooks.delivery import DeliveryPolicy
 from tests.webhook_receivers import FAST, push_violation, run_until_idle
 
 
@@ -83,9 +83,9 @@ def test_slow_receiver_hits_the_attempt_timeout(client, parties, db, clock, hook
     receiver = receivers(delay=7)
     endpoint_id, _, headers = hooked(receiver.url)
     push_violation(client, parties)
-    with webhook_delivery.http_client(FAST) as http:
+    with delivery.http_client(FAST) as http:
         started = time.monotonic()
-        webhook_delivery.deliver_due(lambda: transaction(db), http, owner="w", policy=FAST, clock=clock)
+        delivery.deliver_due(lambda: transaction(db), http, owner="w", policy=FAST, clock=clock)
         assert time.monotonic() - started < FAST.attempt_seconds + 1.5  # not the 10 s read timeout
     log = client.get(f"/v1/webhooks/endpoints/{endpoint_id}/deliveries", headers=headers).json()
     assert log[0]["attempt_log"][0]["error"] == "timeout"
@@ -110,8 +110,8 @@ def test_a_dead_workers_lease_is_taken_over(client, parties, db, clock, hooked, 
         claimed = WebhookRepository(session).claim_due(now=now, owner="A", lease_until=now + timedelta(seconds=60),
                                                        limit=10, per_endpoint=4)
     assert len(claimed) == 1
-    with webhook_delivery.http_client(FAST) as http:
-        assert webhook_delivery.deliver_due(lambda: transaction(db), http, owner="B", policy=FAST, clock=clock) == 0
+    with delivery.http_client(FAST) as http:
+        assert delivery.deliver_due(lambda: transaction(db), http, owner="B", policy=FAST, clock=clock) == 0
     assert receiver.received == []  # still A's while its lease runs
     clock.advance(seconds=61)
     run_until_idle(db, clock, owner="B")

@@ -10,8 +10,8 @@ from sqlmodel import select
 
 from db.session import transaction
 from db.tables import WebhookDelivery
-from service import webhook_delivery
-from service.webhook_delivery import DeliveryPolicy
+from service.sync.webhooks import delivery
+from service.sync.webhooks.delivery import DeliveryPolicy
 from tests import factories as f
 
 HUAWEI = f.HUAWEI
@@ -144,9 +144,9 @@ def waiting_deliveries(db) -> list[WebhookDelivery]:
 
 def run_until_idle(db, clock, policy=FAST, owner="test-worker", rounds=50) -> None:
     """Worker rounds until nothing is waiting; the clock moves on while it waits for retries."""
-    with webhook_delivery.http_client(policy) as http:
+    with delivery.http_client(policy) as http:
         for _ in range(rounds):
-            if not webhook_delivery.deliver_due(lambda: transaction(db), http, owner=owner, policy=policy, clock=clock):
+            if not delivery.deliver_due(lambda: transaction(db), http, owner=owner, policy=policy, clock=clock):
                 if not waiting_deliveries(db):
                     return
                 clock.advance(seconds=0.1)

@@ -17,8 +17,9 @@ from api.schemas.admin import (
     RuleSetView,
 )
 from api.security import Admin
-from service import audit, clients, reference
-from service.clock import Moment
+from service.access import audit, clients
+from service.rules import reference
+from service.rules.clock import Moment
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 

@@ -12,12 +12,12 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from api import trail
-from api.forms import FORM_TYPE, FormError, read_form
+from api.middleware import request_trail
 from api.problems import PROBLEM_JSON, problem_response, problem_responses
 from api.schemas.admin import TokenResponse
+from api.web.forms import FORM_TYPE, FormError, read_form
 from db.session import transaction
-from service import clients
+from service.access import clients
 
 router = APIRouter(tags=["auth"])
 log = logging.getLogger("registry.auth")
@@ -100,7 +100,7 @@ def _issue(request: Request, client_id: str, secret: str, requested: str | None,
         token, expires_in = app.state.keyring.issue(
             issuer=settings.token_issuer, audience=settings.token_audience, client_id=client.client_id,
             department_code=client.department_code, scopes=scopes)
-        trail.audit_success(session, request)
+        request_trail.audit_success(session, request)
     request.state.audited = True
     return TokenResponse(access_token=token, expires_in=expires_in, scope=" ".join(sorted(scopes))).model_dump()
 

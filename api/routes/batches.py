@@ -16,16 +16,16 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.requests import ClientDisconnect
 
-from api import trail
 from api.deps import Limit, SessionDep
 from api.idempotent import IdempotencyKey
+from api.middleware import request_trail
+from api.middleware.public_edge import OVERLOADED_RETRY_SECONDS
 from api.problems import DATABASE_BUSY, PROBLEM_JSON, problem_response, problem_responses
-from api.protection import OVERLOADED_RETRY_SECONDS
 from api.routes.organizations import AUTH_ERRORS
 from api.security import RecordChanger
 from db.session import transaction
 from db.tables import Batch, BatchLine
-from service import bulk
+from service.batches import running
 
 log = logging.getLogger("registry.batches")
 
@@ -78,7 +78,7 @@ class BatchView(BaseModel):
     def of(cls, batch: Batch, lines: list[BatchLine]) -> "BatchView":
         # Cut short is internal (whether its key may resume at once); to the caller the batch is
         # unfinished, which "running" has always meant.
-        status = "running" if batch.status == bulk.CUT_SHORT else batch.status
+        status = "running" if batch.status == running.CUT_SHORT else batch.status
         return cls(id=batch.id, status=status, format=batch.format, atomic=batch.atomic, lines=batch.lines,
                    accepted=batch.accepted, duplicates=batch.duplicates, rejected=batch.rejected,
                    created_at=batch.created_at, finished_at=batch.finished_at,
@@ -145,7 +145,7 @@ async def push_batch(request: Request, actor: RecordChanger, idempotency_key: Id
         return transaction(database, wait=MARK_WAIT_SECONDS)
 
     batch, after, replayed = await run_in_threadpool(
-        bulk.start, unit_of_work, department_code=actor.department_code, client_id=actor.client_id,
+        running.start, unit_of_work, department_code=actor.department_code, client_id=actor.client_id,
         scopes=actor.scopes, key=idempotency_key, format=format_, atomic=atomic, now=clock.now(),
         resume_after=timedelta(seconds=request.app.state.settings.batch_resume_seconds))
     body = request.stream()
@@ -158,7 +158,7 @@ async def push_batch(request: Request, actor: RecordChanger, idempotency_key: Id
                 except StopAsyncIteration:
                     return
 
-        read = bulk.ndjson_lines if format_ == "ndjson" else bulk.csv_lines
+        read = running.ndjson_lines if format_ == "ndjson" else running.csv_lines
         with SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES) as spool:
             if batch.atomic:
                 # Every line goes in one transaction, which holds the write lock (all of SQLite;
@@ -168,15 +168,15 @@ async def push_batch(request: Request, actor: RecordChanger, idempotency_key: Id
                     async for piece in body:
                         spool.write(piece)
                 except Exception:  # the client went away or stalled: nothing applied, the key may go on
-                    await run_in_threadpool(partial(bulk.cut_short, marking, batch.id, heartbeat=batch.updated_at))
+                    await run_in_threadpool(partial(running.cut_short, marking, batch.id, heartbeat=batch.updated_at))
                     raise
                 spool.seek(0)
             source = iter(partial(spool.read, SPOOL_READ_BYTES), b"") if batch.atomic else chunks()
             try:
-                batch = await run_in_threadpool(bulk.run, unit_of_work, read(source, encoding), batch=batch,
+                batch = await run_in_threadpool(running.run, unit_of_work, read(source, encoding), batch=batch,
                                                 after=after, department_code=actor.department_code,
                                                 scopes=actor.scopes, clock=clock, marking=marking)
-            except bulk.BatchInterrupted as stop:
+            except running.BatchInterrupted as stop:
                 cause = stop.__cause__
                 if isinstance(cause, DATABASE_BUSY):
                     return _cut_short_by_a_busy_database(request, batch, cause, resumable=stop.resumable)
@@ -191,9 +191,9 @@ async def push_batch(request: Request, actor: RecordChanger, idempotency_key: Id
 
     def finish() -> list[BatchLine]:
         with transaction(database) as session:
-            lines = bulk.results(session, batch.id, department_code=actor.department_code, outcome=None,
+            lines = running.results(session, batch.id, department_code=actor.department_code, outcome=None,
                                  after_line=0, limit=INLINE_RESULTS)
-            trail.audit_success(session, request)
+            request_trail.audit_success(session, request)
             return lines
 
     lines = await run_in_threadpool(finish)
@@ -231,8 +231,8 @@ def _cut_short_by_a_busy_database(request: Request, batch: Batch, error: Excepti
             responses=problem_responses(*AUTH_ERRORS, 404))
 def get_batch(session: SessionDep, actor: RecordChanger, batch_id: str = BatchId) -> BatchView:
     """A batch of the department: its counts and its first line results."""
-    batch = bulk.get(session, batch_id, department_code=actor.department_code)
-    return BatchView.of(batch, bulk.results(session, batch_id, department_code=actor.department_code, outcome=None,
+    batch = running.get(session, batch_id, department_code=actor.department_code)
+    return BatchView.of(batch, running.results(session, batch_id, department_code=actor.department_code, outcome=None,
                                             after_line=0, limit=INLINE_RESULTS))
 
 
@@ -242,7 +242,7 @@ def list_batch_results(session: SessionDep, actor: RecordChanger, batch_id: str 
                        cursor: str | None = Query(None, pattern=r"^[0-9]{1,12}$", description="next_cursor"),
                        outcome: Literal["accepted", "duplicate", "rejected"] | None = Query(None)) -> LinePage:
     """Every line's result in line order (`outcome=rejected` for what needs fixing)."""
-    lines = bulk.results(session, batch_id, department_code=actor.department_code, outcome=outcome,
+    lines = running.results(session, batch_id, department_code=actor.department_code, outcome=outcome,
                          after_line=int(cursor or 0), limit=limit + 1)
     return LinePage(items=[LineView.of(line) for line in lines[:limit]],
                     next_cursor=str(lines[limit - 1].line) if len(lines) > limit else None)

@@ -14,8 +14,8 @@ from api.problems import problem_responses
 from api.routes.organizations import AUTH_ERRORS
 from api.security import ObjectionHandler
 from db.tables import Objection, Record, RepairRequest
-from service import public_intake, ticket_decisions
-from service.ticket_decisions import ObjectionDecision, RepairDecision
+from service.tickets import decisions, intake
+from service.tickets.decisions import ObjectionDecision, RepairDecision
 
 router = APIRouter(prefix="/v1", tags=["decisions"])
 
@@ -44,7 +44,7 @@ class ObjectionView(_TicketView):
     @classmethod
     def of(cls, objection: Objection, record: Record, today: date) -> "ObjectionView":
         return cls(**_common(objection, record), reason=objection.reason, evidence_url=objection.evidence_url,
-                   deadline=objection.deadline, overdue=public_intake.overdue(objection, today))
+                   deadline=objection.deadline, overdue=intake.overdue(objection, today))
 
 
 class RepairRequestView(_TicketView):
@@ -79,7 +79,7 @@ def list_objections(session: SessionDep, actor: ObjectionHandler, today: Today, 
                     status: Literal["pending", "corrected", "upheld", "withdrawn"] | None = Query(None)) -> ObjectionPage:
     """Objections to the department's records, in filing order; each shows its deadline and
     whether it is overdue."""
-    page = ticket_decisions.objections(session, department_code=actor.department_code, status=status,
+    page = decisions.objections(session, department_code=actor.department_code, status=status,
                                        cursor=cursor, limit=limit)
     return ObjectionPage(items=[ObjectionView.of(o, r, today) for o, r in page.items], next_cursor=page.next_cursor)
 
@@ -95,7 +95,7 @@ def decide_objection(request: Request, body: ObjectionDecision, session: Session
     entry). The public marker
     "under objection" clears; the filer sees the outcome with the ticket."""
     def produce() -> tuple[int, ObjectionView]:
-        objection, record = ticket_decisions.decide_objection(
+        objection, record = decisions.decide_objection(
             session, objection_id, body, department_code=actor.department_code, scopes=actor.scopes,
             now=request.app.state.clock.now())
         return 200, ObjectionView.of(objection, record, today)
@@ -107,7 +107,7 @@ def decide_objection(request: Request, body: ObjectionDecision, session: Session
 def list_repair_requests(session: SessionDep, actor: ObjectionHandler, limit: Limit = 50, cursor: Cursor = None,
                          status: Literal["pending", "approved", "rejected"] | None = Query(None)) -> RepairRequestPage:
     """Credit repair requests on the department's records, in filing order."""
-    page = ticket_decisions.repair_requests(session, department_code=actor.department_code, status=status,
+    page = decisions.repair_requests(session, department_code=actor.department_code, status=status,
                                             cursor=cursor, limit=limit)
     return RepairRequestPage(items=[RepairRequestView.of(t, r) for t, r in page.items], next_cursor=page.next_cursor)
 
@@ -120,7 +120,7 @@ def decide_repair_request(request: Request, body: RepairDecision, session: Sessi
     takes the record off public display and stops sharing it with other departments; the
     department keeps its whole history."""
     def produce() -> tuple[int, RepairRequestView]:
-        repair, record = ticket_decisions.decide_repair(
+        repair, record = decisions.decide_repair(
             session, request_id, body, department_code=actor.department_code, now=request.app.state.clock.now())
         return 200, RepairRequestView.of(repair, record)
     return respond(request, session, actor, idempotency_key, body, produce)

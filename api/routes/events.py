@@ -14,7 +14,7 @@ from api.problems import problem_responses
 from api.routes.organizations import AUTH_ERRORS
 from api.security import Reader
 from db.session import reading
-from service import feed
+from service.sync import feed
 
 router = APIRouter(prefix="/v1", tags=["events"])
 

@@ -16,10 +16,11 @@ from api.schemas.records import (
     _Placement,
 )
 from api.security import Reader, Writer
-from service import department_view, organizations, records
-from service.clock import Day
-from service.department_view import CreditCheck
-from service.organizations import OrganizationFields
+from service.organizations import department_view, master_data
+from service.organizations.department_view import CreditCheck
+from service.organizations.master_data import OrganizationFields
+from service.records import publishing
+from service.rules.clock import Day
 
 router = APIRouter(prefix="/v1/organizations", tags=["organizations"])
 
@@ -36,7 +37,7 @@ def put_organization(request: Request, body: OrganizationFields, session: Sessio
     """Register an organization (201) or update its master data (200). The region comes from the
     code. Market-regulation departments keep master data; others may update only what they registered."""
     def produce() -> tuple[int, OrganizationMaster]:
-        organization, created = organizations.upsert(session, code, body, now=request.app.state.clock.now(),
+        organization, created = master_data.upsert(session, code, body, now=request.app.state.clock.now(),
                                                      department_code=actor.department_code)
         return (201 if created else 200), OrganizationMaster.of(organization)
     return respond(request, session, actor, idempotency_key, body, produce)
@@ -65,10 +66,10 @@ def credit_check(session: SessionDep, actor: Reader, today: Today, code: str = C
 def _publish(request: Request, session: SessionDep, actor, key: str | None, code: str,
              body: _Placement) -> Response:
     def produce() -> tuple[int, RecordView]:
-        record = records.publish(session, code, body.record_fields(), department_code=actor.department_code,
+        record = publishing.publish(session, code, body.record_fields(), department_code=actor.department_code,
                                  now=request.app.state.clock.now(), visibility=body.visibility,
                                  shared_with=body.shared_with)
-        return 201, RecordView.of(records.history(session, record.id, viewer=actor.department_code))
+        return 201, RecordView.of(publishing.history(session, record.id, viewer=actor.department_code))
     return respond(request, session, actor, key, body, produce)
 
 

@@ -9,10 +9,10 @@ from api.deps import Cursor, Limit, ReadConnection, Today
 from api.problems import problem_responses
 from api.schemas.public import OrganizationProfile
 from db.session import driver_read
-from service import public
-from service.clock import today
 from service.codes import MAX_INPUT as CODE_MAX_LENGTH
-from service.public import PublicProfile
+from service.public import organizations
+from service.public.organizations import PublicProfile
+from service.rules.clock import today
 
 router = APIRouter(prefix="/v1/public", tags=["public"])
 
@@ -30,7 +30,7 @@ RegionQuery = Query(None, min_length=2, max_length=30, examples=["350000", "福�
 ListQuery = Query(None, description="Only organizations on this list")
 
 
-@router.get("/organizations", response_model=public.SearchPage, operation_id="search_organizations",
+@router.get("/organizations", response_model=organizations.SearchPage, operation_id="search_organizations",
             responses=problem_responses(422, 429))
 def search_organizations(
     conn: ReadConnection, today: Today,
@@ -38,10 +38,10 @@ def search_organizations(
                    "or the beginning of a code", examples=["华为"]),
     region: str | None = RegionQuery, list: Literal["red", "black"] | None = ListQuery,
     limit: Limit = 50, cursor: Cursor = None,
-) -> public.SearchPage:
+) -> organizations.SearchPage:
     """Search organizations by name (any two or more consecutive characters of it) or by the
     beginning of their unified social credit code, in code order, page by page."""
-    return public.search(conn, q, today=today, region=region, list_name=list, cursor=cursor, limit=limit)
+    return organizations.search(conn, q, today=today, region=region, list_name=list, cursor=cursor, limit=limit)
 
 
 @router.get(
@@ -65,7 +65,7 @@ async def get_public_organization(request: Request) -> Response:
     # less than a hop to the thread pool and back; the answer is serialized once, straight to bytes.
     code = request.path_params["code"]
     as_of = today(request.app.state.clock)
-    found = driver_read(request.app.state.database, lambda conn: public.profile(conn, code, today=as_of))
+    found = driver_read(request.app.state.database, lambda conn: organizations.profile(conn, code, today=as_of))
     return Response(_PROFILE.dump_json(found), media_type="application/json")
 
 

@@ -15,8 +15,8 @@ from api.deps import Cursor, Limit, ReadConnection, Today
 from api.problems import problem_responses
 from api.routes.public import RegionQuery
 from db.session import reading
-from service import public_lists
-from service.clock import Day
+from service.public import lists
+from service.rules.clock import Day
 
 router = APIRouter(prefix="/v1/public/lists", tags=["public"])
 
@@ -29,13 +29,13 @@ DepartmentQuery = Query(None, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]
 SinceQuery = Query(None, description="Only entries effective on or after this date")
 
 
-@router.get("/{list_name}", response_model=public_lists.ListPage, operation_id="browse_list",
+@router.get("/{list_name}", response_model=lists.ListPage, operation_id="browse_list",
             responses=problem_responses(422, 429))
 def browse_list(conn: ReadConnection, today: Today, list_name: ListName = ListPath,
                 region: str | None = RegionQuery, department: str | None = DepartmentQuery,
-                since: Day | None = SinceQuery, limit: Limit = 50, cursor: Cursor = None) -> public_lists.ListPage:
+                since: Day | None = SinceQuery, limit: Limit = 50, cursor: Cursor = None) -> lists.ListPage:
     """Entries on the list today, newest first, page by page (stable while entries are added)."""
-    return public_lists.browse(conn, list_name, today=today, region=region, department=department, since=since,
+    return lists.browse(conn, list_name, today=today, region=region, department=department, since=since,
                                cursor=cursor, limit=limit)
 
 
@@ -56,10 +56,10 @@ def _cell(value: object) -> str:
     return "'" + text if text.startswith(_CONTROL_START) or first.startswith(_FORMULA_START) else text
 
 
-def _csv_lines(entries: Iterator[public_lists.ListEntry]) -> Iterator[str]:
+def _csv_lines(entries: Iterator[lists.ListEntry]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)  # excel dialect: CRLF rows, quotes where needed
-    writer.writerow(public_lists.EXPORT_FIELDS)
+    writer.writerow(lists.EXPORT_FIELDS)
     yield "\ufeff" + buffer.getvalue()  # BOM: spreadsheet software then reads the file as UTF-8
     for entry in entries:
         buffer.seek(0)
@@ -68,7 +68,7 @@ def _csv_lines(entries: Iterator[public_lists.ListEntry]) -> Iterator[str]:
         yield buffer.getvalue()
 
 
-def _ndjson_lines(entries: Iterator[public_lists.ListEntry]) -> Iterator[str]:
+def _ndjson_lines(entries: Iterator[lists.ListEntry]) -> Iterator[str]:
     for entry in entries:
         yield json.dumps(asdict(entry), ensure_ascii=False, default=str) + "\n"
 
@@ -80,7 +80,7 @@ def export_list(request: Request, today: Today, list_name: ListName = ListPath,
                 format: Literal["csv", "ndjson"] = Query("csv"), region: str | None = RegionQuery,
                 department: str | None = DepartmentQuery, since: Day | None = SinceQuery) -> StreamingResponse:
     """The whole list as CSV (UTF-8 with BOM) or NDJSON, streamed: memory stays flat whatever its length."""
-    entries = public_lists.export(lambda: reading(request.app.state.database), list_name, today=today,
+    entries = lists.export(lambda: reading(request.app.state.database), list_name, today=today,
                                   region=region, department=department, since=since)
     lines, media = (_csv_lines(entries), "text/csv; charset=utf-8") if format == "csv" \
         else (_ndjson_lines(entries), "application/x-ndjson")

@@ -13,7 +13,8 @@ from api.routes.organizations import AUTH_ERRORS
 from api.schemas.records import CorrectionRequest, ListEntryCreate, RecordView, WithdrawalRequest
 from api.security import ListWriter, Reader, RecordChanger
 from db.session import read_session
-from service import department_view, records
+from service.organizations import department_view
+from service.records import publishing
 
 router = APIRouter(prefix="/v1", tags=["records"])
 
@@ -26,10 +27,10 @@ def create_list_entry(request: Request, body: ListEntryCreate, session: SessionD
                       idempotency_key: IdempotencyKey = None) -> Response:
     """Add a red or black list entry. A black listing ends the organization's active red entries."""
     def produce() -> tuple[int, RecordView]:
-        record = records.publish(session, body.code, body.record_fields(), department_code=actor.department_code,
+        record = publishing.publish(session, body.code, body.record_fields(), department_code=actor.department_code,
                                  now=request.app.state.clock.now(), visibility=body.visibility,
                                  shared_with=body.shared_with)
-        return 201, RecordView.of(records.history(session, record.id, viewer=actor.department_code))
+        return 201, RecordView.of(publishing.history(session, record.id, viewer=actor.department_code))
     return respond(request, session, actor, idempotency_key, body, produce)
 
 
@@ -59,7 +60,7 @@ def list_records(request: Request, actor: Reader, limit: Limit = 50, cursor: Cur
 def get_record(session: SessionDep, actor: Reader, record_id: str = RecordId) -> RecordView:
     """One record with all its versions and status changes. A record the department may not see
     answers 404, exactly like one that does not exist."""
-    return RecordView.of(records.history(session, record_id, viewer=actor.department_code))
+    return RecordView.of(publishing.history(session, record_id, viewer=actor.department_code))
 
 
 @router.post("/records/{record_id}/corrections", response_model=RecordView, operation_id="correct_record",
@@ -70,9 +71,9 @@ def correct_record(request: Request, body: CorrectionRequest, session: SessionDe
     version stays readable. Only the deciding department may (403 for others), with `lists:write`
     for a list entry and `records:write` for anything else."""
     def produce() -> tuple[int, RecordView]:
-        records.correct(session, record_id, body.fields, department_code=actor.department_code,
+        publishing.correct(session, record_id, body.fields, department_code=actor.department_code,
                         reason=body.reason, now=request.app.state.clock.now(), scopes=actor.scopes)
-        return 200, RecordView.of(records.history(session, record_id, viewer=actor.department_code))
+        return 200, RecordView.of(publishing.history(session, record_id, viewer=actor.department_code))
     return respond(request, session, actor, idempotency_key, body, produce)
 
 
@@ -84,7 +85,7 @@ def withdraw_record(request: Request, body: WithdrawalRequest, session: SessionD
     is kept. Only the deciding department may (403 for others), with `lists:write` for a list entry
     and `records:write` for anything else. Withdrawing a black listing reinstates the red entries it ended."""
     def produce() -> tuple[int, RecordView]:
-        records.withdraw(session, record_id, department_code=actor.department_code, reason=body.reason,
+        publishing.withdraw(session, record_id, department_code=actor.department_code, reason=body.reason,
                          now=request.app.state.clock.now(), scopes=actor.scopes)
-        return 200, RecordView.of(records.history(session, record_id, viewer=actor.department_code))
+        return 200, RecordView.of(publishing.history(session, record_id, viewer=actor.department_code))
     return respond(request, session, actor, idempotency_key, body, produce)

@@ -12,9 +12,9 @@ from api.routes.organizations import AUTH_ERRORS
 from api.security import WebhookManager
 from db.session import read_session
 from db.tables import WebhookEndpoint
-from service import webhook_delivery, webhooks
-from service.clock import Moment
-from service.webhooks import EndpointCreate, EndpointUpdate
+from service.rules.clock import Moment
+from service.sync.webhooks import delivery, endpoints
+from service.sync.webhooks.endpoints import EndpointCreate, EndpointUpdate
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
@@ -75,7 +75,7 @@ def create_webhook_endpoint(request: Request, response: Response, body: Endpoint
     """Register an endpoint. Public https/http addresses only (no loopback, private or metadata
     addresses). The signing secret is in this response only."""
     response.headers["Cache-Control"] = "no-store"
-    created = webhooks.create(session, actor.department_code, body, now=request.app.state.clock.now(),
+    created = endpoints.create(session, actor.department_code, body, now=request.app.state.clock.now(),
                               allowed_hosts=_allowed(request))
     return EndpointCreated(**EndpointView.of(created.endpoint).model_dump(), secret=created.secret)
 
@@ -84,14 +84,14 @@ def create_webhook_endpoint(request: Request, response: Response, body: Endpoint
             responses=problem_responses(*AUTH_ERRORS))
 def list_webhook_endpoints(session: SessionDep, actor: WebhookManager) -> list[EndpointView]:
     """The department's endpoints."""
-    return [EndpointView.of(e) for e in webhooks.of_department(session, actor.department_code)]
+    return [EndpointView.of(e) for e in endpoints.of_department(session, actor.department_code)]
 
 
 @router.get("/endpoints/{endpoint_id}", response_model=EndpointView, operation_id="get_webhook_endpoint",
             responses=problem_responses(*AUTH_ERRORS, 404))
 def get_webhook_endpoint(session: SessionDep, actor: WebhookManager, endpoint_id: EndpointId) -> EndpointView:
     """One endpoint of the department (another department's answers 404)."""
-    return EndpointView.of(webhooks.get(session, endpoint_id, owner=actor.department_code))
+    return EndpointView.of(endpoints.get(session, endpoint_id, owner=actor.department_code))
 
 
 @router.patch("/endpoints/{endpoint_id}", response_model=EndpointView, operation_id="update_webhook_endpoint",
@@ -99,7 +99,7 @@ def get_webhook_endpoint(session: SessionDep, actor: WebhookManager, endpoint_id
 def update_webhook_endpoint(request: Request, body: EndpointUpdate, session: SessionDep, actor: WebhookManager,
                             endpoint_id: EndpointId) -> EndpointView:
     """Change the URL, the event types, or enable / disable the endpoint."""
-    return EndpointView.of(webhooks.update(session, endpoint_id, body, owner=actor.department_code,
+    return EndpointView.of(endpoints.update(session, endpoint_id, body, owner=actor.department_code,
                                            now=request.app.state.clock.now(), allowed_hosts=_allowed(request)))
 
 
@@ -108,7 +108,7 @@ def update_webhook_endpoint(request: Request, body: EndpointUpdate, session: Ses
 def delete_webhook_endpoint(request: Request, session: SessionDep, actor: WebhookManager,
                             endpoint_id: EndpointId) -> EndpointView:
     """Stop deliveries to the endpoint. It is disabled, not erased: its delivery log stays readable."""
-    return EndpointView.of(webhooks.update(session, endpoint_id, EndpointUpdate(status="disabled"),
+    return EndpointView.of(endpoints.update(session, endpoint_id, EndpointUpdate(status="disabled"),
                                            owner=actor.department_code, now=request.app.state.clock.now(),
                                            allowed_hosts=_allowed(request)))
 
@@ -117,10 +117,10 @@ def delete_webhook_endpoint(request: Request, session: SessionDep, actor: Webhoo
              operation_id="rotate_webhook_secret", responses=problem_responses(*AUTH_ERRORS, 404))
 def rotate_webhook_secret(request: Request, response: Response, session: SessionDep, actor: WebhookManager,
                           endpoint_id: EndpointId,
-                          grace_seconds: int = Query(86400, ge=0, le=webhooks.MAX_GRACE_SECONDS)) -> SecretRotated:
+                          grace_seconds: int = Query(86400, ge=0, le=endpoints.MAX_GRACE_SECONDS)) -> SecretRotated:
     """A new signing secret. For the grace period every delivery carries both signatures."""
     response.headers["Cache-Control"] = "no-store"
-    return SecretRotated(secret=webhooks.rotate_secret(session, endpoint_id, owner=actor.department_code,
+    return SecretRotated(secret=endpoints.rotate_secret(session, endpoint_id, owner=actor.department_code,
                                                        grace_seconds=grace_seconds, now=request.app.state.clock.now()))
 
 
@@ -134,7 +134,7 @@ def list_webhook_deliveries(session: SessionDep, actor: WebhookManager, endpoint
                          next_attempt_at=d.next_attempt_at,
                          attempt_log=[AttemptView.model_validate(a, from_attributes=True) for a in attempts],
                          superseded_by=superseded_by)
-            for d, attempts, superseded_by in webhooks.deliveries(session, endpoint_id, owner=actor.department_code,
+            for d, attempts, superseded_by in endpoints.deliveries(session, endpoint_id, owner=actor.department_code,
                                                                   status=status, limit=limit)]
 
 
@@ -163,7 +163,7 @@ def resend_webhook_delivery(request: Request, session: SessionDep, actor: Webhoo
                             delivery_id: Annotated[str, Path(max_length=40, pattern=r"^whd_[0-9A-Z]{26}$")]
                             ) -> DeliveryView:
     """Send the delivery's event once more (one attempt; the same webhook-id, a fresh signature)."""
-    again = webhooks.resend(session, delivery_id, owner=actor.department_code, now=request.app.state.clock.now())
+    again = endpoints.resend(session, delivery_id, owner=actor.department_code, now=request.app.state.clock.now())
     return DeliveryView(id=again.id, event_seq=again.event_seq, status=again.status, attempts=0,
                         next_attempt_at=again.next_attempt_at, attempt_log=[])
 
@@ -175,7 +175,7 @@ def replay_webhook_endpoint(request: Request, body: ReplayRequest, session: Sess
     """Queue again what the endpoint missed in a window (at most 10,000 events), e.g. after an outage
     or while it was disabled."""
     now = request.app.state.clock.now()
-    return ReplayQueued(queued=webhooks.replay(session, endpoint_id, owner=actor.department_code, since=body.since,
+    return ReplayQueued(queued=endpoints.replay(session, endpoint_id, owner=actor.department_code, since=body.since,
                                                until=body.until or now, mode=body.mode, now=now))
 
 
@@ -186,9 +186,9 @@ def ping_webhook_endpoint(request: Request, actor: WebhookManager, endpoint_id: 
     now = request.app.state.clock.now()
     # A short read, then the network call outside any transaction.
     with read_session(request.app.state.database) as session:
-        endpoint, secrets = webhooks.signing_secrets(session, endpoint_id, owner=actor.department_code, now=now)
-    policy = webhook_delivery.DeliveryPolicy(allowed_hosts=_allowed(request), attempt_seconds=10.0)
-    with webhook_delivery.http_client(policy) as client:
-        outcome = webhook_delivery.test_ping(client, endpoint_id=endpoint.id, url=endpoint.url, secrets=secrets,
+        endpoint, secrets = endpoints.signing_secrets(session, endpoint_id, owner=actor.department_code, now=now)
+    policy = delivery.DeliveryPolicy(allowed_hosts=_allowed(request), attempt_seconds=10.0)
+    with delivery.http_client(policy) as client:
+        outcome = delivery.test_ping(client, endpoint_id=endpoint.id, url=endpoint.url, secrets=secrets,
                                              policy=policy, now=now)
     return PingResult(status_code=outcome.status_code, duration_ms=outcome.duration_ms, error=outcome.error)

@@ -6,10 +6,10 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field
 
 from db.tables import ApiClient, AuditEntry
-from service.access import Scope
-from service.clock import Day
-from service.reference import DEPARTMENT_KINDS
-from service.rules import Rules
+from service.access.actors import Scope
+from service.rules.clock import Day
+from service.rules.reference import DEPARTMENT_KINDS
+from service.rules.rule_sets import Rules
 
 DepartmentKind = Literal["market_regulation", "tax", "customs", "bank", "insurer", "other"]
 assert set(DepartmentKind.__args__) == set(DEPARTMENT_KINDS)  # type: ignore[attr-defined]

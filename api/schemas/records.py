@@ -11,14 +11,14 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator
 
 from db.tables import Organization
-from service.record_fields import (
+from service.records.fields import (
     DisclosureFields,
     ListEntryFields,
     RatingFields,
     ViolationFields,
     Visibility,
 )
-from service.records import RecordHistory
+from service.records.publishing import RecordHistory
 
 DepartmentCode = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")]
 Reason = Annotated[str, Field(min_length=1, max_length=500)]
@@ -59,7 +59,7 @@ def _json_object(value: Any) -> dict[str, Any]:
     return value
 
 
-# Validated by service.records.correct as the corrected record's own kind, which only it knows, so
+# Validated by service.records.publishing.correct as the corrected record's own kind, which only it knows, so
 # the error names that kind's fields. The document still offers the four kinds: declaring them as
 # the input type makes pydantic emit, and FastAPI register, their component schemas (a hand-written
 # $ref pointed at schemas nothing registered, and the document did not validate).

@@ -33,7 +33,7 @@ _grade = Grade.__table__
 _objection = Objection.__table__
 
 # The public never reads ``name`` or ``legal_representative`` themselves: only their public forms,
-# with personal data masked when written (service.personal_data).
+# with personal data masked when written (service.records.personal_data).
 _PUBLIC_NAME = _org.c.public_name.label("name")
 _ORG_COLUMNS = (
     _org.c.uscc,

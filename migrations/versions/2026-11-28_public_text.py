@@ -7,7 +7,7 @@ Read by hand. Two changes:
    name, so the search index holds nothing the public may not see; it widens to 300 characters
    (a masked e-mail address can be a few characters longer than the original).
 2. Every existing row is filled in, a batch at a time. Unlike the name-search revision, this one
-   imports the masking rules (service.personal_data) instead of copying them: a registry upgraded
+   imports the masking rules (service.records.personal_data) instead of copying them: a registry upgraded
    later should be masked by the best rules there are, not by this day's; if their signature
    changes, tests/test_migrations.py runs this revision and fails.
 
@@ -40,9 +40,9 @@ BATCH = 2000
 
 
 def upgrade() -> None:
-    from service import name_search
-    from service.personal_data import mask_fields
-    from service.record_fields import public_summary
+    from service.public import name_index
+    from service.records.fields import public_summary
+    from service.records.personal_data import mask_fields
 
     with op.batch_alter_table('organization') as batch:
         batch.add_column(sa.Column('public_name', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True))
@@ -73,7 +73,7 @@ def upgrade() -> None:
             public, masked = mask_fields({'name': name, 'legal_representative': legal_representative})
             updates.append({'key': uscc, 'public_name': public['name'],
                             'public_legal_representative': public['legal_representative'],
-                            'masked_fields': masked or None, 'search_name': name_search.fold(str(public['name']))})
+                            'masked_fields': masked or None, 'search_name': name_index.fold(str(public['name']))})
             if 'name' in masked:
                 masked_names.append((uscc, str(public['name'])))
         connection.execute(organization.update().where(organization.c.uscc == sa.bindparam('key')).values(
@@ -82,7 +82,7 @@ def upgrade() -> None:
             masked_fields=sa.bindparam('masked_fields'), search_name=sa.bindparam('search_name')), updates)
         for uscc, public_name in masked_names:  # the index loses the pieces of what was masked
             connection.execute(gram.delete().where(gram.c.uscc == uscc))
-            connection.execute(gram.insert(), [{'gram': g, 'uscc': uscc} for g in sorted(name_search.grams(public_name))])
+            connection.execute(gram.insert(), [{'gram': g, 'uscc': uscc} for g in sorted(name_index.grams(public_name))])
         after = rows[-1][0]
 
     record = sa.table('record', sa.column('id', sa.String), sa.column('kind', sa.String),

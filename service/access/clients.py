@@ -17,9 +17,9 @@ from sqlmodel import Session
 from db.ids import new_id
 from db.repositories.clients import ClientRepository
 from db.tables import ApiClient
-from service.access import ALL_SCOPES, Actor
+from service.access.actors import ALL_SCOPES, Actor
 from service.errors import InvalidRecord, InvalidTransition, NotFound
-from service.reference import require_department
+from service.rules.reference import require_department
 
 SECRET_PREFIX = "crs_"
 # scrypt's cost: ~60 ms a hash on this machine's cores; raise with hardware. New hashes use it;

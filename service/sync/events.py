@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from db.ids import new_id
 from db.repositories.events import EventRepository
-from service import webhooks
+from service.sync.webhooks import endpoints
 
 
 def serialize(envelope: dict[str, Any]) -> str:
@@ -46,4 +46,4 @@ def emit_many(session: Session, items: list[tuple[str, dict[str, Any], str | Non
                      "envelope": serialize({"id": event_id, "type": event_type, "timestamp": timestamp, "seq": seq,
                                             "data": data})})
     repository.add_many(rows)
-    webhooks.fan_out(session, seqs.start, seqs.stop - 1, at=at)
+    endpoints.fan_out(session, seqs.start, seqs.stop - 1, at=at)

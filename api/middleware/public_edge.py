@@ -100,7 +100,7 @@ class PublicCaching:
 
     The ETag is a hash of the body, so it changes exactly when the answer does. Streaming
     responses (exports) are passed through untouched, and so are pages: HTML is never stored
-    (api/headers.py).
+    (api/middleware/security_headers.py).
     """
 
     def __init__(self, app: ASGIApp, *, max_age: int) -> None:
@@ -121,7 +121,7 @@ class PublicCaching:
             nonlocal start, passing
             if message["type"] == "http.response.start":
                 start = message
-                # Errors and pages (never stored, api/headers.py) go out as they come.
+                # Errors and pages (never stored, api/middleware/security_headers.py) go out as they come.
                 passing = message["status"] != 200 or any(
                     k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in message.get("headers", []))
                 if passing:

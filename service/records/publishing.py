@@ -22,9 +22,7 @@ from db.ids import new_id
 from db.repositories.organizations import OrganizationRepository
 from db.repositories.records import RecordRepository
 from db.tables import Record, RecordStatusChange, RecordVersion
-from service import events, organizations
-from service.access import Scope
-from service.clock import local_date
+from service.access.actors import Scope
 from service.errors import (
     DomainError,
     DuplicateRecord,
@@ -35,7 +33,8 @@ from service.errors import (
     NotOwner,
     RecordNotFound,
 )
-from service.record_fields import (
+from service.organizations import master_data
+from service.records.fields import (
     FIELDS_BY_KIND,
     DisclosureFields,
     ListEntryFields,
@@ -45,8 +44,16 @@ from service.record_fields import (
     Visibility,
     public_summary,
 )
-from service.reference import list_departments, require_department, require_grade, rule_set_for, rules_of
-from service.rules import Rules, add_months, list_entry_expires_on, violation_publicity_until
+from service.rules.clock import local_date
+from service.rules.reference import (
+    list_departments,
+    require_department,
+    require_grade,
+    rule_set_for,
+    rules_of,
+)
+from service.rules.rule_sets import Rules, add_months, list_entry_expires_on, violation_publicity_until
+from service.sync import events
 
 Kind = Literal["rating", "violation", "disclosure", "list_entry"]
 RecordStatus = Literal["active", "withdrawn", "expired", "repaired", "superseded"]
@@ -165,7 +172,7 @@ def publish(
 ) -> Record:
     """Enter a new record for the organization ``code`` (any code form) on behalf of a department:
     ``publish_many`` for one record, so single writes and bulk pushes share every rule and row."""
-    organization = organizations.get(session, code)
+    organization = master_data.get(session, code)
     item = NewRecord(0, organization.uscc, fields, visibility, tuple(shared_with))
     try:
         # A savepoint, so a concurrent writer winning the natural key leaves this transaction usable.

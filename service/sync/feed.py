@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 
 from db.repositories import feed as feed_queries
 from service.errors import CursorExpired, InvalidQuery
-from service.event_types import matches as event_type_matches
+from service.sync.event_types import matches as event_type_matches
 
 MAX_LIMIT = 1000
 _SCAN_FACTOR = 4  # rows examined per page asked for, so sparse filters still move the cursor far

@@ -18,10 +18,10 @@ from sqlmodel import Session
 from db.repositories import feed as feed_queries
 from db.repositories.records import RecordRepository
 from db.tables import Organization, Record
-from service import organizations
-from service.clock import local_date
 from service.cursors import decode_cursor, encode_cursor
-from service.records import RecordHistory, histories
+from service.organizations import master_data
+from service.records.publishing import RecordHistory, histories
+from service.rules.clock import local_date
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class _StateOn:
 
 
 def organization_view(session: Session, code: str, *, viewer: str) -> OrganizationView:
-    organization = organizations.get(session, code)
+    organization = master_data.get(session, code)
     visible = RecordRepository(session).of_organization_visible(organization.uscc, viewer)
     return OrganizationView(organization, histories(session, visible))
 

@@ -21,12 +21,16 @@ from api import logs
 from api.settings import Settings, get_settings
 from api.storage import PRIVATE_UMASK, make_private, open_registry_database
 from api.tokens import Keyring, KeyringError, generate_key_pem
+from cli import demo
 from db import migrations, sealing
 from db.session import transaction
-from service import clients, demo, lifecycle, reference, retention, webhooks
-from service.access import Scope
-from service.clock import SystemClock, local_date
+from service.access import clients
+from service.access.actors import Scope
 from service.errors import DomainError
+from service.rules import lifecycle, reference
+from service.rules.clock import SystemClock, local_date
+from service.sync import retention
+from service.sync.webhooks import endpoints
 
 cli = typer.Typer(help="Quality Credit Registry", no_args_is_help=True, add_completion=False)
 
@@ -170,7 +174,7 @@ def seal_secrets() -> None:
     """Seal the webhook secrets stored before sealing existed (migrated registries); run once,
     with the registry's secrets key configured."""
     with _unit_of_work() as session:
-        sealed = webhooks.seal_plain_secrets(session)
+        sealed = endpoints.seal_plain_secrets(session)
     typer.echo(f"{sealed} webhook secret(s) sealed")
 
 
@@ -311,7 +315,7 @@ def push(
     FILE.rejects.csv. Rides out an outage, waiting as the registry's Retry-After says. Exits 0
     when every line was accepted (duplicates are reported, not errors), 1 when a line was
     rejected, 2 when it gave up (the reason is printed), 3 on bad usage."""
-    from api import push_client
+    from cli import push_client
 
     format_ = push_client.format_of(file, file_format)
     content_type = "text/csv" if format_ == "csv" else "application/x-ndjson"

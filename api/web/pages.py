@@ -17,12 +17,13 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
 from api.deps import ReadConnection, Today
-from api.forms import FormError, read_form
-from api.i18n import Language, words
+from api.web.forms import FormError, read_form
+from api.web.i18n import Language, words
 from db.session import transaction
-from service import public, public_intake, public_lists
 from service.errors import Conflict, InvalidCode, InvalidRecord, OrganizationNotFound
-from service.public_intake import ObjectionFiling
+from service.public import lists, organizations
+from service.tickets import intake
+from service.tickets.intake import ObjectionFiling
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -35,7 +36,7 @@ def _language(request: Request) -> Language:
 
 
 def _render(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
-    """A page in the caller's language. Its security and caching headers are api/headers.py's,
+    """A page in the caller's language. Its security and caching headers are api/middleware/security_headers.py's,
     the same for every HTML answer."""
     lang = _language(request)
 
@@ -63,7 +64,7 @@ def search_page(request: Request, conn: ReadConnection, today: Today,
     page, error = None, None
     if q:
         try:
-            page = public.search(conn, q, today=today, cursor=cursor, limit=20)
+            page = organizations.search(conn, q, today=today, cursor=cursor, limit=20)
         except InvalidRecord as invalid:
             error = invalid.detail
     # A refused query is a 422, as on the list page: a crawler or monitor sees what a person reads.
@@ -72,7 +73,7 @@ def search_page(request: Request, conn: ReadConnection, today: Today,
 
 def _profile_or_message(request: Request, conn: ReadConnection, code: str, today: date):
     try:
-        return public.profile(conn, code, today=today)
+        return organizations.profile(conn, code, today=today)
     except InvalidCode as invalid:
         return _message(request, 422, "invalid_code_title", f"{code}: {invalid.detail}")
     except OrganizationNotFound:
@@ -87,7 +88,7 @@ def organization_page(request: Request, code: str, conn: ReadConnection, today: 
     return _render(request, "organization.html", p=profile)
 
 
-def _objection_form(request: Request, profile: public.PublicProfile, record_id: str, *, form: dict[str, str],
+def _objection_form(request: Request, profile: organizations.PublicProfile, record_id: str, *, form: dict[str, str],
                     error: str | None = None, status: int = 200) -> HTMLResponse:
     if record_id not in {r.id for r in profile.records}:
         return _message(request, 404, "error_title", "record not on public display")
@@ -139,10 +140,10 @@ async def file_objection_page(request: Request, code: str, today: Today):
 
     def file() -> HTMLResponse:
         with transaction(database) as session:
-            profile = public.profile(session.connection(), code[:64], today=today)
+            profile = organizations.profile(session.connection(), code[:64], today=today)
             try:
                 filing = ObjectionFiling.model_validate({k: v for k, v in form.items() if v != ""})
-                filed = public_intake.file_objection(session, filing, now=clock.now(),
+                filed = intake.file_objection(session, filing, now=clock.now(),
                                                      organization_uscc=profile.code)
             except ValidationError as invalid:
                 problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in invalid.errors())
@@ -169,10 +170,10 @@ def list_page(request: Request, list_name: str, conn: ReadConnection, today: Tod
     if list_name not in ("red", "black"):
         return _message(request, 404, "error_title", "red / black")
     filters = {"region": region, "department": department, "since": since}
-    error, page = None, public_lists.ListPage([], None)
+    error, page = None, lists.ListPage([], None)
     try:
         since_date = date.fromisoformat(since) if since else None
-        page = public_lists.browse(conn, list_name, today=today, region=region, department=department or None,
+        page = lists.browse(conn, list_name, today=today, region=region, department=department or None,
                                    since=since_date, cursor=cursor, limit=50)
     except ValueError:
         error = "since: YYYY-MM-DD"
@@ -199,8 +200,8 @@ async def ticket_status_page(request: Request, today: Today):
     def status() -> HTMLResponse:
         with transaction(request.app.state.database) as session:
             try:
-                found = public_intake.ticket_status(session, ticket, secret, today=today)
-            except public_intake.TicketNotFound:
+                found = intake.ticket_status(session, ticket, secret, today=today)
+            except intake.TicketNotFound:
                 return _render(request, "ticket.html", status=404, form={"ticket": ticket},
                                status_of=None, error=words(_language(request))["ticket_unknown"])
         return _render(request, "ticket.html", form={"ticket": ticket}, status_of=found)

@@ -15,11 +15,19 @@ from datetime import date, datetime, timedelta
 from sqlmodel import Session
 
 from db.repositories.organizations import OrganizationRepository
-from service import organizations, records, reference
 from service.codes import USCC_ALPHABET, make_uscc
 from service.errors import DuplicateRecord
-from service.organizations import OrganizationFields
-from service.record_fields import DisclosureFields, ListEntryFields, RatingFields, RecordFields, ViolationFields
+from service.organizations import master_data
+from service.organizations.master_data import OrganizationFields
+from service.records import publishing
+from service.records.fields import (
+    DisclosureFields,
+    ListEntryFields,
+    RatingFields,
+    RecordFields,
+    ViolationFields,
+)
+from service.rules import reference
 
 DEPARTMENTS = (
     ("SZAMR", "深圳市市场监督管理局", "Shenzhen Administration for Market Regulation", "market_regulation", "440300"),
@@ -179,9 +187,9 @@ def is_loaded(session: Session) -> bool:
 
 
 def load(session: Session, organization: OrganizationPlan, *, now: datetime) -> None:
-    organizations.register(session, organization.code, organization.fields, now=now)
-    for department, fields in sorted(organization.records, key=lambda r: records.decision_date(r[1])):
+    master_data.register(session, organization.code, organization.fields, now=now)
+    for department, fields in sorted(organization.records, key=lambda r: publishing.decision_date(r[1])):
         try:
-            records.publish(session, organization.code, fields, department_code=department, now=now)
+            publishing.publish(session, organization.code, fields, department_code=department, now=now)
         except DuplicateRecord:
             continue  # a re-run of the same seed: the decision is already in

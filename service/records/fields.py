@@ -22,8 +22,8 @@ from pydantic import (
     model_validator,
 )
 
-from service.clock import not_a_number
-from service.personal_data import mask_fields
+from service.records.personal_data import mask_fields
+from service.rules.clock import not_a_number
 
 Visibility = Literal["public", "shared", "restricted"]
 Severity = Literal["minor", "general", "serious"]

@@ -20,13 +20,13 @@ from db.ids import new_id
 from db.repositories.intake import IntakeRepository
 from db.repositories.records import RecordRepository
 from db.tables import Objection, Record, RepairRequest
-from service import events
-from service.clock import local_date
 from service.errors import InvalidRecord, NotFound, ObjectionLimit, TicketPending
-from service.personal_data import mask
-from service.record_fields import Text
-from service.reference import rule_set_for, rules_of
-from service.rules import add_months
+from service.records.fields import Text
+from service.records.personal_data import mask
+from service.rules.clock import local_date
+from service.rules.reference import rule_set_for, rules_of
+from service.rules.rule_sets import add_months
+from service.sync import events
 
 
 class TicketNotFound(NotFound):

@@ -8,11 +8,13 @@ from sqlmodel import Session
 
 from db.repositories.organizations import OrganizationRepository
 from db.tables import Organization
-from service import codes, events, name_search
+from service import codes
 from service.errors import DomainError, NotOwner, OrganizationNotFound
-from service.personal_data import mask_fields
-from service.record_fields import StorableFields, Text
-from service.reference import require_department
+from service.public import name_index
+from service.records.fields import StorableFields, Text
+from service.records.personal_data import mask_fields
+from service.rules.reference import require_department
+from service.sync import events
 
 OrganizationStatus = Literal["operating", "suspended", "revoked", "deregistered"]
 STATUS_LABELS = {
@@ -40,7 +42,7 @@ def _public_columns(name: str, legal_representative: str | None) -> dict[str, An
     it: the search index holds only what the public may see."""
     public, masked = mask_fields({"name": name, "legal_representative": legal_representative})
     return {"public_name": public["name"], "public_legal_representative": public["legal_representative"],
-            "masked_fields": masked or None, "search_name": name_search.fold(str(public["name"]))}
+            "masked_fields": masked or None, "search_name": name_index.fold(str(public["name"]))}
 
 
 def register(session: Session, code: str, fields: OrganizationFields, *, now: datetime,
@@ -96,7 +98,7 @@ def upsert(
         setattr(organization, name, value)
     repository.add(organization)
     if renamed:
-        repository.index_name(uscc, name_search.grams(organization.public_name))
+        repository.index_name(uscc, name_index.grams(organization.public_name))
     events.emit(
         session,
         "organization.updated",
@@ -126,7 +128,7 @@ def register_many(session: Session, items: list[tuple[int, str, OrganizationFiel
                      "region_code": codes.region_of(uscc), "check_digit_valid": codes.uscc_check_digit_valid(uscc),
                      "created_at": now, "updated_at": now, **values,
                      **(public := _public_columns(fields.name, fields.legal_representative))})
-        grams += [{"gram": gram, "uscc": uscc} for gram in sorted(name_search.grams(public["public_name"]))]
+        grams += [{"gram": gram, "uscc": uscc} for gram in sorted(name_index.grams(public["public_name"]))]
         changes.append(("organization.updated", {"code": uscc, "created": True, "status": values["status"]}, uscc,
                         None))
         outcome[key] = uscc

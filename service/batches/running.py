@@ -35,12 +35,13 @@ from sqlmodel import Session
 from db.ids import new_id
 from db.repositories.batches import BatchRepository
 from db.tables import Batch, BatchLine
-from service import codes, organizations, records
-from service.access import Scope
-from service.clock import Clock
+from service import codes
+from service.access.actors import Scope
 from service.errors import Conflict, DomainError, DuplicateRecord, InvalidCode, MissingScope, NotFound
-from service.organizations import OrganizationFields
-from service.record_fields import (
+from service.organizations import master_data
+from service.organizations.master_data import OrganizationFields
+from service.records import publishing
+from service.records.fields import (
     DisclosureFields,
     ListEntryFields,
     RatingFields,
@@ -50,6 +51,7 @@ from service.record_fields import (
     storable,
     unstorable,
 )
+from service.rules.clock import Clock
 
 Format = Literal["ndjson", "csv"]
 CHUNK_LINES = 500
@@ -291,10 +293,10 @@ def _one(session: Session, parsed: _Parsed, *, department_code: str, now: dateti
     try:
         with session.begin_nested():
             if parsed.kind == "organization":
-                organization, _ = organizations.upsert(session, parsed.code, parsed.fields, now=now,
+                organization, _ = master_data.upsert(session, parsed.code, parsed.fields, now=now,
                                                        department_code=department_code)
                 return _result(parsed, organization.uscc)
-            record = records.publish(session, parsed.code, parsed.fields, department_code=department_code, now=now,
+            record = publishing.publish(session, parsed.code, parsed.fields, department_code=department_code, now=now,
                                      visibility=parsed.placement.visibility, shared_with=parsed.placement.shared_with)
             return _result(parsed, record.id, record.organization_uscc)
     except DomainError as error:
@@ -307,7 +309,7 @@ def _organizations(session: Session, lines: list[_Parsed], results: dict[int, Li
                    department_code: str, now: datetime) -> None:
     """New organizations together (the first line of each code); updates, repeats and codes
     that need a closer look one by one, after them, in order."""
-    known = set(organizations.resolve_many(session, [line.code for line in lines]))
+    known = set(master_data.resolve_many(session, [line.code for line in lines]))
     first: dict[str, _Parsed] = {}
     for line in lines:
         if line.code not in known and codes.normalize(line.code) not in first:
@@ -315,7 +317,7 @@ def _organizations(session: Session, lines: list[_Parsed], results: dict[int, Li
     fresh = list(first.values())
     try:
         with session.begin_nested():
-            outcomes = organizations.register_many(session, [(line.number, line.code, line.fields) for line in fresh],
+            outcomes = master_data.register_many(session, [(line.number, line.code, line.fields) for line in fresh],
                                                    department_code=department_code, now=now)
     except (IntegrityError, *REFUSED_BY_THE_DATABASE):  # registered meanwhile, or a value refused: one by one
         fresh, outcomes = [], {}
@@ -329,7 +331,7 @@ def _organizations(session: Session, lines: list[_Parsed], results: dict[int, Li
 def apply_lines(session: Session, chunk: list[tuple[int, dict[str, Any] | _Rejected]], *, department_code: str,
                 scopes: frozenset[str], now: datetime) -> list[LineResult]:
     """A chunk of lines: organizations first (in order; records in the chunk may refer to them),
-    then the records together through ``records.publish_many``. If a concurrent writer takes a
+    then the records together through ``publishing.publish_many``. If a concurrent writer takes a
     natural key meanwhile, the records are redone one by one."""
     results: dict[int, LineResult] = {}
     parsed: list[_Parsed] = []
@@ -344,19 +346,19 @@ def apply_lines(session: Session, chunk: list[tuple[int, dict[str, Any] | _Rejec
     _organizations(session, [p for p in parsed if p.kind == "organization"], results,
                    department_code=department_code, now=now)
     lines = [p for p in parsed if p.kind != "organization"]
-    found = organizations.resolve_many(session, [line.code for line in lines])
+    found = master_data.resolve_many(session, [line.code for line in lines])
     items = []
     for line in lines:
         uscc = found.get(line.code)
         if uscc is None:
             results[line.number] = _one(session, line, department_code=department_code, now=now)  # says why
         else:
-            items.append(records.NewRecord(line.number, uscc, line.fields, line.placement.visibility,
+            items.append(publishing.NewRecord(line.number, uscc, line.fields, line.placement.visibility,
                                            tuple(line.placement.shared_with)))
     by_number = {line.number: line for line in lines}
     try:
         with session.begin_nested():
-            outcomes = records.publish_many(session, items, department_code=department_code, now=now)
+            outcomes = publishing.publish_many(session, items, department_code=department_code, now=now)
     except (IntegrityError, *REFUSED_BY_THE_DATABASE):  # then each line in its own savepoint says which
         outcomes = {item.key: None for item in items}  # type: ignore[misc]
     for item in items:

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from db.repositories.reference import ReferenceRepository
 from db.tables import Department, Grade, GradeScheme, RuleSet
 from service.errors import Conflict, DepartmentNotFound, InvalidRecord
-from service.rules import DEFAULT_RULE_SET_NAME, DEFAULT_RULES, Rules, rules_from_json
+from service.rules.rule_sets import DEFAULT_RULE_SET_NAME, DEFAULT_RULES, Rules, rules_from_json
 
 DEFAULT_SCHEME = "default"
 DEFAULT_GRADES = (

@@ -1,6 +1,6 @@
 """Webhook endpoints of departments, and the fan-out of every event to them.
 
-Fan-out runs in the event's own transaction (``service.events.emit`` calls it): a delivery row
+Fan-out runs in the event's own transaction (``service.sync.events.emit`` calls it): a delivery row
 per matching endpoint, so a committed change always has its deliveries and a rolled-back one has
 none. An endpoint receives only events about records its department may see.
 """
@@ -15,10 +15,10 @@ from db.ids import new_id
 from db.repositories.events import EventRepository
 from db.repositories.webhooks import WebhookRepository
 from db.tables import WebhookDelivery, WebhookEndpoint
-from service import destinations
 from service.errors import InvalidRecord, NotFound
-from service.event_types import matches as event_type_matches
-from service.webhook_signing import new_secret
+from service.sync.event_types import matches as event_type_matches
+from service.sync.webhooks import destinations
+from service.sync.webhooks.signing import new_secret
 
 MAX_GRACE_SECONDS = 7 * 24 * 3600
 

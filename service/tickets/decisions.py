@@ -21,12 +21,13 @@ from sqlmodel import Session
 
 from db.repositories.intake import IntakeRepository
 from db.tables import Objection, Record, RepairRequest
-from service import events, records
-from service.clock import local_date
 from service.cursors import decode_cursor, encode_cursor
 from service.errors import InvalidTransition
-from service.public_intake import TicketNotFound, repair_allowed
-from service.record_fields import Text
+from service.records import publishing
+from service.records.fields import Text
+from service.rules.clock import local_date
+from service.sync import events
+from service.tickets.intake import TicketNotFound, repair_allowed
 
 ObjectionOutcome = Literal["corrected", "upheld", "withdrawn"]
 RepairOutcome = Literal["approved", "rejected"]
@@ -104,10 +105,10 @@ def decide_objection(session: Session, objection_id: str, decision: ObjectionDec
     because = f"objection {objection_id}: {decision.reason}"
     if decision.outcome == "corrected":
         assert decision.fields is not None
-        records.correct(session, record.id, decision.fields, department_code=department_code, reason=because, now=now,
+        publishing.correct(session, record.id, decision.fields, department_code=department_code, reason=because, now=now,
                         scopes=scopes)
     elif decision.outcome == "withdrawn":
-        records.withdraw(session, record.id, department_code=department_code, reason=because, now=now,
+        publishing.withdraw(session, record.id, department_code=department_code, reason=because, now=now,
                          scopes=scopes)
     _close(session, objection, decision.outcome, decision.reason, now)
     events.emit(session, "objection.resolved", {"objection_id": objection.id, "record_id": record.id,
@@ -124,7 +125,7 @@ def decide_repair(session: Session, request_id: str, decision: RepairDecision, *
             raise InvalidTransition(f"record {record.id} is {record.status}: there is nothing left to repair; "
                                     "reject the request with that reason")
         repair_allowed(session, record, today=local_date(now))
-        records.repair(session, record, reason=f"credit repair {request_id}: {decision.reason}", now=now)
+        publishing.repair(session, record, reason=f"credit repair {request_id}: {decision.reason}", now=now)
     _close(session, repair, decision.outcome, decision.reason, now)
     events.emit(session, "repair.decided", {"repair_request_id": repair.id, "record_id": record.id,
                                             "outcome": decision.outcome},

@@ -15,10 +15,11 @@ from sqlalchemy import Connection
 
 from db.prepared import ReadSource
 from db.repositories import public as public_queries
-from service import codes, name_search
+from service import codes
 from service.cursors import decode_cursor, encode_cursor
 from service.errors import OrganizationNotFound
-from service.organizations import STATUS_LABELS
+from service.organizations.master_data import STATUS_LABELS
+from service.public import name_index
 from service.regions import province_of, region_prefix
 
 
@@ -158,14 +159,14 @@ def search(conn: Connection, q: str, *, today: date, region: str | None = None, 
            cursor: str | None = None, limit: int = 50) -> SearchPage:
     """Organizations by name (two or more characters, anywhere in the name) or by code prefix,
     in code order; ``cursor`` continues after the previous page."""
-    query = name_search.parse_query(q)
+    query = name_index.parse_query(q)
     after = decode_cursor(cursor)
     region = region_prefix(region) if region else None
     if query.code_prefix and any(c.isdigit() for c in query.code_prefix):
         rows = public_queries.search_by_code_prefix(conn, prefix=query.code_prefix, region=region,
                                                     list_name=list_name, today=today, after=after, limit=limit + 1)
     else:
-        gram = name_search.FREQUENCIES.rarest(
+        gram = name_index.FREQUENCIES.rarest(
             query.grams, lambda g, cap: public_queries.gram_count(conn, g, cap=cap))
         rows = public_queries.search_by_name(conn, gram=gram, text=query.text, region=region, list_name=list_name,
                                              today=today, after=after, limit=limit + 1)

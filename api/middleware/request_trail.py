@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import DATABASE_BUSY
 from db.session import is_storage_full, transaction
-from service import audit
+from service.access import audit
 
 access_log = logging.getLogger("registry.access")
 log = logging.getLogger("registry.audit")

@@ -25,9 +25,10 @@ from sqlmodel import Session
 from db.repositories.webhooks import ClaimedDelivery, WebhookRepository
 from db.sealing import SealingKeyMismatch
 from db.tables import WebhookAttempt
-from service import destinations, events
-from service.clock import Clock
-from service.webhook_signing import signature_header
+from service.rules.clock import Clock
+from service.sync import events
+from service.sync.webhooks import destinations
+from service.sync.webhooks.signing import signature_header
 
 # Seconds after each failed attempt (the Standard Webhooks example: 10 attempts over ~3 days).
 RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
@@ -65,7 +66,7 @@ class Outcome:
 
 def http_client(policy: DeliveryPolicy) -> httpx.Client:
     # Connects only to vetted public addresses, follows no redirects, and keeps to the deadline
-    # of the whole attempt (service.destinations).
+    # of the whole attempt (service.sync.webhooks.destinations).
     return destinations.guarded_client(allowed_hosts=policy.allowed_hosts,
                                        timeout=httpx.Timeout(connect=3.0, read=10.0, write=10.0, pool=2.0),
                                        user_agent="credit-registry-webhooks/0.1")
