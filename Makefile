@@ -97,11 +97,11 @@ overload: install
 # cores take longer (every test reaches them; a survivor costs minutes): a deeper run is
 #   make mutants MUTANTS='service.codes.* service.records.personal_data.* db.repositories.public.x_list_entries__*'
 MUTANTS ?= db.repositories.records.x_visible_to__* db.repositories.records.x_event_visible_to__* \
-	db.repositories.public.x__in_force__* service.records.publishing.x__owned_active__* \
-	service.records.publishing.x__require_red_list_eligible__* db.repositories.records.x*black_entry_overlapping__* \
-	service.records.publishing.x__overlaps__* service.records.publishing.x__end_red_entries__* \
-	service.records.publishing.x_end_red_entries_under_black__* db.repositories.records.x*red_entries_under_black__* \
-	service.records.publishing.x__reinstate_red_entries__* db.repositories.records.x*superseded_by__* \
+	db.repositories.public.x__in_force__* service.records.changes.x__owned_active__* \
+	service.lists.red_and_black.x_require_red_list_eligible__* db.repositories.records.x*black_entry_overlapping__* \
+	service.lists.red_and_black.x_overlaps__* service.lists.red_and_black.x_end_red_entries__* \
+	service.lists.red_and_black.x_end_red_entries_under_black__* db.repositories.records.x*red_entries_under_black__* \
+	service.lists.red_and_black.x_reinstate_red_entries__* db.repositories.records.x*superseded_by__* \
 	service.public.organizations.x__list_status__* db.repositories.public.x__on_list__* db.repositories.public.x__listed__* \
 	db.repositories.public.x__black_listed__* db.repositories.public.x_list_statuses__* \
 	service.records.personal_data.x_mask_fields__* service.records.fields.x_public_summary__* \

@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from anyio import to_thread
 from fastapi import FastAPI
@@ -17,14 +18,10 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 from api import problems
-from api.middleware.public_edge import (
-    BodyLimit,
-    ClientAddress,
-    InFlightLimit,
-    PublicCaching,
-    PublicRateLimit,
-    RateLimiter,
-)
+from api.middleware.body_limit import BodyLimit
+from api.middleware.caching import PublicCaching
+from api.middleware.overload import InFlightLimit
+from api.middleware.rate_limit import ClientAddress, PublicRateLimit, RateLimiter
 from api.middleware.request_trail import RequestTrail
 from api.middleware.security_headers import SecurityHeaders
 from api.routes import (
@@ -41,6 +38,7 @@ from api.routes import (
     records,
     webhooks,
 )
+from api.schemas.webhooks import document as document_webhooks
 from api.security import TokenRefusals
 from api.settings import Settings, get_settings
 from api.storage import open_registry_database
@@ -128,17 +126,17 @@ def _operation_id(route: APIRoute) -> str:
 def _document_problems(app: FastAPI) -> None:
     generate = app.openapi
 
-    def openapi() -> dict:
+    def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             app.openapi_schema = problems.document_common_problems(problems.only_problem_json(generate()))
         return app.openapi_schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi  # type: ignore[method-assign]  # how FastAPI documents a custom schema
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
-    # Requests on the thread pool (api.middleware.public_edge.InFlightLimit): each may hold a read or write
+    # Requests on the thread pool (api.middleware.overload.InFlightLimit): each may hold a read or write
     # connection, so each pool has room for all of them and none waits for another to free one.
     # Headroom beyond them for the audit entries written after a response, the webhook worker and
     # the lifecycle sweep.
@@ -189,6 +187,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                    organizations.router, records.router, batches.router, decisions.router, events.router, webhooks.router,
                    admin.router, health.router):
         app.include_router(router)
+    document_webhooks(app.webhooks)  # what the registry sends, for the document alone
     # Outermost last: the trail sees every request, including those the rate limit refuses.
     app.add_middleware(PublicCaching, max_age=settings.public_cache_seconds)
     app.add_middleware(PublicRateLimit,

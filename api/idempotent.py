@@ -4,6 +4,7 @@ a retry with the same key and request gets the stored first response (same statu
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Header, Request
@@ -11,6 +12,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlmodel import Session
 
+from api.request_audit import request_audit
 from service.access.actors import Actor
 from service.idempotency import MAX_KEY_LENGTH, StoredResponse, run_once
 
@@ -30,6 +32,8 @@ def respond(
     key: str | None,
     body: BaseModel | None,
     produce: Callable[[], tuple[int, BaseModel]],
+    *,
+    now: datetime,
 ) -> Response:
     fingerprint = hashlib.sha256(json.dumps(
         [request.method, request.url.path, body.model_dump(mode="json") if body else None],
@@ -40,7 +44,7 @@ def respond(
         return StoredResponse(status, model.model_dump_json())
 
     stored, replayed = run_once(session, client_id=actor.client_id, key=key, request_hash=fingerprint,
-                                now=request.app.state.clock.now(), produce=produce_stored)
-    request.state.response_status = stored.status
+                                now=now, produce=produce_stored)
+    request_audit(request).status = stored.status
     headers = {"Idempotent-Replayed": "true"} if replayed else None
     return Response(stored.body, status_code=stored.status, media_type="application/json", headers=headers)

@@ -22,7 +22,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from api.middleware.public_edge import OVERLOADED_RETRY_SECONDS
+from api.middleware.overload import OVERLOADED_RETRY_SECONDS
+from api.request_audit import request_audit
 from db.sealing import SealingKeyMismatch
 from db.session import DatabaseBusy, is_storage_full
 from service.errors import (
@@ -109,7 +110,7 @@ async def _domain_error(request: Request, error: DomainError) -> JSONResponse:
     status = status_for(error)
     extra: dict[str, Any] = {}
     if isinstance(error, MissingScope):  # a scope the service requires by record kind: the audit names it
-        request.state.audit_detail = f"missing scope: {error.detail}"
+        request_audit(request).detail = f"missing scope: {error.detail}"
     if isinstance(error, InvalidCode):
         extra["errors"] = [{"loc": ["path", "code"], "msg": error.detail, "type": "invalid_code"}]
     if isinstance(error, InvalidRecord) and error.errors:
@@ -262,15 +263,15 @@ async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
-    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
-    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
-    app.add_exception_handler(DataError, _database_refused)  # type: ignore[arg-type]
+    app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]  # typed for Exception
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]  # typed for Exception
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]  # typed for Exception
+    app.add_exception_handler(DataError, _database_refused)  # type: ignore[arg-type]  # typed for Exception
     for unavailable in DATABASE_BUSY:
         app.add_exception_handler(unavailable, _database_busy)
-    app.add_exception_handler(DBAPIError, _database_error)  # type: ignore[arg-type]
-    app.add_exception_handler(SealingKeyMismatch, _secret_does_not_open)  # type: ignore[arg-type]
-    app.add_exception_handler(ClientDisconnect, _client_gone)  # type: ignore[arg-type]
+    app.add_exception_handler(DBAPIError, _database_error)  # type: ignore[arg-type]  # typed for Exception
+    app.add_exception_handler(SealingKeyMismatch, _secret_does_not_open)  # type: ignore[arg-type]  # typed for Exception
+    app.add_exception_handler(ClientDisconnect, _client_gone)  # type: ignore[arg-type]  # typed for Exception
     app.add_exception_handler(Exception, _unexpected_error)
 
 

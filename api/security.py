@@ -13,7 +13,10 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2, SecurityScopes
+from starlette.requests import HTTPConnection
 
+from api.middleware.rate_limit import ClientAddress, RateLimiter
+from api.request_audit import request_audit
 from api.tokens import REFUSAL_REASONS, InvalidToken, Keyring
 from db.session import read_session
 from service.access import clients
@@ -34,7 +37,7 @@ class BearerAuth(OAuth2):
         super().__init__(flows=flows, scheme_name="departmentToken", auto_error=False,
                          description="Client credentials of a department's API client")
 
-    async def __call__(self, request: Request) -> str | None:
+    async def __call__(self, request: HTTPConnection) -> str | None:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         return token.strip() if scheme.lower() == "bearer" and token.strip() else None
@@ -47,8 +50,22 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(401, detail, headers={"WWW-Authenticate": 'Bearer realm="credit-registry"'})
 
 
-def get_keyring(request: Request) -> Keyring:
-    return request.app.state.keyring
+def keyring_of(request: HTTPConnection) -> Keyring:
+    keyring: Keyring = request.app.state.keyring
+    return keyring
+
+
+async def get_keyring(request: Request) -> Keyring:
+    return keyring_of(request)
+
+
+async def get_token_request_wait(request: Request) -> float:
+    """Seconds the caller's address must wait before asking for a token again; 0: this request may
+    go on, and is counted. Every token request from an address counts, failed or not, before any
+    secret is hashed: this bounds both guessing and the CPU an attacker can make the slow hash burn."""
+    limiter: RateLimiter = request.app.state.token_limiter
+    addresses: ClientAddress = request.app.state.client_address
+    return limiter.retry_after(addresses.of(request.scope))
 
 
 class TokenRefusals:
@@ -83,12 +100,13 @@ def current_actor(
         raise _unauthorized("a bearer token is required")
     settings = request.app.state.settings
     try:
-        verified = get_keyring(request).verify(token, issuer=settings.token_issuer, audience=settings.token_audience)
+        verified = keyring_of(request).verify(token, issuer=settings.token_issuer, audience=settings.token_audience)
     except InvalidToken as error:
         request.app.state.token_refusals.count(error.reason)
         log.info("token refused: %s", error, extra={"reason": error.reason, "path": request.url.path,
                                                      "request_id": getattr(request.state, "request_id", None)})
         raise _unauthorized("the token is invalid, expired or revoked") from error
+    trail = request_audit(request)
     try:
         # A read of its own, not the request's unit of work: checking the client must not hold
         # the write lock (SQLite) for a long-polling request.
@@ -98,18 +116,16 @@ def current_actor(
         # The signature is ours, so the token names a client we issued it to: that client's
         # department should see the refusal in its audit trail.
         client = error.client
-        request.state.audit_subject = (verified.client_id,
-                                       client.department_code if client else verified.department_code)
-        request.state.audit_detail = error.reason
+        trail.identify(verified.client_id, client.department_code if client else verified.department_code)
+        trail.detail = error.reason
         log.info("token refused: %s", error.reason, extra={"client_id": verified.client_id,
                                                            "path": request.url.path,
                                                            "request_id": getattr(request.state, "request_id", None)})
         raise _unauthorized("the token is invalid, expired or revoked") from error
-    request.state.actor = actor
-    request.state.audit_subject = (actor.client_id, actor.department_code)
+    trail.identify(actor.client_id, actor.department_code)
     missing = [s for s in security_scopes.scopes if s not in actor.scopes]
     if missing:
-        request.state.audit_detail = f"missing scope: {' '.join(missing)}"
+        trail.detail = f"missing scope: {' '.join(missing)}"
         raise HTTPException(
             403, f"this client lacks the scope(s) {', '.join(missing)}",
             headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{" ".join(missing)}"'},
@@ -117,6 +133,8 @@ def current_actor(
     return actor
 
 
+KeyringDep = Annotated[Keyring, Depends(get_keyring)]
+TokenRequestWait = Annotated[float, Depends(get_token_request_wait)]
 Reader = Annotated[Actor, Security(current_actor, scopes=[Scope.RECORDS_READ.value])]
 Writer = Annotated[Actor, Security(current_actor, scopes=[Scope.RECORDS_WRITE.value])]
 ListWriter = Annotated[Actor, Security(current_actor, scopes=[Scope.LISTS_WRITE.value])]

@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list, description='e.g. ["https://credit.example.gov.cn"]')
     trusted_proxies: list[str] = Field(default_factory=list, description="Addresses or networks of reverse proxies")
     client_ip_header: str = "X-Forwarded-For"
-    # Overload: requests in flight per server process, in three budgets (api.middleware.public_edge.InFlightLimit).
+    # Overload: requests in flight per server process, in three budgets (api.middleware.overload.InFlightLimit).
     # Past one, a request waits up to admission_wait_seconds for a place, then gets 503 with
     # Retry-After. A request waits at most database_wait_seconds for the database (pool, locks)
     # and is then refused the same way. The connection pools and the thread pool are sized from

@@ -32,7 +32,7 @@ from cli.demo import ensure_departments  # noqa: E402
 from db import migrations  # noqa: E402
 from db.session import open_database, transaction  # noqa: E402
 from service.access.actors import ALL_SCOPES  # noqa: E402
-from service.batches import running
+from service.batches import applying
 
 CONNECTIONS, THREADS, WORKERS = 64, 2, 2
 
@@ -101,7 +101,7 @@ def give_records(url: str, codes: list[str]) -> None:
                            "penalty_types": ["warning", "fine"], "severity": "general", "fine_amount": "50000"}
                           for k in (1, 2)]
             with transaction(database) as session:
-                results = running.apply_lines(session, list(enumerate(lines, 1)), department_code="GDAMR",
+                results = applying.apply_lines(session, list(enumerate(lines, 1)), department_code="GDAMR",
                                            scopes=ALL_SCOPES, now=now)
             refused = [r for r in results if r.outcome != "accepted"]
             if refused:

@@ -108,7 +108,7 @@ def publish(database, uscc: str, serial: int) -> tuple[int, float]:
     """Commit one violation; returns its event seq and the moment the commit returned."""
     with transaction(database) as session:
         record = publishing.publish(session, uscc, violation(serial), department_code=UNIT, now=SystemClock().now(),
-                                 visibility="shared")
+                                 visibility="shared").record
         record_id = record.id
     committed = time.perf_counter()
     with database.reader.connect() as conn:

@@ -11,7 +11,9 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
+from pydantic import HttpUrl
 from sqlmodel import Session
 
 from db.repositories.organizations import OrganizationRepository
@@ -19,12 +21,14 @@ from service.codes import USCC_ALPHABET, make_uscc
 from service.errors import DuplicateRecord
 from service.organizations import master_data
 from service.organizations.master_data import OrganizationFields
-from service.records import publishing
+from service.records import publishing, rows
 from service.records.fields import (
     DisclosureFields,
     ListEntryFields,
+    PenaltyType,
     RatingFields,
     RecordFields,
+    Severity,
     ViolationFields,
 )
 from service.rules import reference
@@ -110,25 +114,28 @@ def _regulator(rng: random.Random, region: str) -> str:
 
 def _rating(rng: random.Random, today: date, grades: str) -> RatingFields:
     evaluated = _day(rng, today, back_days=700)
-    return RatingFields(grade=rng.choice(grades.split()), score=round(rng.uniform(55, 99), 1),
+    return RatingFields(grade=rng.choice(grades.split()), score=Decimal(str(round(rng.uniform(55, 99), 1))),
                         standard="GB/T 31863-2015", evaluated_on=evaluated,
                         valid_until=evaluated + timedelta(days=3 * 365))
 
 
-def _violation(rng: random.Random, today: date, serial: int, *, severity: str) -> ViolationFields:
+def _violation(rng: random.Random, today: date, serial: int, *, severity: Severity) -> ViolationFields:
     category, basis = rng.choice(VIOLATION_CATEGORIES)
     decided = _day(rng, today, back_days={"minor": 200, "general": 500, "serious": 1300}[severity])
     fine = rng.choice((5000, 20000, 50000, 100000, 300000)) * (3 if severity == "serious" else 1)
-    penalty_types = ["warning"] if severity == "minor" and rng.random() < 0.3 else ["warning", "fine"]
+    penalty_types: list[PenaltyType] = (["warning"] if severity == "minor" and rng.random() < 0.3
+                                        else ["warning", "fine"])
     if severity == "serious":
-        penalty_types = ["fine", "confiscation"] + (["suspension"] if rng.random() < 0.5 else [])
+        penalty_types = ["fine", "confiscation"]
+        if rng.random() < 0.5:
+            penalty_types.append("suspension")
     has_fine = "fine" in penalty_types
     return ViolationFields(
         decision_no=f"市监罚〔{decided.year}〕{serial}号", decided_on=decided,
         authority="市场监督管理局", category=category, legal_basis=basis,
         penalty=("警告" if not has_fine else f"罚款人民币{fine:,}元") + ("，没收违法所得" if "confiscation" in
                                                                     penalty_types else ""),
-        penalty_types=penalty_types, severity=severity, fine_amount=fine if has_fine else None,
+        penalty_types=penalty_types, severity=severity, fine_amount=Decimal(fine) if has_fine else None,
         internal_notes="案件来源：监督抽查；当事人联系电话已存档",
     )
 
@@ -154,7 +161,7 @@ def plan(count: int, *, today: date, seed: int = 2026) -> Iterator[OrganizationP
         if roll < 0.45:
             organization.records.append((regulator, _rating(rng, today, "AAA AA A B C D")))
         if roll > 0.75:
-            severity = rng.choice(("minor", "general", "serious"))
+            severity: Severity = rng.choice(("minor", "general", "serious"))
             organization.records.append((regulator, _violation(rng, today, serial, severity=severity)))
         if roll > 0.95:
             decided = _day(rng, today, back_days=900)
@@ -170,7 +177,8 @@ def plan(count: int, *, today: date, seed: int = 2026) -> Iterator[OrganizationP
         if 0.10 < roll < 0.20:
             organization.records.append(("SZAMR" if region.startswith("4403") else regulator, DisclosureFields(
                 kind="quality_credit_report", title=f"{name}{today.year - 1}年度质量信用报告",
-                url=f"https://example.org/reports/{serial}.pdf", published_on=_day(rng, today, back_days=300))))
+                url=HttpUrl(f"https://example.org/reports/{serial}.pdf"),
+                published_on=_day(rng, today, back_days=300))))
         yield organization
 
 
@@ -188,7 +196,7 @@ def is_loaded(session: Session) -> bool:
 
 def load(session: Session, organization: OrganizationPlan, *, now: datetime) -> None:
     master_data.register(session, organization.code, organization.fields, now=now)
-    for department, fields in sorted(organization.records, key=lambda r: publishing.decision_date(r[1])):
+    for department, fields in sorted(organization.records, key=lambda r: rows.decision_date(r[1])):
         try:
             publishing.publish(session, organization.code, fields, department_code=department, now=now)
         except DuplicateRecord:

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
@@ -16,6 +16,12 @@ import typer.core
 import uvicorn
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlmodel import Session
+
+# click's Context and UsageError as typer bundles them: typer exports only their subclasses
+# (typer.Context, which commands are not given, and BadParameter), and a missing option or an
+# unknown one is a UsageError that is not a BadParameter.
+from typer._click import Context as ClickContext
+from typer._click.exceptions import UsageError
 
 from api import logs
 from api.settings import Settings, get_settings
@@ -273,21 +279,18 @@ class _PushCommand(typer.core.TyperCommand):
     """``push`` exits 3 on bad usage (a missing file, an unknown option or value), so a script can
     tell it from 2, a push that gave up, which click would also use for usage errors."""
 
-    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
         try:
             return super().parse_args(ctx, args)
-        except _UsageError as error:
+        except UsageError as error:
             error.exit_code = PUSH_BAD_USAGE
             raise
 
 
 PUSH_BAD_USAGE = 3
-# click's UsageError as typer bundles it: typer exports only its subclass BadParameter, and a
-# missing option or an unknown one is a UsageError that is not a BadParameter.
-_UsageError = typer.BadParameter.__mro__[1]
 
 
-def _one_of(*allowed: str):
+def _one_of(*allowed: str) -> Callable[[str | None], str | None]:
     def check(value: str | None) -> str | None:
         if value is not None and value.lower() not in allowed:
             raise typer.BadParameter(f"{value!r} is not one of {', '.join(allowed)}")
@@ -346,9 +349,7 @@ def push(
                 totals.accepted += result["accepted"]
                 totals.duplicates += result["duplicates"]
                 totals.rejected += result["rejected"]
-                totals.problems += [r | {"file_line": push_client.file_line(batch, r["line"]),
-                                         "text": push_client.text_of(batch, r["line"], charset)}
-                                    for r in pusher.problems(result)]
+                totals.problems += [push_client.problem_of(batch, r, charset) for r in pusher.problems(result)]
                 progress.update(task, advance=len(batch.lines), description=f"pushing {file.name}",
                                 rate=f"{totals.lines / max(time.monotonic() - started, 1e-9):,.0f}")
     except push_client.PushFailed as error:

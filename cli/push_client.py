@@ -19,7 +19,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import partial
 from pathlib import Path
+from typing import Literal, TypedDict
 
 import httpx
 
@@ -39,13 +41,50 @@ class PushFailed(Exception):
     stayed unavailable past the give-up time. The message says which."""
 
 
+class LineResult(TypedDict):
+    """One line's result as the registry answers it (LineView in the OpenAPI document)."""
+
+    line: int
+    outcome: Literal["accepted", "duplicate", "rejected"]
+    kind: str | None
+    record_id: str | None
+    organization: str | None
+    existing_id: str | None
+    field: str | None
+    message: str | None
+
+
+class BatchResult(TypedDict):
+    """A batch as the registry answers it (BatchView): its counts and its first line results."""
+
+    id: str
+    status: Literal["running", "completed", "rejected"]
+    format: str
+    atomic: bool
+    lines: int
+    accepted: int
+    duplicates: int
+    rejected: int
+    created_at: str
+    finished_at: str | None
+    results: list[LineResult]
+    results_url: str
+
+
+class Problem(LineResult):
+    """A line that was not accepted, with its place and text in the pushed file (the rejects file)."""
+
+    file_line: int
+    text: str
+
+
 @dataclass
 class Totals:
     lines: int = 0
     accepted: int = 0
     duplicates: int = 0
     rejected: int = 0
-    problems: list[dict] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -173,7 +212,7 @@ class Pusher:
             self._token, self._token_until = body["access_token"], time.monotonic() + body["expires_in"]
         return {"Authorization": f"Bearer {self._token}"}
 
-    def send(self, batch: _Batch, *, source: Path, content_type: str, atomic: bool) -> dict:
+    def send(self, batch: _Batch, *, source: Path, content_type: str, atomic: bool) -> BatchResult:
         digest = hashlib.sha256(batch.body).hexdigest()[:32]
         key = f"push-{hashlib.sha256(source.name.encode()).hexdigest()[:8]}-{batch.index}-{digest}"
 
@@ -186,21 +225,22 @@ class Pusher:
         response = self._call(f"batch {batch.index + 1}", attempt, in_progress_is_transient=True)
         if response.status_code == 200 or (response.status_code == 422 and "batch" in response.text[:20000]):
             body = response.json()
-            return body.get("batch", body)
+            result: BatchResult = body.get("batch", body)  # a refused atomic batch comes inside the problem
+            return result
         raise PushFailed(f"batch {batch.index + 1}: {response.status_code} {response.text[:500]}")
 
-    def problems(self, result: dict) -> list[dict]:
+    def problems(self, result: BatchResult) -> list[LineResult]:
         """Every line of a batch that was not accepted (its inline results, then the pages after)."""
         inline = [r for r in result["results"] if r["outcome"] != "accepted"]
         if result["status"] == "rejected" or len(result["results"]) >= result["lines"]:
             return inline
-        found: list[dict] = []
+        found: list[LineResult] = []
         for outcome in ("duplicate", "rejected"):
             cursor = None
             while True:
                 params = {"outcome": outcome, "limit": 200} | ({"cursor": cursor} if cursor else {})
-                page = self._call(f"results of batch {result['id']}", lambda params=params: self.http.get(
-                    f"{self.url}{result['results_url']}", headers=self._headers(), params=params))
+                page = self._call(f"results of batch {result['id']}",
+                                  partial(self._results_page, result["results_url"], params))
                 if page.status_code != 200:
                     raise PushFailed(f"results of batch {result['id']}: {page.status_code} {page.text[:300]}")
                 found += page.json()["items"]
@@ -209,8 +249,11 @@ class Pusher:
                     break
         return sorted(found, key=lambda r: r["line"])
 
+    def _results_page(self, path: str, params: dict[str, str | int]) -> httpx.Response:
+        return self.http.get(f"{self.url}{path}", headers=self._headers(), params=params)
 
-def write_rejects(path: Path, problems: list[dict]) -> None:
+
+def write_rejects(path: Path, problems: list[Problem]) -> None:
     with path.open("w", encoding="utf-8-sig", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(["file_line", "outcome", "field", "message", "existing_id", "line"])
@@ -222,6 +265,11 @@ def write_rejects(path: Path, problems: list[dict]) -> None:
 def file_line(batch: _Batch, result_line: int) -> int:
     """The batch's line number (CSV: counting the repeated header) as the file's line number."""
     return batch.first_line + result_line - (2 if batch.header else 1)
+
+
+def problem_of(batch: _Batch, result: LineResult, encoding: str) -> Problem:
+    """``result`` placed in the file: its line number there and the line's text."""
+    return {**result, "file_line": file_line(batch, result["line"]), "text": text_of(batch, result["line"], encoding)}
 
 
 def text_of(batch: _Batch, result_line: int, encoding: str) -> str:

@@ -18,33 +18,41 @@ from sqlalchemy import Connection, Dialect, Select
 
 Processor = Callable[[Any], Any] | None
 T = TypeVar("T")
+# A statement of any columns, and one of its rows.
+AnySelect = Select[*tuple[Any, ...]]
+Row = tuple[Any, ...]
 
 
 class Prepared:
     """One SELECT, compiled lazily for each dialect it meets."""
 
-    def __init__(self, statement: Select) -> None:
+    def __init__(self, statement: AnySelect) -> None:
         self.statement = statement
         self._compiled: dict[str, _Compiled] = {}
 
-    def rows(self, conn: "ReadSource", **values: Any) -> list[tuple]:
+    def rows(self, conn: "ReadSource", **values: Any) -> list[Row]:
         dbapi_conn, dialect = _driver(conn)
         compiled = self._compiled.get(dialect.name)
         if compiled is None:
             compiled = self._compiled[dialect.name] = _Compiled(self.statement, dialect)
         return compiled.run(dbapi_conn, values)
 
-    def first(self, conn: "ReadSource", **values: Any) -> tuple | None:
+    def first(self, conn: "ReadSource", **values: Any) -> Row | None:
         found = self.rows(conn, **values)
         return found[0] if found else None
 
     @property
     def columns(self) -> list[str]:
-        return [column.key for column in self.statement.selected_columns]
+        names = []
+        for column in self.statement.selected_columns:
+            if column.key is None:  # an unlabelled expression: nothing to call its value by
+                raise ValueError(f"label every column of a prepared statement: {column}")
+            names.append(column.key)
+        return names
 
 
 class _Compiled:
-    def __init__(self, statement: Select, dialect: Dialect) -> None:
+    def __init__(self, statement: AnySelect, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         self.sql = compiled.string
         # Values fixed when the statement was built (e.g. status = 'active') travel with it.
@@ -57,7 +65,7 @@ class _Compiled:
                       for column in statement.selected_columns]
         self.results = [(index, p) for index, p in enumerate(processors) if p is not None]
 
-    def run(self, dbapi_conn: Any, values: dict[str, Any]) -> list[tuple]:
+    def run(self, dbapi_conn: Any, values: dict[str, Any]) -> list[Row]:
         params = self.fixed | values
         for name, processor in self.bind.items():
             if processor is not None and params.get(name) is not None:
@@ -72,11 +80,11 @@ class _Compiled:
             return [tuple(row) for row in rows]
         converted = []
         for row in rows:
-            values = list(row)
+            cells = list(row)
             for index, processor in self.results:
-                if values[index] is not None:
-                    values[index] = processor(values[index])
-            converted.append(tuple(values))
+                if cells[index] is not None:
+                    cells[index] = processor(cells[index])
+            converted.append(tuple(cells))
         return converted
 
 
@@ -94,7 +102,15 @@ def _driver(conn: ReadSource) -> tuple[Any, Dialect]:
     if isinstance(conn, DriverConnection):
         return conn.dbapi_conn, conn.dialect
     # Inside a SQLAlchemy transaction: the same DBAPI connection, so the same transaction.
-    return conn.connection.driver_connection, conn.dialect
+    return driver_connection_of(conn), conn.dialect
+
+
+def driver_connection_of(conn: Connection) -> Any:
+    """The driver's own connection (sqlite3's, psycopg's) under a SQLAlchemy connection."""
+    driver = conn.connection.driver_connection
+    if driver is None:  # only a connection already invalidated has none
+        raise RuntimeError("the connection was invalidated: it has no driver connection")
+    return driver
 
 
 @contextmanager
@@ -146,5 +162,5 @@ def disconnected(engine: Any, error: BaseException, dbapi_conn: Any) -> bool:
     dbapi = engine.dialect.loaded_dbapi
     gone = isinstance(error, dbapi.Error) and engine.dialect.is_disconnect(error, dbapi_conn, None)
     if gone:
-        error._registry_disconnect = True  # type: ignore[attr-defined]
+        error._registry_disconnect = True  # type: ignore[attr-defined]  # a mark on the driver's error, for driver_read
     return gone

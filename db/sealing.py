@@ -58,7 +58,7 @@ def decode_key(text: str) -> bytes:
 
 
 def sealer_of(session: Session) -> Sealer:
-    sealer = session.info.get("sealer")
+    sealer: Sealer | None = session.info.get("sealer")
     if sealer is None:
         raise RuntimeError("this database was opened without a secrets key (db.session.open_database(sealer=...))")
     return sealer

@@ -19,10 +19,11 @@ from typing import Any, TypeVar
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session
 
 from db import prepared
-from db.prepared import DriverConnection
+from db.prepared import DriverConnection, driver_connection_of
 from db.sealing import Sealer
 
 T = TypeVar("T")
@@ -84,7 +85,7 @@ def _sqlite_engine(url: str, *, begin: str, wait: float, pool_size: int = POOL_S
                            **pool_args)
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record) -> None:
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         # Stop pysqlite's implicit, late BEGIN; the "begin" hook below emits our own.
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
@@ -246,7 +247,7 @@ def transaction(database: Database, *, wait: float | None = None) -> Iterator[Se
         raise DatabaseBusy(f"no turn to write within {budget:g} s")
     try:
         with database.writer.connect() as conn:
-            driver = conn.connection.driver_connection
+            driver = driver_connection_of(conn)
             left_ms = max(1, int((deadline - time.monotonic()) * 1000))
             # On the driver's connection, before SQLAlchemy begins (BEGIN IMMEDIATE waits on it).
             driver.execute(f"PRAGMA busy_timeout={left_ms}")

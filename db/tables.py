@@ -10,7 +10,7 @@ ever deleted: status changes are rows in ``record_status_change``.
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text
 from sqlmodel import Field, SQLModel
 
 from db.types import UTCDateTime
@@ -28,6 +28,12 @@ metadata: MetaData = SQLModel.metadata
 
 def _timestamp(**kwargs: Any) -> Any:
     return Field(sa_type=UTCDateTime, **kwargs)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a table model, for the queries written in Core (no ORM objects)."""
+    table: Table = model.__table__  # type: ignore[attr-defined]  # set by SQLModel, never declared
+    return table
 
 
 class Department(SQLModel, table=True):

@@ -17,5 +17,6 @@ fi
 
 scripts/ensure-browser.sh
 .venv/bin/ruff check api service db cli migrations tests
+scripts/typecheck.sh
 # Two workers: much of the suite waits on servers, subprocesses and databases rather than the CPU.
 .venv/bin/python -m pytest -n "${TEST_WORKERS:-2}" "$@"

@@ -1,6 +1,8 @@
 """Domain errors. The API maps each class to an HTTP status in one table (api/problems.py);
 the service layer itself knows nothing of HTTP."""
 
+from typing import Any
+
 
 class DomainError(Exception):
     """Base class; ``str(error)`` is a sentence safe to show to the caller."""
@@ -21,7 +23,7 @@ class InvalidRecord(DomainError):
 
     title = "Invalid record"
 
-    def __init__(self, detail: str, *, field: str | None = None, errors: list[dict] | None = None) -> None:
+    def __init__(self, detail: str, *, field: str | None = None, errors: list[dict[str, Any]] | None = None) -> None:
         super().__init__(detail)
         self.field = field
         self.errors = errors

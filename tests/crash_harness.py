@@ -78,7 +78,7 @@ def acknowledge_before_commit():
 
     from api.app import create_app
     from api.deps import get_session
-    from api.middleware import request_trail
+    from api.request_audit import record_success
 
     app = create_app()
 
@@ -95,7 +95,7 @@ def acknowledge_before_commit():
                           info={"sealer": app.state.database.sealer})  # as db.session.transaction gives it
         session.begin()
         yield session
-        request_trail.audit_success(session, request)
+        record_success(session, request)
         threading.Thread(target=commit_later, args=(session,), daemon=True).start()
 
     app.dependency_overrides[get_session] = session_committed_after_the_answer
@@ -477,8 +477,9 @@ def prepare_installation() -> None:
     """``credit-registry migrate``, ``create-department`` and ``create-client --json`` as an
     operator runs them, in one process (three would pay the app's imports three times); prints
     the client's JSON."""
-    from cli.main import cli
     from typer.testing import CliRunner
+
+    from cli.main import cli
 
     for arguments in (["migrate"], ["create-department", "SZAMR", "--name", "深圳市市场监督管理局", "--region", "440300"],
                       ["create-client", "SZAMR", "--scope", "records:write", "--scope", "records:read", "--scope",

@@ -169,7 +169,7 @@ def build(client, headers: dict[str, dict[str, str]], parties, unit_of_work, clo
                             for n in range(1, 7)]
 
         def publish(department: str, code: str, fields, **options) -> str:
-            return publishing.publish(session, code, fields, department_code=department, now=clock.now(), **options).id
+            return publishing.publish(session, code, fields, department_code=department, now=clock.now(), **options).record.id
 
         # Decided long enough ago that their minimum publicity is served: repair may be requested.
         decided = [f.violation(decided_on=date(2025, 12, 1)) for _ in codes[:5]]

@@ -37,7 +37,7 @@ class PublicBodies:
         self.app, self.sink = app, sink
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        from api.middleware.public_edge import is_public
+        from api.middleware.public_paths import is_public
 
         if scope["type"] != "http" or not is_public(scope["path"]) or scope["path"].startswith("/static/"):
             await self.app(scope, receive, send)

@@ -128,7 +128,7 @@ def world(client, parties, unit_of_work, clock, receivers):
                                department_code="SZAMR")
         endpoint = endpoints.create(session, "SZINS", endpoints.EndpointCreate(url=receivers().url), now=clock.now(),
                                    allowed_hosts=frozenset({"127.0.0.1"})).endpoint.id
-        record = publishing.publish(session, HUAWEI, fields, department_code="SZAMR", now=clock.now()).id
+        record = publishing.publish(session, HUAWEI, fields, department_code="SZAMR", now=clock.now()).record.id
         [(delivery, _, _)] = endpoints.deliveries(session, endpoint, owner="SZINS", status=None, limit=2)
         spare = clients.create(session, "SZTAX", name="spare", scopes=["records:read"], now=clock.now())
     # Filed over HTTP, so the log scan knows their secrets (conftest.TICKET_SECRETS).

@@ -149,6 +149,8 @@ def test_an_oversized_body_is_refused_before_it_is_read(client, a, db) -> None:
 BAD_BATCHES = [
     ("a line that is not JSON", b'{"type": "violation", "code": ', "application/x-ndjson", "not a JSON object"),
     ("a line that is a list", b"[1, 2]", "application/x-ndjson", "JSON object"),
+    ("a number too long to read", b'{"type": "violation", "fine_amount": ' + b"1" * 5000 + b"}", "application/x-ndjson",
+     "digits"),
     ("NUL bytes", b'{"type": "violation\x00"}', "application/x-ndjson", ""),
     ("binary noise", bytes(range(256)), "application/x-ndjson", ""),
     ("CSV without a type column", b"code,decision_no\n914403001922038216,x\n", "text/csv", "type"),

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from service.batches import running
+from service.batches import applying, reading
 from service.records.fields import ViolationFields
 from tests import factories as f
 
@@ -68,7 +68,7 @@ class TestOverLongLines:
         starts = [0]
         for text in lines:
             starts.append(starts[-1] + len(text.encode()) + 1)
-        marks = [*starts, starts[2] + running.MAX_LINE_BYTES]
+        marks = [*starts, starts[2] + reading.MAX_LINE_BYTES]
         pieces = {"whole": iter([body]),
                   "64KiB": (body[i:i + 65536] for i in range(0, len(body), 65536)),
                   "1MiB": (body[i:i + 1024 * 1024] for i in range(0, len(body), 1024 * 1024)),
@@ -82,7 +82,7 @@ class TestOverLongLines:
         assert (batch["status"], batch["lines"], batch["accepted"], batch["rejected"]) == ("completed", 5, 4, 1)
         results = {r["line"]: (r["outcome"], r["message"]) for r in batch["results"]}
         assert results == {1: ("accepted", None), 2: ("accepted", None),
-                           3: ("rejected", f"line longer than {running.MAX_LINE_BYTES} bytes"),
+                           3: ("rejected", f"line longer than {reading.MAX_LINE_BYTES} bytes"),
                            4: ("accepted", None), 5: ("accepted", None)}
         stored = client.get(f"/v1/batches/{batch['id']}/results", headers=a, params={"outcome": "rejected"}).json()
         assert [r["line"] for r in stored["items"]] == [3]
@@ -96,9 +96,9 @@ class TestOverLongLines:
         client.put(f"/v1/organizations/{HUAWEI}", headers=a, json={"name": "华为技术有限公司"})
         for number, pieces in enumerate((lambda b: iter([b]), lambda b: (b[i:i + 1] for i in range(len(b))))):
             fitting = violation_line(f"深市监罚〔2026〕6{number}1号")
-            fitting = fitting[:-1] + " " * (running.MAX_LINE_BYTES - len(fitting.encode())) + "}"
+            fitting = fitting[:-1] + " " * (reading.MAX_LINE_BYTES - len(fitting.encode())) + "}"
             over = violation_line(f"深市监罚〔2026〕6{number}2号")
-            over = over[:-1] + " " * (running.MAX_LINE_BYTES + 1 - len(over.encode())) + "}"
+            over = over[:-1] + " " * (reading.MAX_LINE_BYTES + 1 - len(over.encode())) + "}"
             after = violation_line(f"深市监罚〔2026〕6{number}3号")
             body = "\n".join([fitting, over, after]).encode()  # no final newline: the last line still counts
             batch = push_in_pieces(client, a, pieces(body)).json()
@@ -204,7 +204,7 @@ class TestTextTheDatabaseCannotStore:
                 checked = ViolationFields.model_validate(values | {"decision_no": "深市监罚〔2026〕000号"})
                 return checked.model_copy(update={"decision_no": values["decision_no"]})
 
-        monkeypatch.setitem(running.FIELDS_OF, "violation", Unchecked)
+        monkeypatch.setitem(applying.FIELDS_OF, "violation", Unchecked)
         a = parties["a"].headers
         body = "\n".join([
             ascii_line("organization", code=HUAWEI, name="华为技术有限公司"),

@@ -16,7 +16,7 @@ from cli.main import cli
 from db.session import transaction
 from db.tables import Record, WebhookDelivery
 from service.access import clients
-from service.batches import running
+from service.batches import reading, running
 from tests import factories as f
 from tests.database_state import audit_statuses, counts, write_lock_held_elsewhere
 from tests.live_server import live_server
@@ -151,7 +151,7 @@ def test_the_same_key_replays_and_a_cut_short_batch_resumes(client, parties, db,
                                scopes=scopes, key="import-7", format="ndjson", atomic=False, now=clock.now())
 
     def dies_after_four():
-        yield from running.ndjson_lines([("\n".join(lines[:4]) + "\n").encode()], "utf-8")
+        yield from reading.ndjson_lines([("\n".join(lines[:4]) + "\n").encode()], "utf-8")
         raise ConnectionError("client went away")
 
     with contextlib.suppress(running.BatchInterrupted):
@@ -189,7 +189,7 @@ def test_scopes_media_types_and_limits(client, parties, client_for) -> None:
     assert plain.status_code == 415 and plain.headers["content-type"] == "application/problem+json"
     latin = push(client, a, "x", content_headers={"content-type": "text/csv; charset=latin-1"})
     assert latin.status_code == 415
-    too_long = push(client, a, "{" + "x" * (running.MAX_LINE_BYTES + 10) + "}\n" + violation_line("深市监罚〔2026〕403号"))
+    too_long = push(client, a, "{" + "x" * (reading.MAX_LINE_BYTES + 10) + "}\n" + violation_line("深市监罚〔2026〕403号"))
     assert [r["outcome"] for r in too_long.json()["results"]] == ["rejected", "accepted"]
 
 

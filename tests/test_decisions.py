@@ -19,9 +19,9 @@ def world(client, parties, unit_of_work, clock):
     with unit_of_work() as session:
         made = {
             "violation": publishing.publish(session, HUAWEI, f.violation(decided_on=date(2026, 6, 1)),
-                                         department_code="SZAMR", now=clock.now()).id,
+                                         department_code="SZAMR", now=clock.now()).record.id,
             "serious": publishing.publish(session, HUAWEI, f.violation(severity="serious", decided_on=date(2025, 3, 1)),
-                                       department_code="SZAMR", now=clock.now()).id,
+                                       department_code="SZAMR", now=clock.now()).record.id,
         }
     return made
 
@@ -140,7 +140,7 @@ def test_early_black_list_removal_leaves_no_public_trace(client, parties, unit_o
     client.put(f"/v1/organizations/{HUAWEI}", headers=a, json={"name": "华为技术有限公司"})
     with unit_of_work() as session:
         black = publishing.publish(session, HUAWEI, f.list_entry("black", effective_on=date(2025, 5, 1)),
-                                department_code="SZAMR", now=clock.now()).id
+                                department_code="SZAMR", now=clock.now()).record.id
     assert [e["record_id"] for e in client.get("/v1/public/lists/black").json()["items"]] == [black]
     filed = file(client, "/v1/public/repair-requests", repair(black))
     assert client.post(f"/v1/repair-requests/{filed['ticket']}/decision", headers=a,
@@ -171,7 +171,7 @@ def test_as_of_answers_remember_expired_and_repaired_entries(client, parties, un
     client.put(f"/v1/organizations/{HUAWEI}", headers=a, json={"name": "华为技术有限公司"})
     with unit_of_work() as session:
         black = publishing.publish(session, HUAWEI, f.list_entry("black", effective_on=date(2025, 5, 1)),
-                                department_code="SZAMR", now=clock.now()).id
+                                department_code="SZAMR", now=clock.now()).record.id
         publishing.publish(session, HUAWEI, f.violation(severity="minor", decided_on=date(2026, 6, 1)),
                         department_code="SZAMR", now=clock.now())  # public until 2026-09-01
     filed = file(client, "/v1/public/repair-requests", repair(black))

@@ -84,6 +84,25 @@ class TestDoneWhen:
         assert ("SZTAX", "get_organization", "ok") in actions
 
 
+class TestAnswers:
+    @pytest.mark.parametrize("kind", ["rating", "violation", "disclosure", "black", "red"])
+    def test_a_write_answers_with_what_is_stored(self, client, parties, registered, kind) -> None:
+        """The answer to a write is built from the rows it wrote, not read back: it must say exactly
+        what a read of the record says (dates, times, the derived term, versions, grants)."""
+        a = parties["a"].headers
+        placement = {"visibility": "restricted", "shared_with": ["SZTAX", "SZAMR"]}
+        if kind in ("black", "red"):
+            body = f.list_entry(kind).model_dump(mode="json", exclude_none=True) | {"code": HUAWEI}
+            written = client.post("/v1/list-entries", headers=a, json=body | placement)
+        else:
+            fields = getattr(f, kind)().model_dump(mode="json", exclude_none=True)
+            written = client.post(f"/v1/organizations/{HUAWEI}/{kind}s", headers=a, json=fields | placement)
+        assert written.status_code == 201, written.text
+        answer = written.json()
+        assert answer["shared_with"] == ["SZTAX"] and answer["ends_on"] != "" and len(answer["versions"]) == 1
+        assert client.get(f"/v1/records/{answer['id']}", headers=a).json() == answer
+
+
 class TestVisibility:
     def test_restricted_record_named_department_sees_it(self, client, parties, registered) -> None:
         record = push(client, parties["a"], visibility="restricted", shared_with=["SZTAX"])

@@ -26,7 +26,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 
 from api.app import create_app
-from api.middleware.public_edge import is_public
+from api.middleware.public_paths import is_public
 from api.settings import Settings
 from api.tokens import generate_key_pem
 from service.organizations.master_data import OrganizationFields

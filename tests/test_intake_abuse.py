@@ -22,9 +22,9 @@ def published(parties, unit_of_work, clock) -> dict[str, str]:
         f.make_organization(session, now=clock.now(), code=HUAWEI, name="华为技术有限公司")
         f.make_organization(session, now=clock.now(), code=OTHER, name="深圳市腾讯计算机系统有限公司")
         return {"huawei": publishing.publish(session, HUAWEI, f.violation(decided_on=date(2026, 6, 1)),
-                                          department_code="SZAMR", now=clock.now()).id,
+                                          department_code="SZAMR", now=clock.now()).record.id,
                 "other": publishing.publish(session, OTHER, f.violation(decided_on=date(2026, 6, 1)),
-                                         department_code="SZAMR", now=clock.now()).id}
+                                         department_code="SZAMR", now=clock.now()).record.id}
 
 
 def _objections(db) -> int:

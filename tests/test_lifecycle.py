@@ -19,7 +19,7 @@ from tests import factories as f
 
 def publish(db, clock, uscc, fields):
     with transaction(db) as session:
-        return publishing.publish(session, uscc, fields, department_code="SZAMR", now=clock.now()).id
+        return publishing.publish(session, uscc, fields, department_code="SZAMR", now=clock.now()).record.id
 
 
 def test_three_years_of_days_expire_every_record_once_on_its_day(client, parties, db, clock) -> None:

@@ -102,7 +102,7 @@ def test_personal_data_entered_by_departments_and_filers_never_shows(client, uni
                             address="深圳市龙岗区坂田华为基地 联系电话13712345678")
         record = publishing.publish(session, f.HUAWEI, f.violation(internal_notes="当事人身份证11010519491231002X，"
                                                                                "卡号6222021234567890128"),
-                                 department_code="SZAMR", now=clock.now())
+                                 department_code="SZAMR", now=clock.now()).record
     client.post("/v1/public/objections", json={"record_id": record.id, "reason": "请核实处罚信息",
                                                "contact": "电话 13512345678"})
     bodies = [client.get(path).text for path in (

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.middleware.public_edge import Budget, budget_of
+from api.middleware.overload import Budget, budget_of
 from service.access import clients
 from tests import factories as f
 from tests.conftest import LOG_LINES

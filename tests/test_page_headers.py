@@ -60,7 +60,7 @@ def published(parties, unit_of_work, clock) -> str:
     with unit_of_work() as session:
         f.make_organization(session, now=clock.now(), code=HUAWEI, name="华为技术有限公司")
         return publishing.publish(session, HUAWEI, f.violation(decided_on=date(2026, 6, 1)), department_code="SZAMR",
-                               now=clock.now()).id
+                               now=clock.now()).record.id
 
 
 def test_every_page_route_has_cases(app) -> None:

@@ -4,7 +4,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.middleware.public_edge import RateLimiter
+from api.middleware.rate_limit import RateLimiter
 from tests import factories as f
 
 
@@ -43,7 +43,7 @@ class TestRateLimit:
         assert statuses == [200, 200, 429]
 
     def test_limiter_trusts_the_proxy_header_only_from_proxies(self) -> None:
-        from api.middleware.public_edge import ClientAddress
+        from api.middleware.rate_limit import ClientAddress
 
         addresses = ClientAddress(["10.0.0.0/8"], "X-Forwarded-For")
         scope = {"client": ("10.1.2.3", 5000), "headers": [(b"x-forwarded-for", b"198.51.100.7, 10.9.9.9")]}

@@ -18,17 +18,17 @@ def published(unit_of_work, clock):
         f.make_organization(session, now=clock.now(), code=HUAWEI, name="华为技术有限公司")
         return {
             "violation": publishing.publish(session, HUAWEI, f.violation(decided_on=date(2026, 1, 10)),
-                                         department_code="SZAMR", now=clock.now()),
+                                         department_code="SZAMR", now=clock.now()).record,
             "fresh_violation": publishing.publish(session, HUAWEI, f.violation(decided_on=date(2026, 6, 1)),
-                                               department_code="SZAMR", now=clock.now()),
+                                               department_code="SZAMR", now=clock.now()).record,
             "revocation": publishing.publish(session, HUAWEI, f.violation(
                 severity="serious", penalty_types=["fine", "licence_revocation"], decided_on=date(2024, 1, 1)),
-                department_code="SZAMR", now=clock.now()),
+                department_code="SZAMR", now=clock.now()).record,
             "shared": publishing.publish(session, HUAWEI, f.violation(), department_code="SZAMR", now=clock.now(),
-                                      visibility="shared"),
+                                      visibility="shared").record,
             "black": publishing.publish(session, HUAWEI, f.list_entry("black", effective_on=date(2025, 3, 1)),
-                                     department_code="SZAMR", now=clock.now()),
-            "rating": publishing.publish(session, HUAWEI, f.rating(), department_code="SZAMR", now=clock.now()),
+                                     department_code="SZAMR", now=clock.now()).record,
+            "rating": publishing.publish(session, HUAWEI, f.rating(), department_code="SZAMR", now=clock.now()).record,
         }
 
 
@@ -105,6 +105,6 @@ class TestRepairRequests:
     def test_a_black_entry_younger_than_a_year_is_refused(self, client, published, unit_of_work, clock) -> None:
         with unit_of_work() as session:
             young = publishing.publish(session, HUAWEI, f.list_entry("black", effective_on=date(2026, 1, 1)),
-                                    department_code="SZAMR", now=clock.now())
+                                    department_code="SZAMR", now=clock.now()).record
         response = client.post("/v1/public/repair-requests", json=repair(young.id))
         assert "from 2027-01-01" in response.json()["detail"]

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from service.records import publishing
+from service.records import changes, publishing
 from tests import factories as f
 
 PROBLEM = "application/problem+json"
@@ -21,7 +21,7 @@ def huawei(unit_of_work, clock):
 
 def publish(unit_of_work, clock, fields, department="SZAMR", code=f.HUAWEI, **kwargs):
     with unit_of_work() as session:
-        return publishing.publish(session, code, fields, department_code=department, now=clock.now(), **kwargs)
+        return publishing.publish(session, code, fields, department_code=department, now=clock.now(), **kwargs).record
 
 
 class TestCodes:
@@ -83,7 +83,7 @@ class TestProfile:
         publish(unit_of_work, clock, f.list_entry("red", effective_on=date(2026, 7, 1)))  # takes effect later
         withdrawn = publish(unit_of_work, clock, f.violation())
         with unit_of_work() as session:
-            publishing.withdraw(session, withdrawn.id, department_code="SZAMR", reason="撤销", now=clock.now())
+            changes.withdraw(session, withdrawn.id, department_code="SZAMR", reason="撤销", now=clock.now())
 
         body = client.get(f"/v1/public/organizations/{f.HUAWEI}").json()
         assert [r["id"] for r in body["records"]] == [shown.id]
@@ -111,7 +111,7 @@ class TestProfile:
     def test_correction_shows_the_new_version(self, client, huawei, unit_of_work, clock) -> None:
         record = publish(unit_of_work, clock, f.violation())
         with unit_of_work() as session:
-            publishing.correct(session, record.id, f.violation(decision_no=record.decision_no, penalty="罚款人民币3万元",
+            changes.correct(session, record.id, f.violation(decision_no=record.decision_no, penalty="罚款人民币3万元",
                                                             fine_amount="30000"),
                             department_code="SZAMR", reason="金额更正", now=clock.now())
         shown = client.get(f"/v1/public/organizations/{f.HUAWEI}").json()["records"][0]

@@ -12,7 +12,7 @@ from sqlalchemy import insert, text
 from db.tables import Organization, OrganizationNameGram
 from service import codes
 from service.public import name_index
-from service.records import publishing
+from service.records import changes, publishing
 from tests import factories as f
 from tests.conftest import FIXED_NOW
 
@@ -109,7 +109,7 @@ class TestLists:
                                              ("91110000710926094P", date(2026, 3, 1))]):
                 entries.append(publishing.publish(
                     session, code, f.list_entry("black", effective_on=day, reason=f'原因 "{i}", 含逗号'),
-                    department_code="SZAMR" if i < 2 else "GDAMR", now=clock.now()))
+                    department_code="SZAMR" if i < 2 else "GDAMR", now=clock.now()).record)
             publishing.publish(session, "91440300192317458F", f.list_entry("red"), department_code="SZAMR", now=clock.now())
         return entries
 
@@ -150,7 +150,7 @@ class TestLists:
         with unit_of_work() as session:
             f.make_department(session, now=clock.now())
             made = [publishing.publish(session, f.make_organization(session, now=clock.now()).uscc,
-                                    f.list_entry("black", effective_on=day), department_code="SZAMR", now=clock.now())
+                                    f.list_entry("black", effective_on=day), department_code="SZAMR", now=clock.now()).record
                     for day in (date(2026, 6, 1), date(2026, 3, 1), date(2026, 3, 1), date(2026, 1, 5))]
         walked, cursor = [], None
         while True:
@@ -169,11 +169,11 @@ class TestLists:
                     for case in ("今日列黑", "黑已撤销", "非公开黑", "下月列黑", "列红", "仅有处罚", "红黑并存", "黑红并存")}
 
             def publish(case: str, fields, **options):
-                return publishing.publish(session, orgs[case], fields, department_code="SZAMR", now=clock.now(), **options)
+                return publishing.publish(session, orgs[case], fields, department_code="SZAMR", now=clock.now(), **options).record
 
             publish("今日列黑", f.list_entry("black", effective_on=today))
             withdrawn = publish("黑已撤销", f.list_entry("black"))
-            publishing.withdraw(session, withdrawn.id, department_code="SZAMR", reason="决定已撤销", now=clock.now())
+            changes.withdraw(session, withdrawn.id, department_code="SZAMR", reason="决定已撤销", now=clock.now())
             publish("黑已撤销", f.list_entry("red"))  # the withdrawn black entry excludes nothing
             publish("非公开黑", f.list_entry("black"), visibility="restricted")
             publish("下月列黑", f.list_entry("black", effective_on=date(2026, 7, 1)))

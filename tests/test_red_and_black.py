@@ -14,7 +14,7 @@ from sqlalchemy import text
 from db import migrations
 from db.session import open_database, transaction
 from service.errors import ListConflict
-from service.records import publishing
+from service.records import changes, history, publishing
 from service.rules import lifecycle, reference
 from tests import factories as f
 from tests.database_state import counts
@@ -148,11 +148,11 @@ def test_an_upgraded_registry_ends_red_entries_stored_under_a_black_one(tmp_path
             f.make_department(session, now=clock.now())
             f.make_organization(session, now=clock.now(), code=HUAWEI, name="华为技术有限公司",
                                 legal_representative="任某 13912345678")
-            red = publishing.publish(session, HUAWEI, f.list_entry("red"), department_code="SZAMR", now=clock.now()).id
+            red = publishing.publish(session, HUAWEI, f.list_entry("red"), department_code="SZAMR", now=clock.now()).record.id
             black = publishing.publish(session, HUAWEI, f.list_entry("black"), department_code="SZAMR",
-                                    now=clock.now()).id
+                                    now=clock.now()).record.id
             violation = publishing.publish(session, HUAWEI, f.violation(penalty="罚款，当事人电话13912345678"),
-                                        department_code="SZAMR", now=clock.now()).id
+                                        department_code="SZAMR", now=clock.now()).record.id
         with database.writer.begin() as conn:  # as a registry before this revision held them
             conn.execute(text("UPDATE record SET status = 'active' WHERE id = :id"), {"id": red})
         migrations.downgrade(url, "20261126_0010")
@@ -201,14 +201,14 @@ def test_the_sweep_ends_only_red_entries_a_public_black_one_in_force_meets(unit_
             code = f.make_organization(session, now=clock.now()).uscc
             red = red_term and publishing.publish(session, code, f.list_entry("red", effective_on=red_term[0],
                                                                           expires_on=red_term[1]),
-                                               department_code="SZAMR", now=clock.now()).id
+                                               department_code="SZAMR", now=clock.now()).record.id
             black_ids = []
             for effective_on, expires_on, withdrawn, visibility in blacks:
                 black = publishing.publish(session, code, f.list_entry("black", effective_on=effective_on,
                                                                     expires_on=expires_on),
-                                        department_code="SZAMR", now=clock.now(), visibility=visibility)
+                                        department_code="SZAMR", now=clock.now(), visibility=visibility).record
                 if withdrawn:
-                    publishing.withdraw(session, black.id, department_code="SZAMR", reason="撤销", now=clock.now())
+                    changes.withdraw(session, black.id, department_code="SZAMR", reason="撤销", now=clock.now())
                 black_ids.append(black.id)
             entries[case] = (black_ids, red)
     with db.writer.begin() as conn:  # every red entry active again, as a registry before the rule held them
@@ -216,7 +216,7 @@ def test_the_sweep_ends_only_red_entries_a_public_black_one_in_force_meets(unit_
 
     def trails() -> dict[str, list[tuple[str, str | None]]]:
         with unit_of_work() as session:
-            return {case: [(c.status, c.caused_by) for c in publishing.history(session, record_id, viewer="SZAMR")
+            return {case: [(c.status, c.caused_by) for c in history.history(session, record_id, viewer="SZAMR")
                            .status_changes] for case, (ids, red) in entries.items() for record_id in [red or ids[-1]]}
 
     before = trails()
@@ -235,7 +235,7 @@ def test_what_keeps_a_red_entry_out_and_what_does_not(unit_of_work, clock) -> No
             "one request")}
 
         def publish(case: str, fields, department: str = "SZAMR", **options):
-            return publishing.publish(session, code[case], fields, department_code=department, now=clock.now(), **options)
+            return publishing.publish(session, code[case], fields, department_code=department, now=clock.now(), **options).record
 
         def refused(case: str, fields) -> str:
             with pytest.raises(ListConflict) as conflict:

@@ -1,8 +1,8 @@
 """Administration: departments, their API clients, and the audit log (scope `admin`)."""
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Response
 
-from api.deps import NAIVE_IS_CST, Cursor, Limit, SessionDep, Today
+from api.deps import NAIVE_IS_CST, Cursor, Limit, Now, SessionDep, Today
 from api.problems import problem_responses
 from api.schemas.admin import (
     AuditEntryView,
@@ -29,10 +29,9 @@ DepartmentPath = Path(max_length=32, examples=["SZAMR"])
 
 @router.post("/departments", status_code=201, response_model=DepartmentView, operation_id="create_department",
              responses=problem_responses(*ADMIN_ERRORS, 409))
-def create_department(request: Request, body: DepartmentCreate, session: SessionDep, actor: Admin) -> DepartmentView:
+def create_department(body: DepartmentCreate, session: SessionDep, actor: Admin, now: Now) -> DepartmentView:
     """Register a department (market regulation, tax, customs, bank, insurer...)."""
-    return DepartmentView.of(reference.add_department(session, now=request.app.state.clock.now(),
-                                                      **body.model_dump()))
+    return DepartmentView.of(reference.add_department(session, now=now, **body.model_dump()))
 
 
 @router.get("/departments", response_model=DepartmentPage, operation_id="list_departments",
@@ -45,12 +44,11 @@ def list_departments(session: SessionDep, actor: Admin) -> DepartmentPage:
 
 @router.post("/departments/{code}/clients", status_code=201, response_model=ClientCreated,
              operation_id="create_client", responses=problem_responses(*ADMIN_ERRORS, 404))
-def create_client(request: Request, response: Response, body: ClientCreate, session: SessionDep, actor: Admin,
+def create_client(response: Response, body: ClientCreate, session: SessionDep, actor: Admin, now: Now,
                   code: str = DepartmentPath) -> ClientCreated:
     """Create an API client for a department. The secret is in this response only; keep it safe."""
     response.headers["Cache-Control"] = "no-store"
-    created = clients.create(session, code, name=body.name, scopes=[s.value for s in body.scopes],
-                             now=request.app.state.clock.now())
+    created = clients.create(session, code, name=body.name, scopes=[s.value for s in body.scopes], now=now)
     return ClientCreated(**ClientView.of(created.client).model_dump(), client_secret=created.secret)
 
 
@@ -63,11 +61,10 @@ def list_clients(session: SessionDep, actor: Admin, code: str = DepartmentPath) 
 
 @router.delete("/clients/{client_id}", response_model=ClientView, operation_id="revoke_client",
                responses=problem_responses(*ADMIN_ERRORS, 404, 409))
-def revoke_client(request: Request, session: SessionDep, actor: Admin,
-                  client_id: str = Path(max_length=40),
+def revoke_client(session: SessionDep, actor: Admin, now: Now, client_id: str = Path(max_length=40),
                   reason: str = Query("revoked by an administrator", min_length=1, max_length=500)) -> ClientView:
     """Revoke a client: its tokens stop working on their next use. The client is kept, marked revoked."""
-    return ClientView.of(clients.revoke(session, client_id, reason=reason, now=request.app.state.clock.now()))
+    return ClientView.of(clients.revoke(session, client_id, reason=reason, now=now))
 
 
 @router.get("/audit", response_model=AuditPage, operation_id="list_audit_entries",
@@ -95,10 +92,10 @@ def list_rule_sets(session: SessionDep, actor: Admin) -> list[RuleSetView]:
 
 @router.post("/rule-sets", status_code=201, response_model=RuleSetView, operation_id="publish_rule_set",
              responses=problem_responses(*ADMIN_ERRORS))
-def publish_rule_set(request: Request, body: RuleSetPublish, session: SessionDep, actor: Admin,
-                     today: Today) -> RuleSetView:
+def publish_rule_set(body: RuleSetPublish, session: SessionDep, actor: Admin, today: Today,
+                     now: Now) -> RuleSetView:
     """Publish a new version of the rules, effective from a date (today or later). Decisions made
     on or after it are judged by it; records already entered keep their version, through
     corrections too."""
     return RuleSetView.of(reference.publish_rule_set(session, body.changes, effective_from=body.effective_from,
-                                                     today=today, now=request.app.state.clock.now()))
+                                                     today=today, now=now))

@@ -12,11 +12,14 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from api.middleware import request_trail
+from api.deps import SettingsDep
 from api.problems import PROBLEM_JSON, problem_response, problem_responses
+from api.request_audit import audited_transaction, request_audit
 from api.schemas.admin import TokenResponse
+from api.security import KeyringDep, TokenRequestWait
+from api.settings import Settings
+from api.tokens import Keyring
 from api.web.forms import FORM_TYPE, FormError, read_form
-from db.session import transaction
 from service.access import clients
 
 router = APIRouter(tags=["auth"])
@@ -75,33 +78,30 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
     return unquote_plus(client_id), unquote_plus(secret)
 
 
-def _issue(request: Request, client_id: str, secret: str, requested: str | None, basic: bool) -> dict[str, Any]:
-    app = request.app
-    with transaction(app.state.database) as session:
+def _issue(request: Request, keyring: Keyring, settings: Settings, client_id: str, secret: str,
+           requested: str | None, basic: bool) -> dict[str, Any]:
+    trail = request_audit(request)
+    with audited_transaction(request) as session:
         try:
             client = clients.authenticate(session, client_id, secret)
         except clients.InvalidClient as error:
             if error.client is not None:  # a wrong secret for a real client: its department should know
-                request.state.audit_subject = (error.client.client_id, error.client.department_code)
-                request.state.audit_detail = error.reason
+                trail.identify(error.client.client_id, error.client.department_code)
+                trail.detail = error.reason
             else:
                 # Anonymous, and bounded by the per-address limit above. The id that was tried is
                 # kept only when it looks like one of ours: it is the caller's text.
-                request.state.audit_subject = (None, None)
-                request.state.audit_detail = f"unknown client {client_id}" if _CLIENT_ID.fullmatch(client_id) \
-                    else "unknown client"
+                trail.identify(None, None)
+                trail.detail = f"unknown client {client_id}" if _CLIENT_ID.fullmatch(client_id) else "unknown client"
             raise OAuthError(401, "invalid_client", "client authentication failed", basic=basic) from None
-        granted = frozenset(client.scopes.split())
-        scopes = frozenset(requested.split()) if requested else granted
-        request.state.audit_subject = (client.client_id, client.department_code)
-        if not scopes or not scopes <= granted:
-            raise OAuthError(400, "invalid_scope", f"this client may request only: {' '.join(sorted(granted))}")
-        settings = app.state.settings
-        token, expires_in = app.state.keyring.issue(
+        trail.identify(client.client_id, client.department_code)
+        try:
+            scopes = clients.token_scopes(client, requested)
+        except clients.ScopeNotGranted as refused:
+            raise OAuthError(400, "invalid_scope", str(refused)) from None
+        token, expires_in = keyring.issue(
             issuer=settings.token_issuer, audience=settings.token_audience, client_id=client.client_id,
             department_code=client.department_code, scopes=scopes)
-        request_trail.audit_success(session, request)
-    request.state.audited = True
     return TokenResponse(access_token=token, expires_in=expires_in, scope=" ".join(sorted(scopes))).model_dump()
 
 
@@ -109,13 +109,12 @@ def _issue(request: Request, client_id: str, secret: str, requested: str | None,
              openapi_extra={"requestBody": TOKEN_FORM_SCHEMA},
              responses={**problem_responses(400, 401, 429), 415: {"description": "Not form-encoded",
                                                                  "content": {PROBLEM_JSON: {}}}})
-async def issue_token(request: Request) -> JSONResponse:
+async def issue_token(request: Request, wait: TokenRequestWait, keyring: KeyringDep,
+                      settings: SettingsDep) -> JSONResponse:
     """OAuth2 client credentials: form-encoded `grant_type=client_credentials` with `client_id` and
     `client_secret` (or HTTP Basic). Returns an ES256 JWT valid for at most 15 minutes."""
     try:
-        # Every token request from an address counts, failed or not, before any secret is hashed:
-        # this bounds both guessing and the CPU an attacker can make the slow hash burn.
-        if wait := request.app.state.token_limiter.retry_after(request.app.state.client_address.of(request.scope)):
+        if wait:  # counted before any secret is hashed (api.security.get_token_request_wait)
             raise OAuthError(429, "slow_down", "too many token requests from this address; try again later",
                              retry_after=max(1, math.ceil(wait)))
         if request.headers.get("content-type", "").split(";")[0].strip() != FORM_TYPE:
@@ -132,14 +131,15 @@ async def issue_token(request: Request) -> JSONResponse:
         client_id, secret = basic or (form.get("client_id", ""), form.get("client_secret", ""))
         if not client_id or not secret:
             raise OAuthError(401, "invalid_client", "client_id and client_secret are required", basic=bool(basic))
-        issued = await run_in_threadpool(_issue, request, client_id, secret, form.get("scope"), bool(basic))
+        issued = await run_in_threadpool(_issue, request, keyring, settings, client_id, secret, form.get("scope"),
+                                         bool(basic))
     except OAuthError as error:
         return error.response()
     return JSONResponse(issued, headers=NO_STORE)
 
 
 @router.get("/.well-known/jwks.json", operation_id="jwks")
-def jwks(request: Request) -> JSONResponse:
+def jwks(keyring: KeyringDep) -> JSONResponse:
     """Public keys (JWK Set) that verify the registry's access tokens: the current signing key and
     any previous key whose tokens may still be valid."""
-    return JSONResponse(request.app.state.keyring.jwks(), headers={"Cache-Control": "public, max-age=300"})
+    return JSONResponse(keyring.jwks(), headers={"Cache-Control": "public, max-age=300"})

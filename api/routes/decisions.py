@@ -1,75 +1,24 @@
 """Department API: objections and credit repair requests on the department's own records, and
 the decisions on them (scope ``objections:handle``)."""
 
-from datetime import date, datetime
 from typing import Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
 
-from api.deps import Cursor, Limit, SessionDep, Today
+from api.deps import Cursor, Limit, Now, SessionDep, Today
 from api.idempotent import IdempotencyKey, respond
 from api.problems import problem_responses
 from api.routes.organizations import AUTH_ERRORS
+from api.schemas.decisions import ObjectionPage, ObjectionView, RepairRequestPage, RepairRequestView
 from api.security import ObjectionHandler
-from db.tables import Objection, Record, RepairRequest
-from service.tickets import decisions, intake
+from service.tickets import decisions
 from service.tickets.decisions import ObjectionDecision, RepairDecision
 
 router = APIRouter(prefix="/v1", tags=["decisions"])
 
 ObjectionId = Path(max_length=40, pattern=r"^obj_[0-9A-Z]{26}$")
 RepairRequestId = Path(max_length=40, pattern=r"^rep_[0-9A-Z]{26}$")
-
-
-class _TicketView(BaseModel):
-    id: str
-    record_id: str
-    record_kind: str
-    organization: str
-    status: str
-    contact: str = Field(description="How to reach the filer: personal data, for the deciding department only")
-    filed_at: datetime
-    decided_at: datetime | None
-    decision_reason: str | None
-
-
-class ObjectionView(_TicketView):
-    reason: str
-    evidence_url: str | None
-    deadline: date
-    overdue: bool = Field(description="Pending past its deadline")
-
-    @classmethod
-    def of(cls, objection: Objection, record: Record, today: date) -> "ObjectionView":
-        return cls(**_common(objection, record), reason=objection.reason, evidence_url=objection.evidence_url,
-                   deadline=objection.deadline, overdue=intake.overdue(objection, today))
-
-
-class RepairRequestView(_TicketView):
-    statement: str
-    commitment: str
-
-    @classmethod
-    def of(cls, repair: RepairRequest, record: Record) -> "RepairRequestView":
-        return cls(**_common(repair, record), statement=repair.statement, commitment=repair.commitment)
-
-
-def _common(ticket: Objection | RepairRequest, record: Record) -> dict:
-    return {"id": ticket.id, "record_id": record.id, "record_kind": record.kind,
-            "organization": record.organization_uscc, "status": ticket.status, "contact": ticket.contact,
-            "filed_at": ticket.filed_at, "decided_at": ticket.decided_at, "decision_reason": ticket.decision_reason}
-
-
-class ObjectionPage(BaseModel):
-    items: list[ObjectionView]
-    next_cursor: str | None
-
-
-class RepairRequestPage(BaseModel):
-    items: list[RepairRequestView]
-    next_cursor: str | None
 
 
 @router.get("/objections", response_model=ObjectionPage, operation_id="list_objections",
@@ -87,7 +36,7 @@ def list_objections(session: SessionDep, actor: ObjectionHandler, today: Today, 
 @router.post("/objections/{objection_id}/decision", response_model=ObjectionView, operation_id="decide_objection",
              responses=problem_responses(*AUTH_ERRORS, 404, 409, 422))
 def decide_objection(request: Request, body: ObjectionDecision, session: SessionDep, actor: ObjectionHandler,
-                     today: Today, idempotency_key: IdempotencyKey = None,
+                     today: Today, now: Now, idempotency_key: IdempotencyKey = None,
                      objection_id: str = ObjectionId) -> Response:
     """Answer an objection: `corrected` (with the complete corrected `fields`: a new version),
     `upheld` (the record stands) or `withdrawn` (the record is withdrawn). Correcting or
@@ -96,10 +45,9 @@ def decide_objection(request: Request, body: ObjectionDecision, session: Session
     "under objection" clears; the filer sees the outcome with the ticket."""
     def produce() -> tuple[int, ObjectionView]:
         objection, record = decisions.decide_objection(
-            session, objection_id, body, department_code=actor.department_code, scopes=actor.scopes,
-            now=request.app.state.clock.now())
+            session, objection_id, body, department_code=actor.department_code, scopes=actor.scopes, now=now)
         return 200, ObjectionView.of(objection, record, today)
-    return respond(request, session, actor, idempotency_key, body, produce)
+    return respond(request, session, actor, idempotency_key, body, produce, now=now)
 
 
 @router.get("/repair-requests", response_model=RepairRequestPage, operation_id="list_repair_requests",
@@ -115,12 +63,13 @@ def list_repair_requests(session: SessionDep, actor: ObjectionHandler, limit: Li
 @router.post("/repair-requests/{request_id}/decision", response_model=RepairRequestView,
              operation_id="decide_repair_request", responses=problem_responses(*AUTH_ERRORS, 404, 409, 422))
 def decide_repair_request(request: Request, body: RepairDecision, session: SessionDep, actor: ObjectionHandler,
-                          idempotency_key: IdempotencyKey = None, request_id: str = RepairRequestId) -> Response:
+                          now: Now, idempotency_key: IdempotencyKey = None,
+                          request_id: str = RepairRequestId) -> Response:
     """Approve or reject credit repair ("谁认定、谁修复"). Approval (checked against the rules again)
     takes the record off public display and stops sharing it with other departments; the
     department keeps its whole history."""
     def produce() -> tuple[int, RepairRequestView]:
         repair, record = decisions.decide_repair(
-            session, request_id, body, department_code=actor.department_code, now=request.app.state.clock.now())
+            session, request_id, body, department_code=actor.department_code, now=now)
         return 200, RepairRequestView.of(repair, record)
-    return respond(request, session, actor, idempotency_key, body, produce)
+    return respond(request, session, actor, idempotency_key, body, produce, now=now)

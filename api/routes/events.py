@@ -3,17 +3,16 @@
 import asyncio
 import json
 import time
-from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
 
+from api.deps import Readings
 from api.problems import problem_responses
 from api.routes.organizations import AUTH_ERRORS
+from api.schemas.events import EventPage
 from api.security import Reader
-from db.session import reading
 from service.sync import feed
 
 router = APIRouter(prefix="/v1", tags=["events"])
@@ -21,24 +20,10 @@ router = APIRouter(prefix="/v1", tags=["events"])
 POLL_INTERVAL = 0.2  # seconds between looks at the log while a long poll waits
 
 
-class EventEnvelope(BaseModel):
-    id: str = Field(examples=["evt_01JD3S8W4ZQ9Y3M7V6K2T1R0PA"])
-    type: str = Field(examples=["list_entry.added"])
-    timestamp: str = Field(examples=["2026-06-15T02:00:00Z"])
-    seq: int
-    data: dict[str, Any]
-
-
-class EventPage(BaseModel):
-    data: list[EventEnvelope]
-    next_cursor: str = Field(description="Ask again with after=<this>; never goes backwards")
-    has_more: bool
-
-
 @router.get("/events", response_model=EventPage, operation_id="list_events",
             responses=problem_responses(*AUTH_ERRORS, 410, 422))
 async def list_events(
-    request: Request, actor: Reader,
+    actor: Reader, readings: Readings,
     after: str | None = Query(None, max_length=20, description="next_cursor of the previous page, or 'now'"),
     type: list[str] = Query([], max_length=20, description="Event types; 'list_entry.*' for a family"),
     limit: int = Query(100, ge=1, le=feed.MAX_LIMIT),
@@ -49,10 +34,8 @@ async def list_events(
     webhooks sign and send. Events are kept for a limited time (`REGISTRY_EVENT_RETENTION_DAYS`); a
     cursor older than that answers 410 with `oldest_cursor` and `resync`: list the records again
     (`GET /v1/records`) and continue from its `sync_cursor`."""
-    database = request.app.state.database
-
     def read() -> feed.FeedPage:
-        with reading(database) as conn:
+        with readings() as conn:
             return feed.page(conn, viewer=actor.department_code, after=after, types=type, limit=limit)
 
     deadline = time.monotonic() + wait

@@ -1,9 +1,12 @@
 """Department API: organizations (master data), their records, and the credit check."""
 
+from datetime import datetime
+
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
+from sqlmodel import Session
 
-from api.deps import SessionDep, Today
+from api.deps import Now, SessionDep, Today
 from api.idempotent import IdempotencyKey, respond
 from api.problems import problem_responses
 from api.schemas.records import (
@@ -11,11 +14,12 @@ from api.schemas.records import (
     OrganizationDepartmentView,
     OrganizationMaster,
     RatingCreate,
+    RecordCreate,
     RecordView,
     ViolationCreate,
-    _Placement,
 )
 from api.security import Reader, Writer
+from service.access.actors import Actor
 from service.organizations import department_view, master_data
 from service.organizations.department_view import CreditCheck
 from service.organizations.master_data import OrganizationFields
@@ -32,15 +36,15 @@ AUTH_ERRORS = (401, 403, 422)
 @router.put("/{code}", response_model=OrganizationMaster, status_code=200, operation_id="put_organization",
             responses={201: {"model": OrganizationMaster, "description": "Registered"},
                        **problem_responses(*AUTH_ERRORS, 409)})
-def put_organization(request: Request, body: OrganizationFields, session: SessionDep, actor: Writer,
+def put_organization(request: Request, body: OrganizationFields, session: SessionDep, actor: Writer, now: Now,
                      idempotency_key: IdempotencyKey = None, code: str = CodePath) -> Response:
     """Register an organization (201) or update its master data (200). The region comes from the
     code. Market-regulation departments keep master data; others may update only what they registered."""
     def produce() -> tuple[int, OrganizationMaster]:
-        organization, created = master_data.upsert(session, code, body, now=request.app.state.clock.now(),
+        organization, created = master_data.upsert(session, code, body, now=now,
                                                      department_code=actor.department_code)
         return (201 if created else 200), OrganizationMaster.of(organization)
-    return respond(request, session, actor, idempotency_key, body, produce)
+    return respond(request, session, actor, idempotency_key, body, produce, now=now)
 
 
 @router.get("/{code}", response_model=OrganizationDepartmentView, operation_id="get_organization",
@@ -63,14 +67,13 @@ def credit_check(session: SessionDep, actor: Reader, today: Today, code: str = C
     return department_view.credit_check(session, code, viewer=actor.department_code, today=today, as_of=as_of)
 
 
-def _publish(request: Request, session: SessionDep, actor, key: str | None, code: str,
-             body: _Placement) -> Response:
+def _publish(request: Request, session: Session, actor: Actor, now: datetime, key: str | None, code: str,
+             body: RecordCreate) -> Response:
     def produce() -> tuple[int, RecordView]:
-        record = publishing.publish(session, code, body.record_fields(), department_code=actor.department_code,
-                                 now=request.app.state.clock.now(), visibility=body.visibility,
-                                 shared_with=body.shared_with)
-        return 201, RecordView.of(publishing.history(session, record.id, viewer=actor.department_code))
-    return respond(request, session, actor, key, body, produce)
+        published = publishing.publish(session, code, body.record_fields(), department_code=actor.department_code,
+                                       now=now, visibility=body.visibility, shared_with=body.shared_with)
+        return 201, RecordView.of(published)
+    return respond(request, session, actor, key, body, produce, now=now)
 
 
 PUBLISH_RESPONSES = problem_responses(*AUTH_ERRORS, 404, 409)
@@ -78,24 +81,24 @@ PUBLISH_RESPONSES = problem_responses(*AUTH_ERRORS, 404, 409)
 
 @router.post("/{code}/ratings", status_code=201, response_model=RecordView, operation_id="create_rating",
              responses=PUBLISH_RESPONSES)
-def create_rating(request: Request, body: RatingCreate, session: SessionDep, actor: Writer,
+def create_rating(request: Request, body: RatingCreate, session: SessionDep, actor: Writer, now: Now,
                   idempotency_key: IdempotencyKey = None, code: str = CodePath) -> Response:
     """Publish a quality credit rating decided by the calling department."""
-    return _publish(request, session, actor, idempotency_key, code, body)
+    return _publish(request, session, actor, now, idempotency_key, code, body)
 
 
 @router.post("/{code}/violations", status_code=201, response_model=RecordView, operation_id="create_violation",
              responses=PUBLISH_RESPONSES)
-def create_violation(request: Request, body: ViolationCreate, session: SessionDep, actor: Writer,
+def create_violation(request: Request, body: ViolationCreate, session: SessionDep, actor: Writer, now: Now,
                      idempotency_key: IdempotencyKey = None, code: str = CodePath) -> Response:
     """Publish an administrative penalty. Its public window follows from severity and decision date
     (the rule set in force is stored on the record). The same decision number twice is a 409."""
-    return _publish(request, session, actor, idempotency_key, code, body)
+    return _publish(request, session, actor, now, idempotency_key, code, body)
 
 
 @router.post("/{code}/disclosures", status_code=201, response_model=RecordView,
              operation_id="create_disclosure", responses=PUBLISH_RESPONSES)
-def create_disclosure(request: Request, body: DisclosureCreate, session: SessionDep, actor: Writer,
+def create_disclosure(request: Request, body: DisclosureCreate, session: SessionDep, actor: Writer, now: Now,
                       idempotency_key: IdempotencyKey = None, code: str = CodePath) -> Response:
     """Publish a disclosure (quality credit report, standard declaration, recall, commitment)."""
-    return _publish(request, session, actor, idempotency_key, code, body)
+    return _publish(request, session, actor, now, idempotency_key, code, body)

@@ -5,14 +5,12 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import TypeAdapter
 
-from api.deps import Cursor, Limit, ReadConnection, Today
+from api.deps import Cursor, Limit, ReadConnection, Today, read_in_event_loop, today_of
 from api.problems import problem_responses
 from api.schemas.public import OrganizationProfile
-from db.session import driver_read
 from service.codes import MAX_INPUT as CODE_MAX_LENGTH
 from service.public import organizations
 from service.public.organizations import PublicProfile
-from service.rules.clock import today
 
 router = APIRouter(prefix="/v1/public", tags=["public"])
 
@@ -64,8 +62,8 @@ async def get_public_organization(request: Request) -> Response:
     # Async, reading in the event loop: the two indexed reads take well under a millisecond, far
     # less than a hop to the thread pool and back; the answer is serialized once, straight to bytes.
     code = request.path_params["code"]
-    as_of = today(request.app.state.clock)
-    found = driver_read(request.app.state.database, lambda conn: organizations.profile(conn, code, today=as_of))
+    as_of = today_of(request)
+    found = read_in_event_loop(request, lambda conn: organizations.profile(conn, code, today=as_of))
     return Response(_PROFILE.dump_json(found), media_type="application/json")
 
 

@@ -1,10 +1,12 @@
 """Public API: objections to published records and credit repair requests."""
 
+from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Request, Response
+from fastapi import APIRouter, Header, Path, Response
+from sqlmodel import Session
 
-from api.deps import SessionDep, Today
+from api.deps import Now, SessionDep, Today
 from api.problems import problem_responses
 from api.schemas.public import Filed, TicketStatus
 from service.tickets import intake
@@ -19,26 +21,26 @@ TicketSecret = Annotated[str, Header(alias="Ticket-Secret", min_length=10, max_l
 
 @router.post("/objections", status_code=201, response_model=Filed, operation_id="file_objection",
              responses=problem_responses(409, 422, 429))
-def file_objection(request: Request, response: Response, body: ObjectionFiling, session: SessionDep) -> intake.Filed:
+def file_objection(response: Response, body: ObjectionFiling, session: SessionDep, now: Now) -> intake.Filed:
     """Object to a published record (异议). The record shows as "under objection" until the
     deciding department answers (within 20 days by default). Keep the ticket and the secret: both
     are needed to follow the objection, and the secret is shown only now. One objection per record
     and contact may be pending (409 names it, in `existing_id`), and a record takes at most the
     rule set's `objection_pending_cap` pending objections (409)."""
     response.headers["Cache-Control"] = NO_STORE
-    return intake.file_objection(session, body, now=request.app.state.clock.now())
+    return intake.file_objection(session, body, now=now)
 
 
 @router.post("/repair-requests", status_code=201, response_model=Filed, operation_id="request_repair",
              responses=problem_responses(422, 429))
-def request_repair(request: Request, response: Response, body: RepairFiling, session: SessionDep) -> intake.Filed:
+def request_repair(response: Response, body: RepairFiling, session: SessionDep, now: Now) -> intake.Filed:
     """Apply for credit repair (信用修复) of a violation or black list entry, once its minimum
     publicity has been served, with a statement and a public credit commitment."""
     response.headers["Cache-Control"] = NO_STORE
-    return intake.request_repair(session, body, now=request.app.state.clock.now())
+    return intake.request_repair(session, body, now=now)
 
 
-def _status(response: Response, session: SessionDep, ticket: str, secret: str, today) -> intake.TicketStatus:
+def _status(response: Response, session: Session, ticket: str, secret: str, today: date) -> intake.TicketStatus:
     response.headers["Cache-Control"] = NO_STORE
     return intake.ticket_status(session, ticket, secret, today=today)
 

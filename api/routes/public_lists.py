@@ -8,13 +8,12 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import StreamingResponse
 
-from api.deps import Cursor, Limit, ReadConnection, Today
+from api.deps import Cursor, Limit, ReadConnection, Readings, Today
 from api.problems import problem_responses
 from api.routes.public import RegionQuery
-from db.session import reading
 from service.public import lists
 from service.rules.clock import Day
 
@@ -76,12 +75,11 @@ def _ndjson_lines(entries: Iterator[lists.ListEntry]) -> Iterator[str]:
 @router.get("/{list_name}/export", operation_id="export_list", response_class=StreamingResponse,
             responses={200: {"description": "The whole list", "content": {"text/csv": {}, "application/x-ndjson": {}}},
                        **problem_responses(422, 429)})
-def export_list(request: Request, today: Today, list_name: ListName = ListPath,
+def export_list(today: Today, readings: Readings, list_name: ListName = ListPath,
                 format: Literal["csv", "ndjson"] = Query("csv"), region: str | None = RegionQuery,
                 department: str | None = DepartmentQuery, since: Day | None = SinceQuery) -> StreamingResponse:
     """The whole list as CSV (UTF-8 with BOM) or NDJSON, streamed: memory stays flat whatever its length."""
-    entries = lists.export(lambda: reading(request.app.state.database), list_name, today=today,
-                                  region=region, department=department, since=since)
+    entries = lists.export(readings, list_name, today=today, region=region, department=department, since=since)
     lines, media = (_csv_lines(entries), "text/csv; charset=utf-8") if format == "csv" \
         else (_ndjson_lines(entries), "application/x-ndjson")
     filename = f"{list_name}-list-{today.isoformat()}.{format}"

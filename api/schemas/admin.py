@@ -1,7 +1,7 @@
 """Administration and token models."""
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,7 +12,7 @@ from service.rules.reference import DEPARTMENT_KINDS
 from service.rules.rule_sets import Rules
 
 DepartmentKind = Literal["market_regulation", "tax", "customs", "bank", "insurer", "other"]
-assert set(DepartmentKind.__args__) == set(DEPARTMENT_KINDS)  # type: ignore[attr-defined]
+assert set(get_args(DepartmentKind)) == set(DEPARTMENT_KINDS)
 
 
 class _RowView(BaseModel):

@@ -5,6 +5,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from service.records.fields import Kind
+
 
 class GradePublic(BaseModel):
     scheme: str = Field(examples=["default"])
@@ -19,7 +21,7 @@ class GradePublic(BaseModel):
 
 class RecordSummary(BaseModel):
     id: str = Field(examples=["rec_01JD2X3Y4Z5A6B7C8D9E0F1G2H"])
-    kind: Literal["rating", "violation", "disclosure", "list_entry"]
+    kind: Kind
     department: str = Field(description="Department that decided the record")
     version: int
     effective_on: date = Field(description="Decision, evaluation, publication or listing date")

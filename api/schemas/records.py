@@ -6,28 +6,28 @@ server-owned fields can never be mass-assigned.
 """
 
 from datetime import date, datetime
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator
 
 from db.tables import Organization
 from service.records.fields import (
     DisclosureFields,
+    Kind,
     ListEntryFields,
+    Placement,
     RatingFields,
     ViolationFields,
     Visibility,
 )
-from service.records.publishing import RecordHistory
+from service.records.history import RecordHistory
 
-DepartmentCode = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")]
 Reason = Annotated[str, Field(min_length=1, max_length=500)]
 
 
-class _Placement(BaseModel):
-    visibility: Visibility = Field(default="public", description="public, shared (all departments) or "
-                                   "restricted (the owner and the departments in shared_with)")
-    shared_with: list[DepartmentCode] = Field(default_factory=list, max_length=50)
+class RecordCreate(Placement):
+    """A new record as a department sends it: its fields and where it is shown."""
+
     fields_model: ClassVar[type[BaseModel]]
 
     def record_fields(self) -> Any:
@@ -35,19 +35,19 @@ class _Placement(BaseModel):
         return self.fields_model.model_validate(self.model_dump(exclude={"visibility", "shared_with", "code"}))
 
 
-class RatingCreate(RatingFields, _Placement):
+class RatingCreate(RatingFields, RecordCreate):
     fields_model = RatingFields
 
 
-class ViolationCreate(ViolationFields, _Placement):
+class ViolationCreate(ViolationFields, RecordCreate):
     fields_model = ViolationFields
 
 
-class DisclosureCreate(DisclosureFields, _Placement):
+class DisclosureCreate(DisclosureFields, RecordCreate):
     fields_model = DisclosureFields
 
 
-class ListEntryCreate(ListEntryFields, _Placement):
+class ListEntryCreate(ListEntryFields, RecordCreate):
     fields_model = ListEntryFields
     code: str = Field(min_length=1, max_length=64, description="USCC or legacy code of the organization",
                       examples=["914403001922038216"])
@@ -127,7 +127,7 @@ class RecordView(BaseModel):
     """A record as a department sees it, with its whole history."""
 
     id: str
-    kind: Literal["rating", "violation", "disclosure", "list_entry"]
+    kind: Kind
     organization: str
     department: str = Field(description="The deciding department (owner)")
     visibility: Visibility
@@ -148,8 +148,8 @@ class RecordView(BaseModel):
     def of(cls, history: RecordHistory) -> "RecordView":
         r = history.record
         return cls(
-            id=r.id, kind=r.kind, organization=r.organization_uscc, department=r.department_code,  # type: ignore[arg-type]
-            visibility=r.visibility, shared_with=history.shared_with, status=r.status,  # type: ignore[arg-type]
+            id=r.id, kind=r.kind, organization=r.organization_uscc, department=r.department_code,  # type: ignore[arg-type]  # kind: a str column that holds only Kind
+            visibility=r.visibility, shared_with=history.shared_with, status=r.status,  # type: ignore[arg-type]  # visibility: likewise
             status_reason=r.status_reason, version=r.version, effective_on=r.effective_on, ends_on=r.ends_on,
             rule_set_id=r.rule_set_id, details=r.details, created_at=r.created_at, updated_at=r.updated_at,
             versions=[VersionView(version=v.version, department=v.department_code, reason=v.reason,
@@ -158,6 +158,13 @@ class RecordView(BaseModel):
             status_changes=[StatusChangeView(status=c.status, reason=c.reason, changed_at=c.changed_at)
                             for c in history.status_changes],
         )
+
+
+class RecordPage(BaseModel):
+    items: list[RecordView]
+    next_cursor: str | None
+    sync_cursor: str = Field(description="Where the change feed stood when this page was read. After reading "
+                             "every page, follow GET /v1/events?after=<sync_cursor of the first page>.")
 
 
 class OrganizationDepartmentView(BaseModel):

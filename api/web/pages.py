@@ -16,12 +16,12 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
-from api.deps import ReadConnection, Today
+from api.deps import ClockDep, ReadConnection, Today, UnitsOfWork
 from api.web.forms import FormError, read_form
 from api.web.i18n import Language, words
-from db.session import transaction
 from service.errors import Conflict, InvalidCode, InvalidRecord, OrganizationNotFound
 from service.public import lists, organizations
+from service.public.organizations import PublicProfile
 from service.tickets import intake
 from service.tickets.intake import ObjectionFiling
 
@@ -60,7 +60,7 @@ def _message(request: Request, status: int, title_key: str, message: str) -> HTM
 
 @router.get("/", response_class=HTMLResponse)
 def search_page(request: Request, conn: ReadConnection, today: Today,
-                q: str | None = Query(None, max_length=50), cursor: str | None = Query(None, max_length=200)):
+                q: str | None = Query(None, max_length=50), cursor: str | None = Query(None, max_length=200)) -> HTMLResponse:
     page, error = None, None
     if q:
         try:
@@ -71,7 +71,7 @@ def search_page(request: Request, conn: ReadConnection, today: Today,
     return _render(request, "search.html", status=422 if error else 200, q=q, page=page, error=error)
 
 
-def _profile_or_message(request: Request, conn: ReadConnection, code: str, today: date):
+def _profile_or_message(request: Request, conn: ReadConnection, code: str, today: date) -> PublicProfile | HTMLResponse:
     try:
         return organizations.profile(conn, code, today=today)
     except InvalidCode as invalid:
@@ -81,7 +81,7 @@ def _profile_or_message(request: Request, conn: ReadConnection, code: str, today
 
 
 @router.get("/organizations/{code}", response_class=HTMLResponse)
-def organization_page(request: Request, code: str, conn: ReadConnection, today: Today):
+def organization_page(request: Request, code: str, conn: ReadConnection, today: Today) -> HTMLResponse:
     profile = _profile_or_message(request, conn, code[:64], today)
     if isinstance(profile, HTMLResponse):
         return profile
@@ -98,7 +98,7 @@ def _objection_form(request: Request, profile: organizations.PublicProfile, reco
 
 @router.get("/organizations/{code}/objection", response_class=HTMLResponse)
 def objection_page(request: Request, code: str, conn: ReadConnection, today: Today,
-                   record: str | None = Query(None, max_length=40)):
+                   record: str | None = Query(None, max_length=40)) -> HTMLResponse:
     profile = _profile_or_message(request, conn, code[:64], today)
     if isinstance(profile, HTMLResponse):
         return profile
@@ -131,20 +131,18 @@ async def _form_from_this_site(request: Request) -> dict[str, str] | HTMLRespons
 
 
 @router.post("/organizations/{code}/objection", response_class=HTMLResponse)
-async def file_objection_page(request: Request, code: str, today: Today):
-    database, clock = request.app.state.database, request.app.state.clock
+async def file_objection_page(request: Request, code: str, today: Today, clock: ClockDep, units: UnitsOfWork) -> HTMLResponse:
     form = await _form_from_this_site(request)
     if isinstance(form, HTMLResponse):
         return form
     form = {k: v for k, v in form.items() if k in ObjectionFiling.model_fields}
 
     def file() -> HTMLResponse:
-        with transaction(database) as session:
+        with units() as session:
             profile = organizations.profile(session.connection(), code[:64], today=today)
             try:
                 filing = ObjectionFiling.model_validate({k: v for k, v in form.items() if v != ""})
-                filed = intake.file_objection(session, filing, now=clock.now(),
-                                                     organization_uscc=profile.code)
+                filed = intake.file_objection(session, filing, now=clock.now(), organization_uscc=profile.code)
             except ValidationError as invalid:
                 problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in invalid.errors())
                 return _objection_form(request, profile, form.get("record_id", ""), form=form, error=problems,
@@ -166,7 +164,7 @@ async def file_objection_page(request: Request, code: str, today: Today):
 @router.get("/lists/{list_name}", response_class=HTMLResponse)
 def list_page(request: Request, list_name: str, conn: ReadConnection, today: Today,
               region: str | None = Query(None, max_length=30), department: str | None = Query(None, max_length=32),
-              since: str | None = Query(None, max_length=10), cursor: str | None = Query(None, max_length=200)):
+              since: str | None = Query(None, max_length=10), cursor: str | None = Query(None, max_length=200)) -> HTMLResponse:
     if list_name not in ("red", "black"):
         return _message(request, 404, "error_title", "red / black")
     filters = {"region": region, "department": department, "since": since}
@@ -184,13 +182,13 @@ def list_page(request: Request, list_name: str, conn: ReadConnection, today: Tod
 
 
 @router.get("/tickets", response_class=HTMLResponse)
-def ticket_page(request: Request):
+def ticket_page(request: Request) -> HTMLResponse:
     """Where a person follows an objection or repair request with its ticket and secret."""
     return _render(request, "ticket.html", form={}, status_of=None)
 
 
 @router.post("/tickets", response_class=HTMLResponse)
-async def ticket_status_page(request: Request, today: Today):
+async def ticket_status_page(request: Request, today: Today, units: UnitsOfWork) -> HTMLResponse:
     # The secret comes in the body, never the address: addresses end up in logs and histories.
     form = await _form_from_this_site(request)
     if isinstance(form, HTMLResponse):
@@ -198,7 +196,7 @@ async def ticket_status_page(request: Request, today: Today):
     ticket, secret = form.get("ticket", "").strip()[:40], form.get("secret", "").strip()[:100]
 
     def status() -> HTMLResponse:
-        with transaction(request.app.state.database) as session:
+        with units() as session:
             try:
                 found = intake.ticket_status(session, ticket, secret, today=today)
             except intake.TicketNotFound:

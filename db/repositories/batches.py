@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from db.bulk import insert_rows
+from db.inserts import insert_rows
 from db.tables import Batch, BatchLine
 
 

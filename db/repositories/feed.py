@@ -11,11 +11,11 @@ from sqlalchemy import Connection, case, func, select
 
 from db.repositories.events import PURGED_THROUGH
 from db.repositories.records import event_visible_to
-from db.tables import Event, EventCounter, Record
+from db.tables import Event, EventCounter, Record, table_of
 
-_event = Event.__table__
-_record = Record.__table__
-_counter = EventCounter.__table__
+_event = table_of(Event)
+_record = table_of(Record)
+_counter = table_of(EventCounter)
 
 
 @dataclass(frozen=True)
@@ -27,12 +27,14 @@ class FeedRow:
 
 
 def head(conn: Connection) -> int:
-    return conn.execute(select(func.coalesce(func.max(_event.c.seq), 0))).scalar_one()
+    seq: int = conn.execute(select(func.coalesce(func.max(_event.c.seq), 0))).scalar_one()
+    return seq
 
 
 def purged_through(conn: Connection) -> int:
     """The highest ``seq`` retention has deleted (0: none); every later event is still there."""
-    return conn.execute(select(_counter.c.value).where(_counter.c.name == PURGED_THROUGH)).scalar_one()
+    seq: int = conn.execute(select(_counter.c.value).where(_counter.c.name == PURGED_THROUGH)).scalar_one()
+    return seq
 
 
 def after(conn: Connection, seq: int, *, viewer: str, scan: int) -> list[FeedRow]:

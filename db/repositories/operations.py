@@ -4,10 +4,10 @@ from datetime import date
 
 from sqlalchemy import Connection, func, select
 
-from db.tables import Objection, Record, RepairRequest, WebhookDelivery, WebhookEndpoint
+from db.tables import Objection, Record, RepairRequest, WebhookDelivery, WebhookEndpoint, table_of
 
-_objection, _repair, _record = Objection.__table__, RepairRequest.__table__, Record.__table__
-_delivery, _endpoint = WebhookDelivery.__table__, WebhookEndpoint.__table__
+_objection, _repair, _record = table_of(Objection), table_of(RepairRequest), table_of(Record)
+_delivery, _endpoint = table_of(WebhookDelivery), table_of(WebhookEndpoint)
 
 
 def overdue_objections(conn: Connection, today: date) -> list[tuple[str, int]]:

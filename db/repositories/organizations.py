@@ -1,9 +1,11 @@
 """Queries on organizations (master data)."""
 
+from typing import Any
+
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from db.bulk import insert_rows
+from db.inserts import insert_rows
 from db.tables import Organization, OrganizationNameGram
 
 
@@ -24,7 +26,7 @@ class OrganizationRepository:
         statement = (
             select(Organization)
             .where(Organization.org_code == org_code)
-            .order_by(Organization.created_at, Organization.uscc)
+            .order_by(col(Organization.created_at), col(Organization.uscc))
             .limit(1)
         )
         return self.session.exec(statement).first()
@@ -41,7 +43,7 @@ class OrganizationRepository:
         self.session.flush()
         return organization
 
-    def add_many(self, organizations: list[dict], grams: list[dict]) -> None:
+    def add_many(self, organizations: list[dict[str, Any]], grams: list[dict[str, Any]]) -> None:
         """New organizations and their name-search pieces, one statement per table."""
         insert_rows(self.session, Organization, organizations)
         insert_rows(self.session, OrganizationNameGram, grams)
@@ -51,6 +53,6 @@ class OrganizationRepository:
 
     def index_name(self, uscc: str, grams: set[str]) -> None:
         """Replace the organization's name pieces in the search index."""
-        self.session.execute(delete(OrganizationNameGram).where(OrganizationNameGram.uscc == uscc))
+        self.session.execute(delete(OrganizationNameGram).where(col(OrganizationNameGram.uscc) == uscc))
         self.session.add_all(OrganizationNameGram(gram=g, uscc=uscc) for g in sorted(grams))
         self.session.flush()

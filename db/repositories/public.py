@@ -14,7 +14,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Date,
-    Select,
     and_,
     bindparam,
     exists,
@@ -24,13 +23,13 @@ from sqlalchemy import (
     true,
 )
 
-from db.prepared import Prepared, ReadSource
-from db.tables import Department, Grade, Objection, Organization, OrganizationNameGram, Record
+from db.prepared import AnySelect, Prepared, ReadSource
+from db.tables import Department, Grade, Objection, Organization, OrganizationNameGram, Record, table_of
 
-_org = Organization.__table__
-_rec = Record.__table__
-_grade = Grade.__table__
-_objection = Objection.__table__
+_org = table_of(Organization)
+_rec = table_of(Record)
+_grade = table_of(Grade)
+_objection = table_of(Objection)
 
 # The public never reads ``name`` or ``legal_representative`` themselves: only their public forms,
 # with personal data masked when written (service.records.personal_data).
@@ -121,7 +120,7 @@ def public_records(conn: ReadSource, uscc: str, *, today: date) -> list[PublicRe
     return [PublicRecordRow(*row) for row in _PUBLIC_RECORDS.rows(conn, uscc=uscc, today=today)]
 
 
-_gram = OrganizationNameGram.__table__
+_gram = table_of(OrganizationNameGram)
 _SEARCH_COLUMNS = (_org.c.uscc, _org.c.org_code, _PUBLIC_NAME, _org.c.region_code, _org.c.status,
                    _org.c.masked_fields)
 
@@ -157,7 +156,7 @@ def gram_count(conn: Connection, gram: str, *, cap: int) -> int:
 
 def _organization_filters(*, region: str | None, list_name: str | None,
                           today: date | None) -> list[ColumnElement[bool]]:
-    filters = []
+    filters: list[ColumnElement[bool]] = []
     if region:
         filters.append(_org.c.region_code.like(f"{_like_escape(region)}%", escape="\\"))
     if list_name:
@@ -168,7 +167,7 @@ def _organization_filters(*, region: str | None, list_name: str | None,
 
 def search_by_name_statement(*, gram: str, text: str, after: str | None, limit: int, dialect: str,
                              region: str | None = None, list_name: str | None = None,
-                             today: date | None = None) -> Select:
+                             today: date | None = None) -> AnySelect:
     """Organizations whose folded name contains ``text``, read through the index of ``gram``
     (one of the text's pieces), in code order after ``after``.
 
@@ -209,7 +208,7 @@ def search_by_code_prefix(conn: Connection, *, prefix: str, region: str | None, 
     return _filtered(conn, statement, region=region, list_name=list_name, today=today)
 
 
-def _filtered(conn: Connection, statement: Select, *, region: str | None, list_name: str | None,
+def _filtered(conn: Connection, statement: AnySelect, *, region: str | None, list_name: str | None,
               today: date) -> list[dict[str, Any]]:
     statement = statement.where(*_organization_filters(region=region, list_name=list_name, today=today))
     return [dict(row) for row in conn.execute(statement).mappings()]
@@ -228,7 +227,7 @@ def list_statuses(conn: Connection, usccs: list[str], *, today: date) -> dict[st
     return statuses
 
 
-_dept = Department.__table__
+_dept = table_of(Department)
 
 _LIST_COLUMNS = (
     _rec.c.id, _rec.c.organization_uscc, _PUBLIC_NAME, _org.c.region_code, _rec.c.list_name,

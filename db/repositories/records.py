@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, case, exists, literal
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, and_, col, or_, select
 
-from db.bulk import insert_rows
+from db.inserts import insert_rows
 from db.tables import Record, RecordAccess, RecordStatusChange, RecordVersion
 
 
@@ -17,7 +17,8 @@ def visible_to(department_code: Any, *, including_repaired: bool = False) -> Col
     others; restricted records of others that name it. A repaired record of another department
     is no longer shared ("谁认定、谁修复": the repair stops sharing). ``including_repaired``: what
     the department could see before a repair (the events that tell it to let go of its copy)."""
-    granted = exists().where(RecordAccess.record_id == Record.id, RecordAccess.department_code == department_code)
+    granted = exists().where(col(RecordAccess.record_id) == Record.id,
+                             col(RecordAccess.department_code) == department_code)
     shared = or_(col(Record.visibility).in_(("public", "shared")), and_(Record.visibility == "restricted", granted))
     others = shared if including_repaired else and_(col(Record.status) != "repaired", shared)
     return or_(Record.department_code == department_code, others)
@@ -125,7 +126,14 @@ class RecordRepository:
         rows = self.session.connection().execute(statement)  # Core: no ORM machinery for plain columns
         return {(kind, number): record_id for kind, number, record_id in rows if (kind, number) in wanted}
 
-    def add_many(self, records: list[dict], versions: list[dict], statuses: list[dict], grants: list[dict]) -> None:
+    def add(self, record: Record, version: RecordVersion, change: RecordStatusChange,
+            grants: Sequence[RecordAccess]) -> None:
+        """One new record with its first version, status row and grants."""
+        self.session.add_all([record, version, change, *grants])
+        self.session.flush()
+
+    def add_many(self, records: list[dict[str, Any]], versions: list[dict[str, Any]], statuses: list[dict[str, Any]],
+                 grants: list[dict[str, Any]]) -> None:
         """New records with their first versions, status rows and grants: one statement per table."""
         for table, rows in ((Record, records), (RecordVersion, versions), (RecordStatusChange, statuses),
                             (RecordAccess, grants)):

@@ -3,11 +3,13 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, update
+from sqlalchemy import select as select_columns  # SQLModel's select types four columns at most
 from sqlmodel import Session, col, or_, select
 
-from db.bulk import insert_rows
+from db.inserts import insert_rows
 from db.repositories.records import event_visible_to
 from db.sealing import is_sealed, sealer_of
 from db.tables import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookSecret
@@ -26,8 +28,8 @@ class ClaimedDelivery:
 def _due(now: datetime) -> ColumnElement[bool]:
     """Deliveries a worker may take now: pending and due, or held under a lease that ran out."""
     return and_(or_(WebhookDelivery.status == "pending",
-                    (WebhookDelivery.status == "sending") & (col(WebhookDelivery.lease_until) < now)),
-                WebhookDelivery.next_attempt_at <= now)
+                    (col(WebhookDelivery.status) == "sending") & (col(WebhookDelivery.lease_until) < now)),
+                col(WebhookDelivery.next_attempt_at) <= now)
 
 
 class WebhookRepository:
@@ -44,20 +46,21 @@ class WebhookRepository:
                      .order_by(col(WebhookEndpoint.created_at), col(WebhookEndpoint.id)))
         return self.session.exec(statement).all()
 
-    def subscribed_pairs(self, first_seq: int, last_seq: int) -> list[tuple[int, str, str, list[str] | None]]:
+    def subscribed_pairs(self, first_seq: int, last_seq: int) -> list[tuple[int, str, str, Sequence[str] | None]]:
         """(seq, event type, endpoint, its type filter) for each enabled endpoint that gets each
         event in the range; nothing at all (one cheap query) when no endpoint is enabled."""
         if self.session.exec(select(WebhookEndpoint.id).where(WebhookEndpoint.status == "enabled").limit(1)).first() \
                 is None:
             return []
         statement = (select(Event.seq, Event.type, WebhookEndpoint.id, WebhookEndpoint.event_types)
-                     .join(WebhookEndpoint, WebhookEndpoint.status == "enabled")
+                     .join(WebhookEndpoint, col(WebhookEndpoint.status) == "enabled")
                      .where(Event.seq >= first_seq, Event.seq <= last_seq,
                             event_visible_to(WebhookEndpoint.department_code, Event.type, Event.record_id))
                      .order_by(col(Event.seq)))
-        return [tuple(row) for row in self.session.exec(statement)]  # type: ignore[misc]
+        return [(seq, event_type, endpoint_id, event_types)
+                for seq, event_type, endpoint_id, event_types in self.session.exec(statement)]
 
-    def add_deliveries(self, rows: list[dict]) -> None:
+    def add_deliveries(self, rows: list[dict[str, Any]]) -> None:
         insert_rows(self.session, WebhookDelivery, rows)
 
     def secrets(self, endpoint_id: str, *, now: datetime) -> list[str]:
@@ -122,7 +125,7 @@ class WebhookRepository:
         does not block writers adding deliveries), so on PostgreSQL two workers never count the
         same endpoint's in-flight deliveries at once; SQLite's write lock serializes claimers."""
         delivery = WebhookDelivery
-        due = (delivery.endpoint_id == WebhookEndpoint.id) & _due(now)
+        due = (col(delivery.endpoint_id) == WebhookEndpoint.id) & _due(now)
         oldest_due = select(func.min(delivery.next_attempt_at)).where(due).scalar_subquery()
         in_flight = (select(func.count()).select_from(delivery)
                      .where(delivery.endpoint_id == WebhookEndpoint.id, delivery.status == "sending",
@@ -156,11 +159,12 @@ class WebhookRepository:
         ids = list(self.session.execute(
             update(delivery).where(col(delivery.id).in_(ids), _due(now))
             .values(status="sending", lease_owner=owner, lease_until=lease_until, updated_at=now)
-            .returning(delivery.id)).scalars())
+            .returning(col(delivery.id))).scalars())
         if not ids:
             return []
-        rows = self.session.exec(
-            select(delivery.id, delivery.endpoint_id, WebhookEndpoint.url, delivery.attempts, Event.id, Event.envelope)
+        rows = self.session.execute(
+            select_columns(col(delivery.id), col(delivery.endpoint_id), col(WebhookEndpoint.url),
+                           col(delivery.attempts), col(Event.id), col(Event.envelope))
             .join(WebhookEndpoint, col(WebhookEndpoint.id) == delivery.endpoint_id)
             .join(Event, col(Event.seq) == delivery.event_seq)
             .where(col(delivery.id).in_(ids))

@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypedDict, Unpack
 
 from sqlmodel import Session
 
@@ -36,16 +37,26 @@ def record(session: Session, call: AuditedCall, *, status: int, at: datetime, de
     ))
 
 
+class AuditFilters(TypedDict, total=False):
+    """What a page of the trail may be narrowed to; None (or absent) is no filter."""
+
+    department_code: str | None
+    client_id: str | None
+    action: str | None
+    outcome: str | None
+    since: datetime | None
+    until: datetime | None
+
+
 @dataclass(frozen=True)
 class AuditPage:
     entries: Sequence[AuditEntry]
     next_cursor: str | None
 
 
-def page(session: Session, *, limit: int, cursor: str | None = None, **filters: object) -> AuditPage:
+def page(session: Session, *, limit: int, cursor: str | None = None, **filters: Unpack[AuditFilters]) -> AuditPage:
     """Newest first; ``cursor`` continues below the previous page's last entry."""
-    entries = AuditRepository(session).page(limit=limit + 1, before_id=decode_position_cursor(cursor),
-                                            **filters)  # type: ignore[arg-type]
+    entries = AuditRepository(session).page(limit=limit + 1, before_id=decode_position_cursor(cursor), **filters)
     has_more = len(entries) > limit
     entries = entries[:limit]
     return AuditPage(entries, encode_cursor(entries[-1].id) if has_more and entries else None)

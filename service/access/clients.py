@@ -128,6 +128,24 @@ def authenticate(session: Session, client_id: str, secret: str) -> ApiClient:
     return client
 
 
+class ScopeNotGranted(Exception):
+    """A token asked for scopes its client does not hold, or for none."""
+
+    def __init__(self, granted: frozenset[str]) -> None:
+        super().__init__(f"this client may request only: {' '.join(sorted(granted))}")
+        self.granted = granted
+
+
+def token_scopes(client: ApiClient, requested: str | None) -> frozenset[str]:
+    """The scopes a token for ``client`` carries: those ``requested`` (space-separated), by
+    default every scope it holds; never one it does not hold."""
+    granted = frozenset(client.scopes.split())
+    scopes = frozenset(requested.split()) if requested else granted
+    if not scopes or not scopes <= granted:
+        raise ScopeNotGranted(granted)
+    return scopes
+
+
 def active_actor(session: Session, client_id: str, department_code: str, scopes: frozenset[str]) -> Actor:
     """The actor behind a verified token, if its client still exists, is not revoked, and still
     belongs to the department and holds the scopes the token claims."""

@@ -20,7 +20,7 @@ from db.repositories.records import RecordRepository
 from db.tables import Organization, Record
 from service.cursors import decode_cursor, encode_cursor
 from service.organizations import master_data
-from service.records.publishing import RecordHistory, histories
+from service.records.history import RecordHistory, histories
 from service.rules.clock import local_date
 
 

@@ -1,7 +1,7 @@
 """Organizations: master data keyed on the USCC, and finding one by any code form."""
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 from sqlmodel import Session
@@ -11,10 +11,10 @@ from db.tables import Organization
 from service import codes
 from service.errors import DomainError, NotOwner, OrganizationNotFound
 from service.public import name_index
-from service.records.fields import StorableFields, Text
+from service.records.fields import Readable, StorableFields
 from service.records.personal_data import mask_fields
 from service.rules.reference import require_department
-from service.sync import events
+from service.sync import event_types, events
 
 OrganizationStatus = Literal["operating", "suspended", "revoked", "deregistered"]
 STATUS_LABELS = {
@@ -23,6 +23,10 @@ STATUS_LABELS = {
     "revoked": ("吊销", "Licence revoked"),
     "deregistered": ("注销", "Deregistered"),
 }
+OrganizationName = Annotated[str, Field(min_length=2, max_length=200), Readable]
+PersonName = Annotated[str, Field(min_length=1, max_length=100), Readable]
+Address = Annotated[str, Field(min_length=1, max_length=300), Readable]
+Industry = Annotated[str, Field(min_length=1, max_length=100), Readable]
 
 
 class OrganizationFields(StorableFields):
@@ -30,11 +34,11 @@ class OrganizationFields(StorableFields):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: Text(200, min_length=2) = Field(examples=["华为技术有限公司"])  # type: ignore[valid-type]
+    name: OrganizationName = Field(examples=["华为技术有限公司"])
     status: OrganizationStatus = "operating"
-    legal_representative: Text(100) | None = None  # type: ignore[valid-type]
-    address: Text(300) | None = None  # type: ignore[valid-type]
-    industry: Text(100) | None = None  # type: ignore[valid-type]
+    legal_representative: PersonName | None = None
+    address: Address | None = None
+    industry: Industry | None = None
 
 
 def _public_columns(name: str, legal_representative: str | None) -> dict[str, Any]:
@@ -74,7 +78,7 @@ def upsert(
     organization = repository.get(uscc)
     created = organization is None
     public = _public_columns(fields.name, fields.legal_representative)
-    renamed = created or organization.public_name != public["public_name"]
+    renamed = organization is None or organization.public_name != public["public_name"]
     if organization is not None and department_code is not None:
         _require_master_data_authority(session, organization, department_code)
     if organization is None:
@@ -101,7 +105,7 @@ def upsert(
         repository.index_name(uscc, name_index.grams(organization.public_name))
     events.emit(
         session,
-        "organization.updated",
+        event_types.ORGANIZATION_UPDATED,
         {"code": uscc, "created": created, "status": organization.status},
         at=now,
         organization_uscc=uscc,
@@ -129,8 +133,8 @@ def register_many(session: Session, items: list[tuple[int, str, OrganizationFiel
                      "created_at": now, "updated_at": now, **values,
                      **(public := _public_columns(fields.name, fields.legal_representative))})
         grams += [{"gram": gram, "uscc": uscc} for gram in sorted(name_index.grams(public["public_name"]))]
-        changes.append(("organization.updated", {"code": uscc, "created": True, "status": values["status"]}, uscc,
-                        None))
+        changes.append((event_types.ORGANIZATION_UPDATED, {"code": uscc, "created": True, "status": values["status"]},
+                        uscc, None))
         outcome[key] = uscc
     OrganizationRepository(session).add_many(rows, grams)
     events.emit_many(session, changes, at=now)

@@ -20,6 +20,10 @@ EXPORT_FIELDS = ("record_id", "code", "org_code", "name", "region_code", "provin
                  "masked_fields")
 
 
+# Named outside ListEntry, whose ``list`` field (the public name of the list) hides the builtin inside it.
+FieldNames = list[str]
+
+
 @dataclass(frozen=True)
 class ListEntry:
     record_id: str
@@ -36,7 +40,7 @@ class ListEntry:
     expires_on: date | None
     department: str
     department_name: str
-    masked_fields: list[str]  # fields in which personal data was masked ("name" for the organization's)
+    masked_fields: FieldNames  # fields in which personal data was masked ("name" for the organization's)
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,9 @@ class PublicRecord:
 
 
 @dataclass(frozen=True)
-class PublicProfile:
+class _Organization:
+    """What every public answer says of an organization before anything else."""
+
     code: str
     org_code: str
     name: str
@@ -57,6 +59,10 @@ class PublicProfile:
     province_zh: str | None
     province_en: str | None
     status: str
+
+
+@dataclass(frozen=True)
+class PublicProfile(_Organization):
     status_zh: str
     status_en: str
     legal_representative: str | None
@@ -130,14 +136,7 @@ def profile(conn: ReadSource, code: str, *, today: date) -> PublicProfile:
 
 
 @dataclass(frozen=True)
-class SearchHit:
-    code: str
-    org_code: str
-    name: str
-    region_code: str
-    province_zh: str | None
-    province_en: str | None
-    status: str
+class SearchHit(_Organization):
     list_status: str
     masked_fields: list[str] = field(default_factory=list)
 

@@ -26,6 +26,9 @@ from service.records.personal_data import mask_fields
 from service.rules.clock import not_a_number
 
 Visibility = Literal["public", "shared", "restricted"]
+# The kinds of record, named once: the API's models, the batch lines and the events take them from here.
+Kind = Literal["rating", "violation", "disclosure", "list_entry"]
+DepartmentCode = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")]
 Severity = Literal["minor", "general", "serious"]
 ListName = Literal["red", "black"]
 PenaltyType = Literal[
@@ -118,16 +121,16 @@ def _no_control_characters(text: str) -> str:
     return text
 
 
-def Text(max_length: int, *, min_length: int = 1) -> Any:
-    """Text of a person or a department: bounded, and free of control characters."""
-    return Annotated[str, Field(min_length=min_length, max_length=max_length), AfterValidator(_no_control_characters)]
+# What a person or a department writes is bounded, then refused if it holds control or invisible
+# characters; each kind of text spells both: ``Annotated[str, Field(max_length=...), Readable]``.
+Readable = AfterValidator(_no_control_characters)
 
-
-ShortText = Text(200)
+ShortText = Annotated[str, Field(min_length=1, max_length=200), Readable]
 # As long as their columns: longer ones were refused by PostgreSQL (a 500 or a stuck line), not by us.
-DecisionNumber = Text(100)
-SchemeCode = Text(32)
-LongText = Text(4000)
+DecisionNumber = Annotated[str, Field(min_length=1, max_length=100), Readable]
+SchemeCode = Annotated[str, Field(min_length=1, max_length=32), Readable]
+Grade = Annotated[str, Field(min_length=1, max_length=8), Readable]
+LongText = Annotated[str, Field(min_length=1, max_length=4000), Readable]
 
 
 class RecordFields(StorableFields):
@@ -140,7 +143,7 @@ class RecordFields(StorableFields):
 
 class RatingFields(RecordFields):
     scheme: SchemeCode = Field(default="default", examples=["default"])
-    grade: Text(8) = Field(examples=["AA"])  # type: ignore[valid-type]
+    grade: Grade = Field(examples=["AA"])
     score: Decimal | None = Field(default=None, ge=0, le=1000, decimal_places=2, examples=["88.5"])
     standard: ShortText | None = Field(default=None, examples=["GB/T 31863-2015"])
     evaluated_on: RegistryDate
@@ -204,7 +207,7 @@ class ListEntryFields(RecordFields):
         return self
 
 
-FIELDS_BY_KIND: dict[str, type[RecordFields]] = {
+FIELDS_BY_KIND: dict[Kind, type[RecordFields]] = {
     "rating": RatingFields,
     "violation": ViolationFields,
     "disclosure": DisclosureFields,
@@ -233,3 +236,11 @@ def public_summary(kind: str, details: dict[str, Any]) -> tuple[dict[str, Any], 
     (None when nothing was masked)."""
     summary, masked = mask_fields({name: details.get(name) for name in PUBLIC_FIELDS[kind]})
     return summary, masked or None
+
+
+class Placement(StorableFields):
+    """Where a record is shown, as a single write and a batch line both take it."""
+
+    visibility: Visibility = Field(default="public", description="public, shared (all departments) or "
+                                   "restricted (the owner and the departments in shared_with)")
+    shared_with: list[DepartmentCode] = Field(default_factory=list, max_length=50)

@@ -10,7 +10,7 @@ changes the trail's timing, never what the public saw.
 Red entries ended by a black listing are ended when the black listing is published (publishing.publish):
 that is a decision, not a deadline. The sweep only repairs what that rule once let through: red
 entries stored beside a black one before red entries were refused under a black one (see
-publishing.end_red_entries_under_black); a registry upgraded to that rule has them ended at its first
+red_and_black.end_red_entries_under_black); a registry upgraded to that rule has them ended at its first
 sweep, which every worker runs as it starts.
 """
 
@@ -22,7 +22,8 @@ from datetime import datetime
 from sqlmodel import Session
 
 from db.repositories.records import RecordRepository
-from service.records import publishing
+from service.lists import red_and_black
+from service.records import status
 from service.rules.clock import local_date
 
 log = logging.getLogger("registry.lifecycle")
@@ -38,14 +39,14 @@ def sweep(unit_of_work: Callable[[], AbstractContextManager[Session]], *, now: d
         with unit_of_work() as session:
             due = RecordRepository(session).due_to_expire(today, limit=BATCH)
             for record in due:
-                publishing.expire(session, record, now=now)
+                status.expire(session, record, now=now)
         expired += len(due)
         if len(due) < BATCH:
             break
     if expired:
         log.info("lifecycle sweep expired %d records due by %s", expired, today.isoformat())
     with unit_of_work() as session:
-        ended = publishing.end_red_entries_under_black(session, now=now)
+        ended = red_and_black.end_red_entries_under_black(session, now=now)
     if ended:
         log.warning("lifecycle sweep ended %d red entries in force beside a black one", ended)
     return expired

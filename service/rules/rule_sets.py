@@ -5,6 +5,7 @@ the rule set it was decided under, so a later rule change never rewrites an old 
 """
 
 import calendar
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -79,14 +80,14 @@ def add_months(start: date, months: int) -> date:
 
 
 def violation_publicity_until(
-    rules: Rules, *, severity: str, decided_on: date, penalty_types: list[str]
+    rules: Rules, *, severity: str, decided_on: date, penalty_types: Sequence[str]
 ) -> date:
     """The last day + 1 on which a violation may be shown: publicity stops at the maximum window.
 
     A warning-only penalty (when the rule set does not publish them) ends the day it starts,
     so it is never public.
     """
-    if penalty_types == ["warning"] and not rules.publish_warning_only:
+    if list(penalty_types) == ["warning"] and not rules.publish_warning_only:
         return decided_on
     return add_months(decided_on, rules.violation_publicity[severity].max_months)
 

@@ -5,6 +5,7 @@ webhooks sign and send, so a subscriber can verify exactly what was stored. Payl
 ids, versions, kinds, reasons; never personal data.
 """
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +14,10 @@ from sqlmodel import Session
 
 from db.ids import new_id
 from db.repositories.events import EventRepository
+from service.sync.event_types import EVENT_TYPES
 from service.sync.webhooks import endpoints
+
+_DOCUMENTED = frozenset(EVENT_TYPES)
 
 
 def serialize(envelope: dict[str, Any]) -> str:
@@ -29,7 +33,7 @@ def emit(session: Session, event_type: str, data: dict[str, Any], *, at: datetim
     emit_many(session, [(event_type, data, organization_uscc, record_id)], at=at)
 
 
-def emit_many(session: Session, items: list[tuple[str, dict[str, Any], str | None, str | None]], *,
+def emit_many(session: Session, items: Sequence[tuple[str, dict[str, Any], str | None, str | None]], *,
               at: datetime) -> None:
     """Events (type, data, organization, record), numbered in order: one statement each for the
     numbers, the rows and the webhook deliveries, however many there are."""
@@ -40,6 +44,8 @@ def emit_many(session: Session, items: list[tuple[str, dict[str, Any], str | Non
     timestamp = at.isoformat().replace("+00:00", "Z")
     rows = []
     for seq, (event_type, data, organization_uscc, record_id) in zip(seqs, items, strict=True):
+        if event_type not in _DOCUMENTED:  # subscribers learn of a type from the OpenAPI document first
+            raise ValueError(f"{event_type} is not in service.sync.event_types.EVENT_TYPES")
         event_id = new_id("evt")
         rows.append({"seq": seq, "id": event_id, "type": event_type, "occurred_at": at,
                      "organization_uscc": organization_uscc, "record_id": record_id,

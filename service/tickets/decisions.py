@@ -14,30 +14,32 @@ Only the record's own department sees or decides these; to anyone else they do n
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlmodel import Session
 
-from db.repositories.intake import IntakeRepository
+from db.repositories.tickets import TicketRepository
 from db.tables import Objection, Record, RepairRequest
 from service.cursors import decode_cursor, encode_cursor
 from service.errors import InvalidTransition
-from service.records import publishing
-from service.records.fields import Text
+from service.records import changes, status
+from service.records.fields import Readable
 from service.rules.clock import local_date
-from service.sync import events
+from service.sync import event_types, events
 from service.tickets.intake import TicketNotFound, repair_allowed
 
 ObjectionOutcome = Literal["corrected", "upheld", "withdrawn"]
 RepairOutcome = Literal["approved", "rejected"]
+DecisionReason = Annotated[str, Field(min_length=2, max_length=2000), Readable]
+Ticket = TypeVar("Ticket", Objection, RepairRequest)
 
 
 class ObjectionDecision(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     outcome: ObjectionOutcome
-    reason: Text(2000, min_length=2) = Field(  # type: ignore[valid-type]
+    reason: DecisionReason = Field(
         description="The answer to the filer; also the reason of the correction or withdrawal",
         examples=["经核查，处罚金额录入错误，已更正"])
     fields: dict[str, Any] | None = Field(
@@ -54,35 +56,35 @@ class RepairDecision(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     outcome: RepairOutcome
-    reason: Text(2000, min_length=2) = Field(examples=["已履行行政处罚决定并作出信用承诺"])  # type: ignore[valid-type]
+    reason: DecisionReason = Field(examples=["已履行行政处罚决定并作出信用承诺"])
 
 
 @dataclass(frozen=True)
-class TicketPage:
-    items: list[tuple[Objection | RepairRequest, Record]]
+class TicketPage(Generic[Ticket]):
+    items: list[tuple[Ticket, Record]]
     next_cursor: str | None
 
 
-def _page(session: Session, model: type[Objection] | type[RepairRequest], *, department_code: str,
-          status: str | None, cursor: str | None, limit: int) -> TicketPage:
-    rows = IntakeRepository(session).of_department(model, department_code, status=status,
+def _page(session: Session, model: type[Ticket], *, department_code: str,
+          status: str | None, cursor: str | None, limit: int) -> TicketPage[Ticket]:
+    rows = TicketRepository(session).of_department(model, department_code, status=status,
                                                    after_id=decode_cursor(cursor), limit=limit + 1)
     return TicketPage(list(rows[:limit]), encode_cursor(rows[limit - 1][0].id) if len(rows) > limit else None)
 
 
 def objections(session: Session, *, department_code: str, status: str | None, cursor: str | None,
-               limit: int) -> TicketPage:
+               limit: int) -> TicketPage[Objection]:
     return _page(session, Objection, department_code=department_code, status=status, cursor=cursor, limit=limit)
 
 
 def repair_requests(session: Session, *, department_code: str, status: str | None, cursor: str | None,
-                    limit: int) -> TicketPage:
+                    limit: int) -> TicketPage[RepairRequest]:
     return _page(session, RepairRequest, department_code=department_code, status=status, cursor=cursor, limit=limit)
 
 
-def _pending_of(session: Session, model: type[Objection] | type[RepairRequest], ticket_id: str,
-                department_code: str) -> tuple[Any, Record]:
-    found = IntakeRepository(session).of_department_by_id(model, ticket_id, department_code)
+def _pending_of(session: Session, model: type[Ticket], ticket_id: str,
+                department_code: str) -> tuple[Ticket, Record]:
+    found = TicketRepository(session).of_department_by_id(model, ticket_id, department_code)
     if found is None:
         raise TicketNotFound(f"no {model.__name__.lower().replace('request', ' request')} {ticket_id} "
                              "on this department's records")
@@ -94,7 +96,7 @@ def _pending_of(session: Session, model: type[Objection] | type[RepairRequest], 
 
 def _close(session: Session, ticket: Objection | RepairRequest, outcome: str, reason: str, now: datetime) -> None:
     ticket.status, ticket.decided_at, ticket.decision_reason = outcome, now, reason
-    IntakeRepository(session).add(ticket)
+    TicketRepository(session).add(ticket)
 
 
 def decide_objection(session: Session, objection_id: str, decision: ObjectionDecision, *, department_code: str,
@@ -105,14 +107,14 @@ def decide_objection(session: Session, objection_id: str, decision: ObjectionDec
     because = f"objection {objection_id}: {decision.reason}"
     if decision.outcome == "corrected":
         assert decision.fields is not None
-        publishing.correct(session, record.id, decision.fields, department_code=department_code, reason=because, now=now,
+        changes.correct(session, record.id, decision.fields, department_code=department_code, reason=because, now=now,
                         scopes=scopes)
     elif decision.outcome == "withdrawn":
-        publishing.withdraw(session, record.id, department_code=department_code, reason=because, now=now,
+        changes.withdraw(session, record.id, department_code=department_code, reason=because, now=now,
                          scopes=scopes)
     _close(session, objection, decision.outcome, decision.reason, now)
-    events.emit(session, "objection.resolved", {"objection_id": objection.id, "record_id": record.id,
-                                                "outcome": decision.outcome},
+    events.emit(session, event_types.OBJECTION_RESOLVED, {"objection_id": objection.id, "record_id": record.id,
+                                                          "outcome": decision.outcome},
                 at=now, organization_uscc=record.organization_uscc, record_id=record.id)
     return objection, record
 
@@ -125,9 +127,9 @@ def decide_repair(session: Session, request_id: str, decision: RepairDecision, *
             raise InvalidTransition(f"record {record.id} is {record.status}: there is nothing left to repair; "
                                     "reject the request with that reason")
         repair_allowed(session, record, today=local_date(now))
-        publishing.repair(session, record, reason=f"credit repair {request_id}: {decision.reason}", now=now)
+        status.repair(session, record, reason=f"credit repair {request_id}: {decision.reason}", now=now)
     _close(session, repair, decision.outcome, decision.reason, now)
-    events.emit(session, "repair.decided", {"repair_request_id": repair.id, "record_id": record.id,
-                                            "outcome": decision.outcome},
+    events.emit(session, event_types.REPAIR_DECIDED, {"repair_request_id": repair.id, "record_id": record.id,
+                                                      "outcome": decision.outcome},
                 at=now, organization_uscc=record.organization_uscc, record_id=record.id)
     return repair, record

@@ -12,33 +12,39 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 from sqlmodel import Session
 
 from db.ids import new_id
-from db.repositories.intake import IntakeRepository
 from db.repositories.records import RecordRepository
+from db.repositories.tickets import TicketRepository
 from db.tables import Objection, Record, RepairRequest
 from service.errors import InvalidRecord, NotFound, ObjectionLimit, TicketPending
-from service.records.fields import Text
+from service.records.fields import Readable
 from service.records.personal_data import mask
 from service.rules.clock import local_date
 from service.rules.reference import rule_set_for, rules_of
 from service.rules.rule_sets import add_months
-from service.sync import events
+from service.sync import event_types, events
 
 
 class TicketNotFound(NotFound):
     title = "Ticket not found"
 
 
+ObjectionReason = Annotated[str, Field(min_length=5, max_length=2000), Readable]
+RepairText = Annotated[str, Field(min_length=10, max_length=4000), Readable]  # the statement, the commitment
+Contact = Annotated[str, Field(min_length=3, max_length=200), Readable]
+
+
 class ObjectionFiling(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     record_id: str = Field(max_length=40, pattern=r"^rec_[0-9A-Z]{26}$")
-    reason: Text(2000, min_length=5) = Field(description="What is wrong with the record")  # type: ignore[valid-type]
-    contact: Text(200, min_length=3) = Field(description="How the department can reach you; never published")  # type: ignore[valid-type]
+    reason: ObjectionReason = Field(description="What is wrong with the record")
+    contact: Contact = Field(description="How the department can reach you; never published")
     evidence_url: HttpUrl | None = Field(default=None, description="A link to supporting documents")
 
 
@@ -46,11 +52,10 @@ class RepairFiling(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     record_id: str = Field(max_length=40, pattern=r"^rec_[0-9A-Z]{26}$")
-    statement: Text(4000, min_length=10) = Field(  # type: ignore[valid-type]
+    statement: RepairText = Field(
         description="How the obligations of the decision were performed (fine paid, defects corrected...)")
-    commitment: Text(4000, min_length=10) = Field(  # type: ignore[valid-type]
-        description="The public credit commitment (信用承诺) of the organization")
-    contact: Text(200, min_length=3) = Field(description="Never published")  # type: ignore[valid-type]
+    commitment: RepairText = Field(description="The public credit commitment (信用承诺) of the organization")
+    contact: Contact = Field(description="Never published")
 
 
 @dataclass(frozen=True)
@@ -82,12 +87,11 @@ def _secret() -> tuple[str, str]:
 
 def _published_record(session: Session, record_id: str, *, today: date, lock: bool = False) -> Record:
     record = RecordRepository(session).get(record_id, lock=lock)
-    in_force = record is not None and record.visibility == "public" and record.status == "active" \
-        and record.effective_on <= today and (record.ends_on is None or today < record.ends_on)
-    if not in_force:
+    if record is None or not (record.visibility == "public" and record.status == "active"
+                              and record.effective_on <= today and (record.ends_on is None or today < record.ends_on)):
         # Only published records can be objected to; saying more would reveal unpublished ones.
         raise InvalidRecord(f"{record_id} is not a record on public display", field="record_id")
-    return record  # type: ignore[return-value]
+    return record
 
 
 def _same_filer(contact: str) -> str:
@@ -107,7 +111,7 @@ def file_objection(session: Session, filing: ObjectionFiling, *, now: datetime,
         raise InvalidRecord(f"{record.id} is not a record of {organization_uscc}", field="record_id")
     rules = rules_of(session, record.rule_set_id)
     cap = rule_set_for(session, today)[1].objection_pending_cap
-    pending = IntakeRepository(session).pending_objections(record.id, limit=cap)
+    pending = TicketRepository(session).pending_objections(record.id, limit=cap)
     filer = _same_filer(filing.contact)
     for existing in pending:
         if _same_filer(existing.contact) == filer:
@@ -123,9 +127,10 @@ def file_objection(session: Session, filing: ObjectionFiling, *, now: datetime,
         secret_hash=secret_hash, rule_set_id=record.rule_set_id, filed_at=now,
         deadline=local_date(now) + timedelta(days=rules.objection_deadline_days),
     )
-    IntakeRepository(session).add(objection)
-    events.emit(session, "objection.filed", {"objection_id": objection.id, "record_id": record.id,
-                                             "department": record.department_code, "deadline": str(objection.deadline)},
+    TicketRepository(session).add(objection)
+    events.emit(session, event_types.OBJECTION_FILED, {"objection_id": objection.id, "record_id": record.id,
+                                                       "department": record.department_code,
+                                                       "deadline": str(objection.deadline)},
                 at=now, organization_uscc=record.organization_uscc, record_id=record.id)
     return Filed(objection.id, secret, record.id, objection.status, now, objection.deadline)
 
@@ -157,9 +162,9 @@ def request_repair(session: Session, filing: RepairFiling, *, now: datetime) -> 
     repair = RepairRequest(id=new_id("rep"), record_id=record.id, status="pending", statement=filing.statement,
                            commitment=filing.commitment, contact=filing.contact, secret_hash=secret_hash,
                            filed_at=now)
-    IntakeRepository(session).add(repair)
-    events.emit(session, "repair.requested", {"repair_request_id": repair.id, "record_id": record.id,
-                                              "department": record.department_code},
+    TicketRepository(session).add(repair)
+    events.emit(session, event_types.REPAIR_REQUESTED, {"repair_request_id": repair.id, "record_id": record.id,
+                                                        "department": record.department_code},
                 at=now, organization_uscc=record.organization_uscc, record_id=record.id)
     return Filed(repair.id, secret, record.id, repair.status, now, None)
 
@@ -173,7 +178,7 @@ def overdue(ticket: Objection | RepairRequest, today: date) -> bool:
 def ticket_status(session: Session, ticket: str, secret: str, *, today: date) -> TicketStatus:
     """The state of an objection or repair request, for whoever holds its ticket and secret.
     A wrong secret and an unknown ticket answer alike."""
-    repository = IntakeRepository(session)
+    repository = TicketRepository(session)
     row = repository.objection(ticket) if ticket.startswith("obj_") else \
         repository.repair_request(ticket) if ticket.startswith("rep_") else None
     given = hashlib.sha256(secret.encode()).hexdigest()

@@ -26,7 +26,7 @@ from db.repositories.webhooks import ClaimedDelivery, WebhookRepository
 from db.sealing import SealingKeyMismatch
 from db.tables import WebhookAttempt
 from service.rules.clock import Clock
-from service.sync import events
+from service.sync import event_types, events
 from service.sync.webhooks import destinations
 from service.sync.webhooks.signing import signature_header
 
@@ -108,8 +108,9 @@ def attempt(client: httpx.Client, delivery: ClaimedDelivery, secrets: list[str],
                "webhook-timestamp": str(timestamp),
                "webhook-signature": signature_header(secrets, delivery.event_id, timestamp, body)}
 
-    def done(**result: object) -> Outcome:
-        return Outcome(started_at, int((time.monotonic() - started) * 1000), **result)  # type: ignore[arg-type]
+    def done(*, status_code: int | None = None, error: str | None = None, retry_after: float | None = None) -> Outcome:
+        return Outcome(started_at, int((time.monotonic() - started) * 1000), status_code=status_code, error=error,
+                       retry_after=retry_after)
 
     try:
         with destinations.deadline(policy.attempt_seconds), \
@@ -167,7 +168,7 @@ def test_ping(client: httpx.Client, *, endpoint_id: str, url: str, secrets: list
     """Send a signed ``webhook.test`` message now and report what came back. It is not an event
     of the registry, so it is neither in the feed nor retried."""
     message_id = "evt_test_" + endpoint_id.removeprefix("whe_")
-    envelope = events.serialize({"id": message_id, "type": "webhook.test",
+    envelope = events.serialize({"id": message_id, "type": event_types.WEBHOOK_TEST,
                                  "timestamp": now.isoformat().replace("+00:00", "Z"),
                                  "data": {"endpoint_id": endpoint_id, "message": "test from the credit registry"}})
     delivery = ClaimedDelivery(id="", endpoint_id=endpoint_id, url=url, attempts=0, event_id=message_id,

@@ -48,16 +48,21 @@ _resolver = ThreadPoolExecutor(max_workers=8, thread_name_prefix="resolve")
 _TUNNELS = (ipaddress.ip_network("2002::/16"), ipaddress.ip_network("2001::/32"), ipaddress.ip_network("fec0::/10"))
 
 
-def _resolve(host: str, port: int) -> list[tuple]:
-    """getaddrinfo within the attempt's time: the C resolver has no timeout of its own (glibc can
-    wait 30 s on a silent name server), so it runs aside and the attempt stops waiting for it."""
+def _resolve(host: str, port: int) -> list[str]:
+    """The addresses ``host`` resolves to, by getaddrinfo within the attempt's time: the C resolver
+    has no timeout of its own (glibc can wait 30 s on a silent name server), so it runs aside and
+    the attempt stops waiting for it."""
     left = _time_left(None, httpcore.ConnectTimeout)
     if left is None:
-        return socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    try:
-        return _resolver.submit(socket.getaddrinfo, host, port, proto=socket.IPPROTO_TCP).result(timeout=left)
-    except FutureTimeout:
-        raise httpcore.ConnectTimeout(f"resolving {host} took longer than the attempt may") from None
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    else:
+        try:
+            infos = _resolver.submit(socket.getaddrinfo, host, port, proto=socket.IPPROTO_TCP).result(timeout=left)
+        except FutureTimeout:
+            raise httpcore.ConnectTimeout(f"resolving {host} took longer than the attempt may") from None
+    # An IP socket address starts with the host (an int only where Python was built without IPv6);
+    # an IPv6 one may end in its scope (fe80::1%eth0), which is no part of the address.
+    return [str(info[4][0]).split("%")[0] for info in infos]
 
 
 def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -72,10 +77,9 @@ def vetted_address(host: str, port: int, *, allowed_hosts: frozenset[str]) -> st
     """The address to connect to for ``host``; refuses the host if any address it resolves to is
     not public (a name that also points inside is not one to trust)."""
     try:
-        infos = _resolve(host, port)
+        addresses = _resolve(host, port)
     except (socket.gaierror, UnicodeError, ValueError):
         raise BlockedDestination(f"the host {host!r} does not resolve", field="url") from None
-    addresses = [info[4][0].split("%")[0] for info in infos]
     if host not in allowed_hosts:
         for text in addresses:
             if not _public(ipaddress.ip_address(text)):
@@ -99,7 +103,7 @@ def deadline(seconds: float) -> Iterator[None]:
 
 
 def _time_left(timeout: float | None, timed_out: type[Exception]) -> float | None:
-    at = getattr(_deadline, "at", None)
+    at: float | None = getattr(_deadline, "at", None)
     if at is None:
         return timeout
     left = at - time.monotonic()

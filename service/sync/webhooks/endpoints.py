@@ -14,10 +14,10 @@ from sqlmodel import Session
 from db.ids import new_id
 from db.repositories.events import EventRepository
 from db.repositories.webhooks import WebhookRepository
-from db.tables import WebhookDelivery, WebhookEndpoint
+from db.tables import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from service.errors import InvalidRecord, NotFound
 from service.sync.event_types import matches as event_type_matches
-from service.sync.webhooks import destinations
+from service.sync.webhooks import delivery, destinations
 from service.sync.webhooks.signing import new_secret
 
 MAX_GRACE_SECONDS = 7 * 24 * 3600
@@ -179,13 +179,31 @@ def signing_secrets(session: Session, endpoint_id: str, *, owner: str, now: date
     return endpoint, WebhookRepository(session).secrets(endpoint.id, now=now)
 
 
-def deliveries(session: Session, endpoint_id: str, *, owner: str, status: str | None, limit: int):
+# A test ping is answered while the caller waits: a shorter deadline than a delivery's.
+PING_SECONDS = 10.0
+
+
+def ping(session: Session, endpoint_id: str, *, owner: str, allowed_hosts: frozenset[str],
+         now: datetime) -> delivery.Outcome:
+    """Send a signed ``webhook.test`` message to an endpoint of ``owner`` now and say what it
+    answered. ``session`` is only read, and closed before the call: the endpoint may take seconds
+    to answer, and no connection waits with it."""
+    endpoint, secrets = signing_secrets(session, endpoint_id, owner=owner, now=now)
+    session.close()
+    policy = delivery.DeliveryPolicy(allowed_hosts=allowed_hosts, attempt_seconds=PING_SECONDS)
+    with delivery.http_client(policy) as client:
+        return delivery.test_ping(client, endpoint_id=endpoint.id, url=endpoint.url, secrets=secrets, policy=policy,
+                                  now=now)
+
+
+def deliveries(session: Session, endpoint_id: str, *, owner: str, status: str | None,
+               limit: int) -> list[tuple[WebhookDelivery, list[WebhookAttempt], str | None]]:
     """The newest deliveries, each with its attempts and, for a dead letter whose event a resend
     or replay has since delivered, the delivery that did (else None)."""
     endpoint = get(session, endpoint_id, owner=owner)
     repository = WebhookRepository(session)
     rows = repository.deliveries(endpoint.id, status=status, limit=limit)
-    attempts: dict[str, list] = {d.id: [] for d in rows}
+    attempts: dict[str, list[WebhookAttempt]] = {d.id: [] for d in rows}
     for attempt in repository.attempts([d.id for d in rows]):
         attempts[attempt.delivery_id].append(attempt)
     delivered = repository.first_succeeded(endpoint.id, [d.event_seq for d in rows if d.status == "failed"])

@@ -13,7 +13,11 @@ from typing import Any
 
 from sqlalchemy import Dialect, Table
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 from sqlmodel import Session, SQLModel
+
+from db.prepared import driver_connection_of
+from db.tables import table_of
 
 _MISSING = object()
 
@@ -21,8 +25,8 @@ _MISSING = object()
 class _Insert:
     def __init__(self, table: Table, keys: tuple[str, ...], dialect: Dialect) -> None:
         # Columns the rows leave out get their scalar defaults, as Core's insert would give them.
-        self.defaults = {c.key: c.default.arg for c in table.columns  # type: ignore[union-attr]
-                         if c.key not in keys and c.default is not None and c.default.is_scalar}
+        self.defaults = {c.key: c.default.arg for c in table.columns
+                         if c.key not in keys and isinstance(c.default, ScalarElementColumnDefault)}
         self.keys = keys + tuple(self.defaults)
         compiled = table.insert().compile(dialect=dialect, column_keys=list(self.keys))
         self.sql = compiled.string
@@ -33,8 +37,8 @@ class _Insert:
             if processor is not None:
                 self.processors.append((key, processor))
 
-    def parameters(self, rows: list[dict[str, Any]]) -> list:
-        converted = []
+    def parameters(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]] | list[tuple[Any, ...]]:
+        converted: list[Any] = []
         last: dict[str, tuple[Any, Any]] = {}
         for row in rows:
             values = row | self.defaults if self.defaults else dict(row)
@@ -61,9 +65,8 @@ def insert_rows(session: Session, model: type[SQLModel], rows: list[dict[str, An
     if not rows:
         return
     connection = session.connection()
-    table: Table = model.__table__  # type: ignore[attr-defined]
-    insert = _insert(table, tuple(rows[0]), connection.dialect)
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    insert = _insert(table_of(model), tuple(rows[0]), connection.dialect)
+    cursor = driver_connection_of(connection).cursor()
     dbapi_error = connection.dialect.loaded_dbapi.Error
     try:
         cursor.executemany(insert.sql, insert.parameters(rows))

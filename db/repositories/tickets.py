@@ -10,7 +10,7 @@ from db.tables import Objection, Record, RepairRequest
 Ticket = Objection | RepairRequest
 
 
-class IntakeRepository:
+class TicketRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
