@@ -325,3 +325,27 @@ def test_a_slow_atomic_batch_does_not_hold_up_other_writes_while_it_is_sent(db, 
     assert single.status_code == 201, single.text
     assert took < 2, took  # not held until the slow sender finished (2.5 s more)
     assert answers["batch"].status_code == 200 and answers["batch"].json()["accepted"] == len(lines)
+
+
+def test_the_audit_keeps_the_status_each_answer_had(client, parties) -> None:
+    """The audit says what the caller was told: 201 for a registration and a created record (also
+    when the answer is a replay of the first), 422 for a refused atomic batch, 200 for a batch that
+    went through."""
+    a = parties["a"].headers
+    registered = {"Idempotency-Key": "audit-registered"}
+    for _ in range(2):  # registered, then the first answer replayed: 201 both times, where the route says 200
+        assert client.put(f"/v1/organizations/{HUAWEI}", headers=a | registered,
+                          json={"name": "华为技术有限公司"}).status_code == 201
+    violation = f.violation(decision_no="深市监罚〔2026〕951号").model_dump(mode="json", exclude_none=True)
+    key = {"Idempotency-Key": "audit-951"}
+    assert client.post(f"/v1/organizations/{HUAWEI}/violations", headers=a | key, json=violation).status_code == 201
+    assert client.post(f"/v1/organizations/{HUAWEI}/violations", headers=a | key, json=violation).status_code == 201
+    refused = push(client, a, "\n".join([violation_line("深市监罚〔2026〕952号"),
+                                         violation_line("深市监罚〔2026〕953号", decided_on="soon")]), atomic="true")
+    assert refused.status_code == 422
+    assert push(client, a, violation_line("深市监罚〔2026〕954号")).status_code == 200
+    entries = client.get("/v1/admin/audit", headers=parties["admin"].headers, params={"limit": 200}).json()["items"]
+    told = [(e["action"], e["status"], e["outcome"]) for e in reversed(entries) if e["department"] == "SZAMR"]
+    assert told == [("put_organization", 201, "ok"), ("put_organization", 201, "ok"),
+                    ("create_violation", 201, "ok"), ("create_violation", 201, "ok"),
+                        ("push_batch", 422, "invalid"), ("push_batch", 200, "ok")]
