@@ -13,6 +13,9 @@ COPY migrations ./migrations
 RUN /venv/bin/pip install -c constraints.txt .
 
 FROM python:3.11-slim
+# Pango and the Noto CJK fonts: credit reports as PDF (WeasyPrint), in Chinese.
+COPY scripts/apt-install.sh scripts/ensure-pdf.sh /tmp/scripts/
+RUN REQUIRE_PDF=1 /tmp/scripts/ensure-pdf.sh && rm -rf /var/lib/apt/lists/* /tmp/scripts
 RUN useradd --system --uid 10001 --home-dir /var/lib/registry --create-home registry
 COPY --from=build /venv /venv
 ENV PATH=/venv/bin:$PATH \

@@ -28,6 +28,8 @@ from api.routes import (
     admin,
     auth,
     batches,
+    credit,
+    credit_reports,
     decisions,
     events,
     health,
@@ -44,7 +46,7 @@ from api.settings import Settings, get_settings
 from api.storage import open_registry_database
 from api.storage_full import StorageFull
 from api.tokens import Keyring
-from api.web import pages
+from api.web import pages, report_pages
 from db.session import MAX_OVERFLOW, POOL_SIZE, Database, transaction
 from service.rules import lifecycle
 from service.rules.clock import Clock, SystemClock
@@ -185,7 +187,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
     for router in (pages.router, public.router, public_lists.router, public_intake.router, auth.router,
                    organizations.router, records.router, batches.router, decisions.router, events.router, webhooks.router,
-                   admin.router, health.router):
+                   admin.router, health.router, credit.router, credit_reports.router, report_pages.router):
         app.include_router(router)
     document_webhooks(app.webhooks)  # what the registry sends, for the document alone
     # Outermost last: the trail sees every request, including those the rate limit refuses.

@@ -92,6 +92,17 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def get_audited_read(request: Request) -> Iterator[Session]:
+    """A read that is audited: the route reads on a read session, holding no write lock (SQLite
+    has one writer, and a credit check is all reading); its audit entry is then written in a
+    short transaction of its own, committed before the answer is sent. A route that fails leaves
+    the entry to the request trail, as a failed unit of work does."""
+    with read_session(database_of(request)) as session:
+        yield session
+    with audited_transaction(request):
+        pass
+
+
 UnitOfWorkFactory = Callable[..., AbstractContextManager[Session]]
 ReadingFactory = Callable[[], AbstractContextManager[Connection]]
 
@@ -130,6 +141,7 @@ TokenRefusalsDep = Annotated[TokenRefusals, Depends(get_token_refusals)]
 ReadConnection = Annotated[Connection, Depends(get_read_connection)]
 ReadSession = Annotated[Session, Depends(get_read_session, scope="function")]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+AuditedRead = Annotated[Session, Depends(get_audited_read, scope="function")]
 UnitsOfWork = Annotated[UnitOfWorkFactory, Depends(get_units_of_work)]
 Readings = Annotated[ReadingFactory, Depends(get_readings)]
 

@@ -133,6 +133,18 @@ def current_actor(
     return actor
 
 
+def credit_checker(request: Request, actor: Annotated[Actor, Security(current_actor)]) -> Actor:
+    """A department's reader or a credit-checking system: either scope opens the credit check."""
+    accepted = {Scope.RECORDS_READ.value, Scope.CREDIT_CHECK.value}
+    if not actor.scopes & accepted:
+        request_audit(request).detail = f"missing scope: {' or '.join(sorted(accepted))}"
+        raise HTTPException(
+            403, "this client needs the scope credit:check or records:read",
+            headers={"WWW-Authenticate": 'Bearer error="insufficient_scope", scope="credit:check"'},
+        )
+    return actor
+
+
 KeyringDep = Annotated[Keyring, Depends(get_keyring)]
 TokenRequestWait = Annotated[float, Depends(get_token_request_wait)]
 Reader = Annotated[Actor, Security(current_actor, scopes=[Scope.RECORDS_READ.value])]
@@ -141,5 +153,6 @@ ListWriter = Annotated[Actor, Security(current_actor, scopes=[Scope.LISTS_WRITE.
 Admin = Annotated[Actor, Security(current_actor, scopes=[Scope.ADMIN.value])]
 ObjectionHandler = Annotated[Actor, Security(current_actor, scopes=[Scope.OBJECTIONS_HANDLE.value])]
 WebhookManager = Annotated[Actor, Security(current_actor, scopes=[Scope.WEBHOOKS_MANAGE.value])]
+CreditChecker = Annotated[Actor, Depends(credit_checker)]
 # Any authenticated client; the service then requires records:write or lists:write by record kind.
 RecordChanger = Annotated[Actor, Security(current_actor)]

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list, description='e.g. ["https://credit.example.gov.cn"]')
     trusted_proxies: list[str] = Field(default_factory=list, description="Addresses or networks of reverse proxies")
     client_ip_header: str = "X-Forwarded-For"
+    # The address people reach the registry at, printed on credit reports (their QR code points to
+    # {public_base_url}/verify/{id}). Empty: the address each request came to.
+    public_base_url: str = Field(default="", max_length=200, pattern=r"^(https?://[^\s/?#]+(/[^\s?#]*)?)?$",
+                                 examples=["https://credit.example.gov.cn"])
     # Overload: requests in flight per server process, in three budgets (api.middleware.overload.InFlightLimit).
     # Past one, a request waits up to admission_wait_seconds for a place, then gets 503 with
     # Retry-After. A request waits at most database_wait_seconds for the database (pool, locks)

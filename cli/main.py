@@ -6,8 +6,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from itertools import islice
 from pathlib import Path
 
@@ -15,7 +14,6 @@ import typer
 import typer.core
 import uvicorn
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from sqlmodel import Session
 
 # click's Context and UsageError as typer bundles them: typer exports only their subclasses
 # (typer.Context, which commands are not given, and BadParameter), and a missing option or an
@@ -27,14 +25,15 @@ from api import logs
 from api.settings import Settings, get_settings
 from api.storage import PRIVATE_UMASK, make_private, open_registry_database
 from api.tokens import Keyring, KeyringError, generate_key_pem
-from cli import demo
+from cli import demo, report_commands
+from cli.registry import unit_of_work
 from db import migrations, sealing
 from db.session import transaction
 from service.access import clients
 from service.access.actors import Scope
-from service.errors import DomainError
 from service.rules import lifecycle, reference
 from service.rules.clock import SystemClock, local_date
+from service.rules.department_kinds import DEPARTMENT_KINDS
 from service.sync import retention
 from service.sync.webhooks import endpoints
 
@@ -82,32 +81,18 @@ def load_demo(settings: Settings, organizations: int, *, only_if_empty: bool, se
         database.dispose()
 
 
-@contextmanager
-def _unit_of_work() -> Iterator[Session]:
-    """Migrate, then one transaction; a domain error becomes a sentence and exit code 2."""
-    settings = get_settings()
-    migrations.upgrade(settings.database_url)
-    database = open_registry_database(settings)
-    try:
-        with transaction(database) as session:
-            yield session
-    except DomainError as error:
-        typer.echo(f"error: {error.detail}", err=True)
-        raise typer.Exit(code=2) from None
-    finally:
-        database.dispose()
 
 
 @cli.command("create-department")
 def create_department(
     code: str = typer.Argument(..., help="Short code, e.g. SZAMR"),
     name: str = typer.Option(..., "--name", help="Official name, e.g. 深圳市市场监督管理局"),
-    kind: str = typer.Option("market_regulation", help=f"One of: {', '.join(reference.DEPARTMENT_KINDS)}"),
+    kind: str = typer.Option("market_regulation", help=f"One of: {', '.join(DEPARTMENT_KINDS)}"),
     region: str = typer.Option("000000", "--region", help="GB/T 2260 division code"),
     name_en: str = typer.Option(None, "--name-en"),
 ) -> None:
     """Register a department (bootstrapping a fresh install needs no other tool)."""
-    with _unit_of_work() as session:
+    with unit_of_work() as session:
         reference.ensure_defaults(session, now=SystemClock().now())
         reference.add_department(session, code=code, name=name, name_en=name_en, kind=kind, region_code=region,
                                  now=SystemClock().now())
@@ -122,7 +107,7 @@ def create_client(
     as_json: bool = typer.Option(False, "--json", help='Print {"client_id": ..., "client_secret": ...}'),
 ) -> None:
     """Create an API client; prints its id and secret once (only a hash is kept)."""
-    with _unit_of_work() as session:
+    with unit_of_work() as session:
         created = clients.create(session, department, name=name, scopes=[s.value for s in scope],
                                  now=SystemClock().now())
     if as_json:
@@ -162,6 +147,10 @@ def retire_signing_key(kid: str = typer.Argument(..., help="The kid of the key, 
     typer.echo(f"signing key {kid} retired: tokens it signed are refused from now on")
 
 
+cli.command("rotate-report-key")(report_commands.rotate_report_key)
+cli.command("verify-report")(report_commands.verify_report)
+
+
 @cli.command("generate-signing-key")
 def generate_signing_key() -> None:
     """Print a new ES256 key as environment lines for a production configuration (.env)."""
@@ -179,7 +168,7 @@ def new_secrets_key() -> None:
 def seal_secrets() -> None:
     """Seal the webhook secrets stored before sealing existed (migrated registries); run once,
     with the registry's secrets key configured."""
-    with _unit_of_work() as session:
+    with unit_of_work() as session:
         sealed = endpoints.seal_plain_secrets(session)
     typer.echo(f"{sealed} webhook secret(s) sealed")
 

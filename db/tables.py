@@ -68,6 +68,34 @@ class Grade(SQLModel, table=True):
     label_en: str = Field(max_length=50)
 
 
+class GradeSchemeVersion(SQLModel, table=True):
+    """One version of a grade scheme: its grades (best first) with score ranges and the supervision
+    class each leads to, and the classes' inspection frequencies. ``definition`` is validated by
+    ``service.credit.schemes.SchemeDefinition``; a rating names the version it was given under."""
+
+    __tablename__ = "grade_scheme_version"
+    __table_args__ = (Index("uq_grade_scheme_version_scheme_version", "scheme_code", "version", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    scheme_code: str = Field(sa_column=Column(String(32), ForeignKey("grade_scheme.code"), nullable=False))
+    version: int
+    effective_from: date
+    definition: dict[str, Any] = Field(sa_type=JSON)
+    created_at: datetime = _timestamp()
+
+
+class MeasureCatalogue(SQLModel, table=True):
+    """One version of the catalogue of measures (守信激励、失信惩戒): what triggers each, who applies
+    it, its basis and how long it lasts. ``measures`` is validated by ``service.credit.measures``."""
+
+    __tablename__ = "measure_catalogue"
+
+    version: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    effective_from: date
+    measures: list[dict[str, Any]] = Field(sa_type=JSON)
+    created_at: datetime = _timestamp()
+
+
 class RuleSet(SQLModel, table=True):
     """A named, versioned set of deadline rules (publicity windows, list terms, objection deadline)."""
 
@@ -158,6 +186,8 @@ class Record(SQLModel, table=True):
     effective_on: date
     ends_on: date | None = None
     rule_set_id: int | None = Field(default=None, foreign_key="rule_set.id")
+    # A rating's grade scheme version: the one in force on its evaluation date, kept for ever.
+    grade_scheme_version_id: int | None = Field(default=None, foreign_key="grade_scheme_version.id")
     details: dict[str, Any] = Field(sa_type=JSON)
     # The kind's public summary fields with personal data masked, computed when the version is
     # written: the public reads this, never ``details``.
@@ -422,3 +452,66 @@ class BatchLine(SQLModel, table=True):
     existing_id: str | None = Field(default=None, max_length=40)
     field: str | None = Field(default=None, max_length=100)
     message: str | None = Field(default=None, sa_type=Text)
+
+
+class MeasureApplication(SQLModel, table=True):
+    """A department's report that it applied a measure to an organization (反馈)."""
+
+    __tablename__ = "measure_application"
+    __table_args__ = (
+        # One decision applies one measure once: a resent report is a conflict, not a second count.
+        Index("uq_measure_application_decision", "department_code", "measure_code", "decision_no", unique=True),
+        Index("ix_measure_application_organization", "organization_uscc"),
+        Index("ix_measure_application_trigger", "trigger_record_id"),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)
+    organization_uscc: str = Field(foreign_key="organization.uscc", max_length=18)
+    measure_code: str = Field(max_length=64)
+    catalogue_version: int
+    department_code: str = Field(foreign_key="department.code", max_length=32)
+    decision_no: str = Field(max_length=100)
+    decided_on: date
+    trigger_record_id: str = Field(foreign_key="record.id", max_length=40)
+    note: str | None = Field(default=None, max_length=1000)
+    created_at: datetime = _timestamp()
+
+
+class SupervisionState(SQLModel, table=True):
+    """The supervision class the public records last gave an organization, so a change of class
+    is noticed (and its event written) when a write changes it."""
+
+    __tablename__ = "supervision_state"
+
+    organization_uscc: str = Field(sa_column=Column(String(18), ForeignKey("organization.uscc"), primary_key=True))
+    supervision_class: str = Field(max_length=8)
+    changed_at: datetime = _timestamp()
+
+
+class ReportSigningKey(SQLModel, table=True):
+    """A key that signs credit reports. Reports verify for ever, so a key is never deleted: when it
+    stops signing (``retired_at``) its public half stays in the JWKS. The private half is sealed."""
+
+    __tablename__ = "report_signing_key"
+
+    kid: str = Field(primary_key=True, max_length=64)
+    public_jwk: dict[str, Any] = Field(sa_type=JSON)
+    sealed_private_key: str = Field(sa_type=Text)
+    created_at: datetime = _timestamp()
+    retired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class CreditReport(SQLModel, table=True):
+    """A credit report as issued: the signed document itself, so ``/verify/{id}`` can show it."""
+
+    __tablename__ = "credit_report"
+
+    id: str = Field(primary_key=True, max_length=40)
+    organization_uscc: str = Field(foreign_key="organization.uscc", max_length=18, index=True)
+    as_of: date
+    issued_at: datetime = _timestamp()
+    kid: str = Field(foreign_key="report_signing_key.kid", max_length=64)
+    jws: str = Field(sa_type=Text)
+    # Who asked (client and department), kept beside the audit entry of the request.
+    client_id: str | None = Field(default=None, max_length=40)
+    department_code: str | None = Field(default=None, max_length=32)

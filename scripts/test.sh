@@ -16,6 +16,7 @@ if [ -z "${TEST_DATABASE_URL:-}" ]; then
 fi
 
 scripts/ensure-browser.sh
+scripts/ensure-pdf.sh
 .venv/bin/ruff check api service db cli migrations tests
 scripts/typecheck.sh
 # Two workers: much of the suite waits on servers, subprocesses and databases rather than the CPU.

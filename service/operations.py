@@ -29,6 +29,11 @@ def readiness(database: Database) -> Readiness:
     return Readiness("ready" if current == expected else "not_ready", "ok", current, expected)
 
 
+def measures_applied(database: Database) -> list[tuple[str, str, int]]:
+    with reading(database) as conn:
+        return counts.measures_applied(conn)
+
+
 def metrics(database: Database, *, today: date) -> str:
     """The Prometheus text exposition: what an operator alerts on (overdue objections, webhook
     backlog and dead letters, the feed's extent). Counts only; nothing about anyone."""
@@ -38,6 +43,7 @@ def metrics(database: Database, *, today: date) -> str:
         deliveries = counts.unfinished_deliveries(conn)
         disabled = counts.disabled_endpoints(conn)
         head, purged = feed_queries.head(conn), feed_queries.purged_through(conn)
+        applied = counts.measures_applied(conn)
     lines = [
         "# HELP registry_objections_overdue Pending objections past their answer deadline, by deciding department.",
         "# TYPE registry_objections_overdue gauge",
@@ -58,5 +64,9 @@ def metrics(database: Database, *, today: date) -> str:
         "# HELP registry_events_purged_through Highest sequence number removed by retention.",
         "# TYPE registry_events_purged_through gauge",
         f"registry_events_purged_through {purged}",
+        "# HELP registry_measures_applied Measures departments reported applying (反馈), by measure and department.",
+        "# TYPE registry_measures_applied gauge",
+        *(f'registry_measures_applied{{measure="{measure}",department="{department}"}} {count}'
+          for measure, department, count in applied),
     ]
     return "\n".join(lines) + "\n"

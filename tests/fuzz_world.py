@@ -205,6 +205,18 @@ def build(client, headers: dict[str, dict[str, str]], parties, unit_of_work, clo
                                             "region_code": "440300"}),
         "POST /v1/admin/departments/{code}/clients": ({}, {"name": "fuzz client", "scopes": ["records:read"]}),
         "POST /v1/admin/rule-sets": ({}, {"effective_from": "2027-01-01", "changes": {}}),
+        "POST /v1/admin/grade-schemes": ({}, {
+            "code": "fuzz-scheme", "effective_from": "2026-01-01", "name_zh": "等级", "name_en": "Grades",
+            "basis": "依据", "grades": [{"code": "A", "label_zh": "好", "label_en": "Good", "supervision_class": "A"}],
+            "classes": {c: {"inspections_per_year": 1} for c in "ABCD"}}),
+        "POST /v1/admin/measures": ({}, {"effective_from": "2027-01-01", "measures": [{
+            "code": "fuzz", "name_zh": "措施", "name_en": "Measure", "direction": "punishment",
+            "trigger": {"kind": "black_list"}, "applied_by": ["finance"], "legal_basis": "依据",
+            "duration": {"kind": "while_triggered"}}]}),
+        # codes[1] is on SZAMR's black list: a market-regulation department restricts its honours.
+        "POST /v1/organizations/{code}/measures": ({"code": codes[1]}, {
+            "measure": "honours_restriction", "decision_no": "深市监惩〔2026〕1号", "decided_on": "2026-06-15",
+            "trigger_record_id": own[-5]}),
     }
 
     # Violations only: the batch's four make deliveries enough, and few enough to send quickly.

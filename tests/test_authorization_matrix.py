@@ -14,10 +14,13 @@ from datetime import date
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 
+from api import report_signing
 from service.access import clients
+from service.credit import reports
 from service.organizations import master_data
 from service.organizations.master_data import OrganizationFields
 from service.records import publishing
+from service.rules.clock import local_date
 from service.sync.webhooks import endpoints
 from tests import factories as f
 from tests.test_public_intake import objection, repair
@@ -100,6 +103,26 @@ RULES = {
     ("GET", "/v1/admin/audit"): only(200, "admin"),
     ("GET", "/v1/admin/rule-sets"): only(200, "admin"),
     ("POST", "/v1/admin/rule-sets"): only(201, "admin"),
+    # Credit checks with consequences, in bulk too; measures applied (反馈); what follows from credit.
+    ("POST", "/v1/credit-checks"): only(200, "a", "b", "reader"),
+    ("GET", "/v1/organizations/{code}/measures"): only(200, "a", "b", "reader"),
+    # Writers get past authorization to the measure's own checks: it does not apply to this organization.
+    ("POST", "/v1/organizations/{code}/measures"): only(422, "a", "b"),
+    ("GET", "/v1/public/statistics/measures-applied"): everyone(200),
+    ("GET", "/v1/public/measures"): everyone(200),
+    ("GET", "/v1/public/grade-schemes"): everyone(200),
+    ("GET", "/v1/admin/grade-schemes"): only(200, "admin"),
+    ("POST", "/v1/admin/grade-schemes"): only(201, "admin"),
+    ("GET", "/v1/admin/measures"): only(200, "admin"),
+    ("POST", "/v1/admin/measures"): only(201, "admin"),
+    # Signed credit reports: issued to readers (and credit:check clients), verified by anyone.
+    ("GET", "/v1/organizations/{code}/credit-report"): only(200, "a", "b", "reader"),
+    ("GET", "/.well-known/credit-report-jwks.json"): everyone(200),
+    ("GET", "/reports/{report_id}"): everyone(200),
+    ("GET", "/reports/{report_id}.pdf"): everyone(200),
+    ("GET", "/verify"): everyone(200),
+    ("POST", "/verify"): everyone(200),
+    ("GET", "/verify/{report_id}"): everyone(200),
 }
 
 
@@ -131,6 +154,8 @@ def world(client, parties, unit_of_work, clock, receivers):
         record = publishing.publish(session, HUAWEI, fields, department_code="SZAMR", now=clock.now()).record.id
         [(delivery, _, _)] = endpoints.deliveries(session, endpoint, owner="SZINS", status=None, limit=2)
         spare = clients.create(session, "SZTAX", name="spare", scopes=["records:read"], now=clock.now())
+        report = reports.issue(session, HUAWEI, as_of=None, today=local_date(clock.now()), now=clock.now(),
+                               sign=report_signing.sign).report_id
     # Filed over HTTP, so the log scan knows their secrets (conftest.TICKET_SECRETS).
     tickets = {kind: client.post(f"/v1/public/{kind}", json=body(record)).json()
                for kind, body in (("objections", objection), ("repair-requests", repair))}
@@ -138,7 +163,7 @@ def world(client, parties, unit_of_work, clock, receivers):
                         content=json.dumps({"type": "violation", "code": HUAWEI, **_json(f.violation())}).encode())
     return {"record_id": record, "fields": _json(fields) | {"fine_amount": "30000"}, "endpoint_id": endpoint,
             "delivery_id": delivery.id, "batch_id": batch.json()["id"], "tickets": tickets,
-            "client_id": spare.client.client_id}
+            "client_id": spare.client.client_id, "report_id": report}
 
 
 def _request(method: str, path: str, world: dict, role: str, parties) -> dict:
@@ -158,6 +183,18 @@ def _request(method: str, path: str, world: dict, role: str, parties) -> dict:
                                             "region_code": "440300"},
         ("POST", "/v1/admin/departments/{code}/clients"): {"name": "c", "scopes": ["records:read"]},
         ("POST", "/v1/admin/rule-sets"): {"effective_from": "2027-01-01", "changes": {"objection_deadline_days": 15}},
+        ("POST", "/v1/credit-checks"): {"codes": [HUAWEI], "purpose": "招标资格审查"},
+        ("POST", "/v1/organizations/{code}/measures"): {
+            "measure": "honours_restriction", "decision_no": f"惩〔2026〕{role}号", "decided_on": "2026-06-15",
+            "trigger_record_id": world["record_id"]},
+        ("POST", "/v1/admin/grade-schemes"): {
+            "code": "matrix", "effective_from": "2026-01-01", "name_zh": "等级", "name_en": "Grades", "basis": "依据",
+            "grades": [{"code": "A", "label_zh": "好", "label_en": "Good", "supervision_class": "A"}],
+            "classes": {c: {"inspections_per_year": 1} for c in "ABCD"}},
+        ("POST", "/v1/admin/measures"): {"effective_from": "2027-01-01", "measures": [{
+            "code": "m", "name_zh": "措施", "name_en": "Measure", "direction": "punishment",
+            "trigger": {"kind": "black_list"}, "applied_by": ["finance"], "legal_basis": "依据",
+            "duration": {"kind": "while_triggered"}}]},
         ("POST", "/v1/webhooks/endpoints"): {"url": "http://127.0.0.1:9/other"},
         ("PATCH", "/v1/webhooks/endpoints/{endpoint_id}"): {"description": "x"},
         ("POST", "/v1/webhooks/endpoints/{endpoint_id}/replay"): {"since": "2026-06-01T00:00:00Z"},
@@ -171,12 +208,15 @@ def _request(method: str, path: str, world: dict, role: str, parties) -> dict:
                       record_id=world["record_id"], client_id=world["client_id"], list_name="black",
                       endpoint_id=world["endpoint_id"], delivery_id=world["delivery_id"],
                       ticket=tickets[ticket_kind]["ticket"], objection_id=tickets["objections"]["ticket"],
-                      request_id=tickets["repair-requests"]["ticket"], batch_id=world["batch_id"])
+                      request_id=tickets["repair-requests"]["ticket"], batch_id=world["batch_id"],
+                      report_id=world["report_id"])
     if "{ticket}" in path:
         return {"url": url, "headers_extra": {"Ticket-Secret": tickets[ticket_kind]["secret"]}}
     if (method, path) == ("POST", "/tickets"):
         return {"url": url, "data": {"ticket": tickets["objections"]["ticket"],
                                      "secret": tickets["objections"]["secret"]}}
+    if (method, path) == ("POST", "/verify"):
+        return {"url": url, "data": {"jws": "a text anyone may ask about"}}
     if (method, path) == ("POST", "/organizations/{code}/objection"):
         return {"url": url, "data": objection(world["record_id"]) | {"contact": contact}}
     if path == "/v1/batches":

@@ -72,7 +72,7 @@ def test_every_kind_in_one_file_with_a_result_per_line(client, parties, db) -> N
     assert record["details"]["decision_no"] == "深市监罚〔2026〕101号" and record["version"] == 1
     types = [e["type"] for e in client.get("/v1/events", headers=a, params={"limit": 100}).json()["data"]]
     assert types == ["organization.updated", "violation.published", "rating.published", "list_entry.added",
-                     "disclosure.published"]
+                     "disclosure.published", "organization.supervision_changed"]  # the chunk's new class, once
 
     rejected = client.get(f"/v1/batches/{batch['id']}/results", headers=a,
                           params={"outcome": "rejected", "limit": 3}).json()

@@ -168,3 +168,42 @@ def _open_docs(browser, base: str, path: str, rendered: str) -> tuple[list[str],
     page.wait_for_timeout(1000)
     page.close()
     return errors, elsewhere
+
+
+def test_a_report_printed_by_the_browser_then_verified_on_the_verify_page(server, browser, unit_of_work, clock,
+                                                                          database_url) -> None:
+    """A bidding platform's credit-checking client issues Huawei's report; a person opens its page,
+    prints it (Chromium's own PDF), copies the signed text from the page, pastes it on /verify and
+    is told it is genuine."""
+    backend = "pg" if database_url.startswith("postgresql") else "sqlite"
+    with unit_of_work() as session:
+        made = clients.create(session, "SZAMR", name="bidding platform", scopes=["credit:check"], now=clock.now())
+    token = httpx.post(f"{server}/v1/auth/token", data={"grant_type": "client_credentials", "client_id":
+                       made.client.client_id, "client_secret": made.secret}).json()["access_token"]
+    issued = httpx.get(f"{server}/v1/organizations/{f.HUAWEI}/credit-report",
+                       headers={"Authorization": f"Bearer {token}"})
+    assert issued.status_code == 200, issued.text
+    report_id = issued.json()["report_id"]
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{server}/reports/{report_id}")
+    assert page.inner_text("[data-testid=report-organization]") == "华为技术有限公司"
+    assert page.get_attribute("[data-testid=verify-url]", "href") == f"{server}/verify/{report_id}"
+    assert page.locator(".qr svg").count() == 1
+    shot(page, "6-credit-report", backend)
+    printed = page.pdf(format="A4", print_background=True)
+    assert printed.startswith(b"%PDF")
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / f"{backend}-6-credit-report-printed.pdf").write_bytes(printed)
+    jws = page.inner_text("[data-testid=jws]").strip()
+    assert jws == issued.json()["jws"]
+
+    page.goto(f"{server}/verify")
+    page.fill("#jws", jws)
+    page.click("[data-testid=verify]")
+    page.wait_for_selector("[data-testid=verdict-line]")
+    assert page.inner_text("[data-testid=verdict-line]") == "真实有效：本平台出具，内容未被篡改"
+    assert page.inner_text("[data-testid=report-organization]") == "华为技术有限公司"
+    assert page.locator("[data-testid=no-changes]").count() == 1
+    shot(page, "7-report-verified", backend)
+    page.close()

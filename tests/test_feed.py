@@ -36,8 +36,9 @@ def test_pages_in_order_exactly_once_and_filters_do_not_stall(client, parties) -
     client.post("/v1/list-entries", headers=a.headers,
                 json=f.list_entry("black").model_dump(mode="json", exclude_none=True) | {"code": HUAWEI})
     events, cursor = read_all(client, a.headers)
-    assert [e["seq"] for e in events] == list(range(1, 7))
-    assert [e["type"] for e in events] == ["organization.updated"] + ["violation.published"] * 4 + ["list_entry.added"]
+    assert [e["seq"] for e in events] == list(range(1, 8))
+    assert [e["type"] for e in events] == ["organization.updated"] + ["violation.published"] * 4 + \
+        ["list_entry.added", "organization.supervision_changed"]  # black listed: strictly supervised
     assert events[1]["id"].startswith("evt_") and events[1]["data"]["kind"] == "violation"
 
     only_lists, end = read_all(client, a.headers, types=["list_entry.*"], limit=1)
@@ -85,7 +86,8 @@ def test_long_poll_returns_when_an_event_commits(client, parties, db, clock) -> 
     started = time.monotonic()
     body = client.get("/v1/events", headers=parties["b"].headers, params={"after": "1", "wait": 10}).json()
     writer.join()
-    assert [e["type"] for e in body["data"]] == ["rating.published"]
+    # The rating and the class it gives (AA: trusted), committed together.
+    assert [e["type"] for e in body["data"]] == ["rating.published", "organization.supervision_changed"]
     assert 0.5 < time.monotonic() - started < 8
 
 

@@ -209,6 +209,10 @@ def _malformed_tokens(app) -> int:
     return int(next(line for line in counters if 'reason="malformed"' in line).rsplit(" ", 1)[1])
 
 
+# Reads sent as POST: a thousand codes do not fit in a query string.
+QUERIES_BY_POST = frozenset({"POST /v1/credit-checks"})
+
+
 def _refused_without_scope(reader: frozenset[str]):
     """The check for a client holding only the ``reader`` scopes, none of which writes."""
     def refused_without_scope(ctx, response, case) -> None:
@@ -218,7 +222,7 @@ def _refused_without_scope(reader: frozenset[str]):
             return
         if not set(required) <= reader:
             assert status == 403, f"a client without {required} got {status}"
-        elif case.method != "GET":
+        elif case.method != "GET" and case.operation.label not in QUERIES_BY_POST:
             # `[]`: any token may ask, and the service wants records:write or lists:write.
             assert not 200 <= status < 300, f"a client holding only {sorted(reader)} changed something: {status}"
         else:

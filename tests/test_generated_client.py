@@ -17,8 +17,10 @@ from tests.live_server import live_server
 
 PACKAGE = "registry_client"
 # The generator has no model for raw NDJSON or CSV bodies, so it leaves out the bulk push (and
-# says so). Anything else it leaves out is a fault of the document, and fails here.
+# says so), and the bulk credit check's CSV form (it keeps the JSON form). Anything else it leaves
+# out is a fault of the document, and fails here.
 KNOWN_GAPS = {"WARNING parsing POST /v1/batches within batches. Endpoint will not be generated.",
+              "WARNING parsing POST /v1/credit-checks within credit.",
               "Unsupported content type application/x-ndjson", "Unsupported content type text/csv"}
 
 

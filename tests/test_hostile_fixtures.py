@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
+from pypdf import PdfReader
 
 from api.app import create_app
 from api.middleware.public_paths import is_public
@@ -73,6 +74,7 @@ class World:
     records: dict[str, list[str]] = field(default_factory=dict)  # organization code -> its public records
     tickets: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (ticket, secret)
     filings: list[str] = field(default_factory=list)  # what the public filing routes answered
+    reports: dict[str, str] = field(default_factory=dict)  # credit report id -> its JWS
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:
@@ -173,6 +175,12 @@ def world(client, parties) -> World:
                               json={"outcome": name, "reason": f.plant_personal_data("经核实，如有疑问请致电"), **more})
         assert decided.status_code == 200, decided.text
     world.sent[objected] = _planted(corrected)
+    # A credit report of each: issued to a department, then shown and verified in public.
+    for code in world.codes:
+        issued = client.get(f"/v1/organizations/{code}/credit-report", headers=a)
+        assert issued.status_code == 200, issued.text
+        world.filings.append(issued.text)  # handed to third parties: no less public than a page
+        world.reports[issued.json()["report_id"]] = issued.json()["jws"]
     return world
 
 
@@ -182,6 +190,12 @@ class Read:
     url: str
     shows_masked: bool = True  # the planted text is on show there, masked
     kwargs: dict[str, Any] = field(default_factory=dict)
+    pdf: bool = False  # the answer is a PDF: its text is what is read
+
+    def text(self, response: Any) -> str:
+        if not self.pdf:
+            return str(response.text)
+        return "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
 
 
 def _ticket_reads(world: World, prefix: str) -> list[Read]:
@@ -212,6 +226,17 @@ PUBLIC_READS: dict[tuple[str, str], Callable[[World], list[Read]]] = {
                                      for t, s in w.tickets.values() for lang in ("", "?lang=en")],
     ("GET", "/v1/public/objections/{ticket}"): lambda w: _ticket_reads(w, "objections"),
     ("GET", "/v1/public/repair-requests/{ticket}"): lambda w: _ticket_reads(w, "repair-requests"),
+    # Reference data and counts: nothing of anyone's on show.
+    ("GET", "/v1/public/measures"): lambda w: [Read("GET", "/v1/public/measures", shows_masked=False)],
+    ("GET", "/v1/public/grade-schemes"): lambda w: [Read("GET", "/v1/public/grade-schemes", shows_masked=False)],
+    ("GET", "/v1/public/statistics/measures-applied"): lambda w: [
+        Read("GET", "/v1/public/statistics/measures-applied", shows_masked=False)],
+    # Credit reports: the page, the PDF, the verification by id and by the pasted document.
+    ("GET", "/reports/{report_id}"): lambda w: _both_languages([f"/reports/{r}" for r in w.reports]),
+    ("GET", "/reports/{report_id}.pdf"): lambda w: [Read("GET", f"/reports/{r}.pdf", pdf=True) for r in w.reports],
+    ("GET", "/verify/{report_id}"): lambda w: _both_languages([f"/verify/{r}" for r in w.reports]),
+    ("GET", "/verify"): lambda w: [Read("GET", "/verify", shows_masked=False)],
+    ("POST", "/verify"): lambda w: [Read("POST", "/verify", kwargs={"data": {"jws": jws}}) for jws in w.reports.values()],
 }
 
 
@@ -245,8 +270,9 @@ def test_planted_everywhere_shown_to_the_department_and_published_nowhere(app, c
         for read in PUBLIC_READS[route](world):
             response = client.request(read.method, read.url, **read.kwargs)
             assert response.status_code == 200, (read.url, response.status_code, response.text[:300])
-            published[read.url] = find_personal_data(response.text)
-            if (MASKED in response.text) != read.shows_masked:
+            text = read.text(response)
+            published[read.url] = find_personal_data(text)
+            if (MASKED in text) != read.shows_masked:
                 without_masked_text.append(read.url)
     assert {where: hits for where, hits in published.items() if hits} == {}
     assert without_masked_text == []

@@ -111,7 +111,10 @@ def _every_event(client, a: dict, clock, db) -> None:
     red_fields = f.list_entry("red")
     red = entry(red_fields)
     correct(red["id"], f.list_entry("red", decision_no=red_fields.decision_no, reason="质量诚信示范企业（复核）"))
-    black = entry(f.list_entry("black"))  # ends the red entry: superseded_by_black_list
+    black = entry(f.list_entry("black"))  # ends the red entry: superseded_by_black_list; class D
+    _written(client.post(f"/v1/organizations/{other}/measures", headers=a, json={
+        "measure": "honours_restriction", "decision_no": "深市监惩〔2026〕1号", "decided_on": "2026-06-15",
+        "trigger_record_id": black["id"]}))
     withdraw(black["id"])  # the red entry is in force again: reinstated
 
     clock.advance(days=10)  # past the rating's validity and the minor violation's publicity

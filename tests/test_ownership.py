@@ -48,6 +48,15 @@ NOT_OWNED = {
     ("POST", "/v1/admin/departments/{code}/clients"): "admin scope only, which no department holds",
     ("GET", "/v1/admin/departments/{code}/clients"): "admin scope only",
     ("DELETE", "/v1/admin/clients/{client_id}"): "admin scope only",
+    ("POST", "/v1/organizations/{code}/measures"): "creates a report of the caller's own; the triggering record "
+                                                   "must be one it may see (test_credit_consequences)",
+    ("GET", "/v1/organizations/{code}/measures"): "shared master data; the reports inside are filtered to the "
+                                                  "caller's own and those its records triggered "
+                                                  "(test_credit_consequences)",
+    ("GET", "/v1/organizations/{code}/credit-report"): "public data of shared master data, issued to any reader",
+    ("GET", "/reports/{report_id}"): "public page: a report is made to be shown",
+    ("GET", "/reports/{report_id}.pdf"): "public: a report is made to be shown",
+    ("GET", "/verify/{report_id}"): "public page",
 }
 
 

@@ -24,7 +24,7 @@ def _objection_form(record_id: str, contact: str = "wang@example.org") -> dict[s
 
 
 # (method, route) -> the answers to check: (path, form or None, extra headers, expected status).
-def _cases(record_id: str, filed: dict[str, str]) -> dict[tuple[str, str], list[tuple]]:
+def _cases(record_id: str, filed: dict[str, str], report_id: str = "rpt_none") -> dict[tuple[str, str], list[tuple]]:
     return {
         ("GET", "/"): [("/", None, {}, 200), ("/?q=华为", None, {}, 200), ("/?q=华&lang=en", None, {}, 422)],
         ("GET", "/organizations/{code}"): [(f"/organizations/{HUAWEI}", None, {}, 200),
@@ -47,6 +47,13 @@ def _cases(record_id: str, filed: dict[str, str]) -> dict[tuple[str, str], list[
         ("GET", "/docs"): [("/docs", None, {}, 200)],
         ("GET", "/redoc"): [("/redoc", None, {}, 200)],
         ("GET", "/docs/oauth2-redirect"): [("/docs/oauth2-redirect", None, {}, 200)],
+        ("GET", "/reports/{report_id}"): [(f"/reports/{report_id}", None, {}, 200),
+                                          ("/reports/rpt_none?lang=en", None, {}, 404)],
+        ("GET", "/reports/{report_id}.pdf"): [("/reports/rpt_none.pdf", None, {}, 404)],  # found, it is a PDF
+        ("GET", "/verify"): [("/verify", None, {}, 200)],
+        ("POST", "/verify"): [("/verify", {"jws": "a.b.c"}, {}, 200), ("/verify", {"jws": ""}, {}, 422),
+                              ("/verify", {"jws": "a.b.c"}, {"Sec-Fetch-Site": "cross-site"}, 403)],
+        ("GET", "/verify/{report_id}"): [(f"/verify/{report_id}", None, {}, 200), ("/verify/rpt_none", None, {}, 404)],
     }
 
 
@@ -67,11 +74,12 @@ def test_every_page_route_has_cases(app) -> None:
     assert _page_routes(app) == set(_cases("rec", {}))
 
 
-def test_every_html_answer_cannot_be_framed_or_stored(client, published) -> None:
+def test_every_html_answer_cannot_be_framed_or_stored(client, parties, published) -> None:
     filed = client.post("/v1/public/objections", json=_objection_form(published)).json()
     ticket = {"ticket": filed["ticket"], "secret": filed["secret"]}
+    report = client.get(f"/v1/organizations/{HUAWEI}/credit-report", headers=parties["reader"].headers).json()
     checked = 0
-    for (method, _), answers in _cases(published, ticket).items():
+    for (method, _), answers in _cases(published, ticket, report["report_id"]).items():
         for path, form, headers, status in answers:
             response = client.request(method, path, data=form, headers=headers)
             where = f"{method} {path} {form}"

@@ -30,7 +30,10 @@ def org(unit_of_work, clock):
 
 
 def _events(session) -> list[dict]:
-    return [json.loads(e.envelope) for e in session.exec(select(Event).order_by(Event.seq))]
+    """The records' events; changes of supervision class they cause are tested in
+    tests/test_credit_consequences.py."""
+    return [json.loads(e.envelope) for e in session.exec(select(Event).order_by(Event.seq))
+            if e.type != "organization.supervision_changed"]
 
 
 class TestPublish:

@@ -65,12 +65,12 @@ def test_a_failed_write_leaves_nothing_behind(db, clock) -> None:
         f.make_department(session, now=clock.now())
         organization = f.make_organization(session, now=clock.now())
     with pytest.raises(RuntimeError), transaction(db) as session:
-        publishing.publish(session, organization.uscc, f.rating(), department_code="SZAMR", now=clock.now())
+        publishing.publish(session, organization.uscc, f.violation(), department_code="SZAMR", now=clock.now())
         raise RuntimeError("the request failed after the service call")
     with transaction(db) as session:
         assert session.exec(select(Record)).all() == []
         assert [e.type for e in session.exec(select(Event))] == ["organization.updated"]
         # The rolled-back transaction gave its sequence number back: no gap.
-        publishing.publish(session, organization.uscc, f.rating(), department_code="SZAMR", now=clock.now())
+        publishing.publish(session, organization.uscc, f.violation(), department_code="SZAMR", now=clock.now())
     with transaction(db) as session:
         assert [e.seq for e in session.exec(select(Event).order_by(Event.seq))] == [1, 2]

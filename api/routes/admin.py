@@ -16,10 +16,14 @@ from api.schemas.admin import (
     RuleSetPublish,
     RuleSetView,
 )
+from api.schemas.credit import CatalogueView, GradeSchemeVersionView
 from api.security import Admin
 from service.access import audit, clients
-from service.rules import reference
+from service.credit import measures
+from service.credit.measures import CataloguePublish
+from service.rules import grade_schemes, reference
 from service.rules.clock import Moment
+from service.rules.grade_schemes import SchemePublish
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -99,3 +103,38 @@ def publish_rule_set(body: RuleSetPublish, session: SessionDep, actor: Admin, to
     corrections too."""
     return RuleSetView.of(reference.publish_rule_set(session, body.changes, effective_from=body.effective_from,
                                                      today=today, now=now))
+
+
+@router.get("/grade-schemes", response_model=list[GradeSchemeVersionView], operation_id="list_grade_schemes",
+            responses=problem_responses(*ADMIN_ERRORS))
+def list_grade_schemes(session: SessionDep, actor: Admin) -> list[GradeSchemeVersionView]:
+    """Every version of every grade scheme, by scheme and version. A rating names the version in
+    force on its evaluation date (`grade_scheme_version_id` on the record) and keeps it."""
+    return [GradeSchemeVersionView.of(v) for v in grade_schemes.versions(session)]
+
+
+@router.post("/grade-schemes", status_code=201, response_model=GradeSchemeVersionView,
+             operation_id="publish_grade_scheme", responses=problem_responses(*ADMIN_ERRORS))
+def publish_grade_scheme(body: SchemePublish, session: SessionDep, actor: Admin, today: Today,
+                         now: Now) -> GradeSchemeVersionView:
+    """A new grade scheme (version 1, any effective date), or a new version of one taking effect
+    today or later, after its newest version. Grades best first, each with the supervision class
+    it leads to; score ranges for all grades or none, never overlapping; every class's inspection
+    frequency. Ratings evaluated on or after the date are validated against the new version."""
+    return GradeSchemeVersionView.of(grade_schemes.publish(session, body, today=today, now=now))
+
+
+@router.get("/measures", response_model=list[CatalogueView], operation_id="list_measure_catalogues",
+            responses=problem_responses(*ADMIN_ERRORS))
+def list_measure_catalogues(session: SessionDep, actor: Admin) -> list[CatalogueView]:
+    """Every version of the measures catalogue (守信激励、失信惩戒), oldest first."""
+    return [CatalogueView.of(c) for c in measures.versions(session)]
+
+
+@router.post("/measures", status_code=201, response_model=CatalogueView, operation_id="publish_measure_catalogue",
+             responses=problem_responses(*ADMIN_ERRORS))
+def publish_measure_catalogue(body: CataloguePublish, session: SessionDep, actor: Admin, today: Today,
+                              now: Now) -> CatalogueView:
+    """A new version of the whole catalogue, taking effect today or later, after the newest version.
+    Credit checks on a date use the version in force that day, so earlier answers stay as given."""
+    return CatalogueView.of(measures.publish(session, body, today=today, now=now))

@@ -6,9 +6,10 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from api.deps import Now, SessionDep, Today
+from api.deps import AuditedRead, Now, SessionDep, Today
 from api.idempotent import IdempotencyKey, respond
 from api.problems import problem_responses
+from api.schemas.credit import CreditCheck, SupervisionView
 from api.schemas.records import (
     DisclosureCreate,
     OrganizationDepartmentView,
@@ -18,10 +19,10 @@ from api.schemas.records import (
     RecordView,
     ViolationCreate,
 )
-from api.security import Reader, Writer
+from api.security import CreditChecker, Reader, Writer
 from service.access.actors import Actor
+from service.credit import checks
 from service.organizations import department_view, master_data
-from service.organizations.department_view import CreditCheck
 from service.organizations.master_data import OrganizationFields
 from service.records import publishing
 from service.rules.clock import Day
@@ -49,22 +50,30 @@ def put_organization(request: Request, body: OrganizationFields, session: Sessio
 
 @router.get("/{code}", response_model=OrganizationDepartmentView, operation_id="get_organization",
             responses=problem_responses(*AUTH_ERRORS, 404))
-def get_organization(session: SessionDep, actor: Reader, code: str = CodePath) -> OrganizationDepartmentView:
+def get_organization(session: SessionDep, actor: Reader, today: Today,
+                     code: str = CodePath) -> OrganizationDepartmentView:
     """Master data and every record the calling department may see (public, shared, and restricted
-    ones naming it), with versions and status history."""
+    ones naming it), with versions and status history, and the supervision class they give today."""
     view = department_view.organization_view(session, code, viewer=actor.department_code)
+    viewer, kind = checks.viewer_of(session, actor)
+    standing = checks.standing(session, view.organization.uscc, viewer=viewer, viewer_kind=kind, today=today)
     return OrganizationDepartmentView(organization=OrganizationMaster.of(view.organization),
-                                      records=[RecordView.of(h) for h in view.records])
+                                      records=[RecordView.of(h) for h in view.records],
+                                      supervision_class=SupervisionView.of(standing.supervision))
 
 
 @router.get("/{code}/credit-check", response_model=CreditCheck, operation_id="credit_check",
             responses=problem_responses(*AUTH_ERRORS, 404))
-def credit_check(session: SessionDep, actor: Reader, today: Today, code: str = CodePath,
+def credit_check(session: AuditedRead, actor: CreditChecker, today: Today, code: str = CodePath,
                  as_of: Day | None = Query(default=None, description="Answer as the registry stood at the "
                                             "end of this day (China Standard Time); default today")
                  ) -> CreditCheck:
-    """The summary a department consults before granting a licence or a subsidy."""
-    return department_view.credit_check(session, code, viewer=actor.department_code, today=today, as_of=as_of)
+    """What follows from an organization's credit on a date: lists, grade, supervision class, and
+    the measures that apply, those the caller's kind of department applies first. A department
+    (records:read) counts the records it may see; a credit-checking system (credit:check) the
+    public ones."""
+    viewer, kind = checks.viewer_of(session, actor)
+    return CreditCheck.of(checks.standing(session, code, viewer=viewer, viewer_kind=kind, today=today, as_of=as_of))
 
 
 def _publish(request: Request, session: Session, actor: Actor, now: datetime, key: str | None, code: str,

@@ -3,7 +3,6 @@
 import csv
 import io
 import json
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Literal
@@ -14,6 +13,7 @@ from fastapi.responses import StreamingResponse
 from api.deps import Cursor, Limit, ReadConnection, Readings, Today
 from api.problems import problem_responses
 from api.routes.public import RegionQuery
+from api.spreadsheet import spreadsheet_cell
 from service.public import lists
 from service.rules.clock import Day
 
@@ -38,23 +38,6 @@ def browse_list(conn: ReadConnection, today: Today, list_name: ListName = ListPa
                                cursor=cursor, limit=limit)
 
 
-_FORMULA_START = ("=", "+", "-", "@")
-_CONTROL_START = ("\t", "\r", "\n")
-
-
-def _cell(value: object) -> str:
-    """Text as a spreadsheet will show it: a leading =, +, -, @ would be run as a formula
-    (CSV injection), so such cells get an apostrophe, which spreadsheets display as text.
-
-    Spreadsheets and input methods in Chinese locales may take the full-width and small forms
-    (＝＋－＠, ﹦﹢﹣﹫) for the ASCII ones, and import options that trim cells drop leading
-    spaces (ideographic ones too): NFKC folds those forms to ASCII, and the first character that
-    is not a space is the one checked. (defusedcsv checks ASCII only, and rewrites ``|`` in data.)"""
-    text = "" if value is None else str(value)
-    first = unicodedata.normalize("NFKC", text.lstrip()[:1])
-    return "'" + text if text.startswith(_CONTROL_START) or first.startswith(_FORMULA_START) else text
-
-
 def _csv_lines(entries: Iterator[lists.ListEntry]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)  # excel dialect: CRLF rows, quotes where needed
@@ -63,7 +46,7 @@ def _csv_lines(entries: Iterator[lists.ListEntry]) -> Iterator[str]:
     for entry in entries:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow([_cell(";".join(v) if isinstance(v, list) else v) for v in asdict(entry).values()])
+        writer.writerow([spreadsheet_cell(";".join(v) if isinstance(v, list) else v) for v in asdict(entry).values()])
         yield buffer.getvalue()
 
 

@@ -1,18 +1,15 @@
 """Administration and token models."""
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal, Self, get_args
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from db.tables import ApiClient, AuditEntry
 from service.access.actors import Scope
 from service.rules.clock import Day
-from service.rules.reference import DEPARTMENT_KINDS
+from service.rules.department_kinds import DepartmentKind
 from service.rules.rule_sets import Rules
-
-DepartmentKind = Literal["market_regulation", "tax", "customs", "bank", "insurer", "other"]
-assert set(get_args(DepartmentKind)) == set(DEPARTMENT_KINDS)
 
 
 class _RowView(BaseModel):

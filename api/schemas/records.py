@@ -10,6 +10,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator
 
+from api.schemas.credit import SupervisionView
 from db.tables import Organization
 from service.records.fields import (
     DisclosureFields,
@@ -170,3 +171,6 @@ class RecordPage(BaseModel):
 class OrganizationDepartmentView(BaseModel):
     organization: OrganizationMaster
     records: list[RecordView] = Field(description="Records the calling department may see, with history")
+    supervision_class: SupervisionView = Field(description="The supervision class today, as the records the "
+                                                           "department may see decide it (the credit check "
+                                                           "answers for any date)")

@@ -21,6 +21,8 @@ from service.tickets.decisions import ObjectionOutcome, RepairOutcome
 RecordId = Annotated[str, Field(pattern=r"^rec_[0-9A-Z]{26}$", examples=["rec_01JD2X3Y4Z5A6B7C8D9E0F1G2H"])]
 Uscc = Annotated[str, Field(pattern=r"^[0-9A-Z]{18}$", examples=["914403001922038216"])]
 DepartmentCode = Annotated[str, Field(examples=["SZAMR"])]
+SupervisionClass = Literal["A", "B", "C", "D"]
+SupervisionReason = Literal["black_list", "red_list", "grade", "unrated"]
 
 
 class _Data(BaseModel):
@@ -71,6 +73,25 @@ class RepairDecidedData(_Data):
     repair_request_id: str = Field(pattern=r"^rep_[0-9A-Z]{26}$")
     record_id: RecordId
     outcome: RepairOutcome
+
+
+class SupervisionChangedData(_Data):
+    organization: Uscc
+    previous_class: SupervisionClass = Field(description="The class before (an organization never seen is unrated)")
+    supervision_class: SupervisionClass = Field(description="A trusted, B ordinary, C watched, D strictly supervised")
+    reason: SupervisionReason = Field(description="What decided the new class")
+    record_id: RecordId | None = Field(description="The record that decided it; null when unrated")
+
+
+class MeasureAppliedData(_Data):
+    application_id: str = Field(pattern=r"^mea_[0-9A-Z]{26}$")
+    organization: Uscc
+    measure: str = Field(description="The measure's code in the catalogue")
+    catalogue_version: int
+    department: DepartmentCode = Field(description="The department that applied it")
+    decision_no: str
+    decided_on: date
+    record_id: RecordId = Field(description="The triggering record, one of the receiving department's own")
 
 
 class WebhookTestData(_Data):
@@ -156,6 +177,10 @@ WEBHOOKS: dict[str, tuple[str, type[BaseModel]]] = {
     types.REPAIR_REQUESTED: ("An organization applied for credit repair of one of the department's records",
                              RepairRequestedData),
     types.REPAIR_DECIDED: ("The department decided a credit repair request", RepairDecidedData),
+    types.SUPERVISION_CHANGED: ("An organization's supervision class (分类监管), as its public records decide it, "
+                                "changed", SupervisionChangedData),
+    types.MEASURE_APPLIED: ("Another department reported applying a measure (反馈) triggered by one of the "
+                            "department's records", MeasureAppliedData),
 }
 
 

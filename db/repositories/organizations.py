@@ -21,6 +21,20 @@ class OrganizationRepository:
             return set()
         return set(self.session.exec(select(Organization.uscc).where(col(Organization.uscc).in_(sorted(usccs)))))
 
+    def get_many(self, usccs: set[str]) -> dict[str, Organization]:
+        if not usccs:
+            return {}
+        statement = select(Organization).where(col(Organization.uscc).in_(sorted(usccs)))
+        return {o.uscc: o for o in self.session.exec(statement)}
+
+    def find_by_org_codes(self, org_codes: set[str]) -> dict[str, Organization]:
+        """By legacy code; where several USCCs embed one (only by error), the oldest registration."""
+        if not org_codes:
+            return {}
+        statement = (select(Organization).where(col(Organization.org_code).in_(sorted(org_codes)))
+                     .order_by(col(Organization.created_at).desc(), col(Organization.uscc).desc()))
+        return {o.org_code: o for o in self.session.exec(statement)}
+
     def find_by_org_code(self, org_code: str) -> Organization | None:
         # Several USCCs can embed one legacy code only by error; the oldest registration wins.
         statement = (

@@ -24,8 +24,9 @@ def visible_to(department_code: Any, *, including_repaired: bool = False) -> Col
     return or_(Record.department_code == department_code, others)
 
 
-# Events about the public's tickets (ticket ids, outcomes) concern the deciding department alone.
-OWNER_ONLY_EVENTS = ("objection.filed", "objection.resolved", "repair.requested", "repair.decided")
+# Events about the public's tickets (ticket ids, outcomes) concern the deciding department alone;
+# so does a measure another department applied because of its record (反馈 goes to the decider).
+OWNER_ONLY_EVENTS = ("objection.filed", "objection.resolved", "repair.requested", "repair.decided", "measure.applied")
 
 
 def event_visible_to(department_code: Any, event_type: Any, record_id: Any) -> ColumnElement[bool]:
@@ -62,6 +63,16 @@ class RecordRepository:
             .where(Record.organization_uscc == organization_uscc, visible_to(viewer))
             .order_by(col(Record.effective_on).desc(), col(Record.id).desc())
         )
+        return self.session.exec(statement).all()
+
+    def of_organizations(self, organization_usccs: Sequence[str], viewer: str | None) -> Sequence[Record]:
+        """Records of many organizations that ``viewer`` may see; ``None``: the public's records
+        (public visibility, whatever their status: a credit check on a past date needs them)."""
+        if not organization_usccs:
+            return []
+        seen = visible_to(viewer) if viewer is not None else Record.visibility == "public"
+        statement = (select(Record).where(col(Record.organization_uscc).in_(sorted(set(organization_usccs))), seen)
+                     .order_by(col(Record.organization_uscc), col(Record.effective_on), col(Record.id)))
         return self.session.exec(statement).all()
 
     def visible_page(self, viewer: str, *, after_id: str | None, kind: str | None, limit: int) -> Sequence[Record]:

@@ -5,7 +5,7 @@ from datetime import date
 
 from sqlmodel import Session, col, select
 
-from db.tables import Department, Grade, GradeScheme, RuleSet
+from db.tables import Department, Grade, GradeScheme, GradeSchemeVersion, MeasureCatalogue, RuleSet
 
 
 class ReferenceRepository:
@@ -27,6 +27,25 @@ class ReferenceRepository:
 
     def grade(self, scheme_code: str, code: str) -> Grade | None:
         return self.session.get(Grade, (scheme_code, code))
+
+    def grade_scheme_versions(self, scheme_code: str | None = None) -> list[GradeSchemeVersion]:
+        statement = select(GradeSchemeVersion).order_by(col(GradeSchemeVersion.scheme_code),
+                                                        col(GradeSchemeVersion.version))
+        if scheme_code is not None:
+            statement = statement.where(GradeSchemeVersion.scheme_code == scheme_code)
+        return list(self.session.exec(statement))
+
+    def latest_grade_scheme_version(self, scheme_code: str) -> GradeSchemeVersion | None:
+        statement = (select(GradeSchemeVersion).where(GradeSchemeVersion.scheme_code == scheme_code)
+                     .order_by(col(GradeSchemeVersion.version).desc()).limit(1))
+        return self.session.exec(statement.with_for_update()).first()
+
+    def measure_catalogues(self) -> list[MeasureCatalogue]:
+        return list(self.session.exec(select(MeasureCatalogue).order_by(col(MeasureCatalogue.version))))
+
+    def latest_measure_catalogue(self) -> MeasureCatalogue | None:
+        statement = select(MeasureCatalogue).order_by(col(MeasureCatalogue.version).desc()).limit(1)
+        return self.session.exec(statement.with_for_update()).first()
 
     def rule_set_in_force(self, name: str, on: date) -> RuleSet | None:
         """The newest version of ``name`` whose effective date is on or before ``on``."""
@@ -53,6 +72,6 @@ class ReferenceRepository:
         statement = select(RuleSet).where(RuleSet.name == name).order_by(col(RuleSet.version))
         return self.session.exec(statement).all()
 
-    def add(self, *rows: Department | GradeScheme | Grade | RuleSet) -> None:
+    def add(self, *rows: Department | GradeScheme | Grade | GradeSchemeVersion | MeasureCatalogue | RuleSet) -> None:
         self.session.add_all(rows)
         self.session.flush()

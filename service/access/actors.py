@@ -12,6 +12,9 @@ class Scope(StrEnum):
     OBJECTIONS_HANDLE = "objections:handle"
     WEBHOOKS_MANAGE = "webhooks:manage"
     ADMIN = "admin"
+    # For bidding, procurement, licensing and lending systems: the credit check and the signed
+    # report, never the records themselves.
+    CREDIT_CHECK = "credit:check"
 
 
 SCOPE_DESCRIPTIONS = {
@@ -21,6 +24,7 @@ SCOPE_DESCRIPTIONS = {
     Scope.OBJECTIONS_HANDLE: "Decide objections and credit repair requests on the department's records",
     Scope.WEBHOOKS_MANAGE: "Manage the department's webhook endpoints",
     Scope.ADMIN: "Administer departments, clients and read the audit log",
+    Scope.CREDIT_CHECK: "Check organizations' credit (one or in bulk) and issue signed credit reports; no records",
 }
 ALL_SCOPES = frozenset(Scope)
 

@@ -11,6 +11,7 @@ from db.repositories.organizations import OrganizationRepository
 from db.repositories.records import RecordRepository
 from db.tables import Record, RecordVersion
 from service.access.actors import Scope
+from service.credit import supervision
 from service.errors import InvalidRecord, InvalidTransition, MissingScope, NotOwner, RecordNotFound
 from service.lists import red_and_black
 from service.records import rows
@@ -98,6 +99,8 @@ def correct(
     if record.list_name == "black" and record.visibility == "public":  # a corrected term may now meet a red one
         red_and_black.end_red_entries(session, black_id=record.id, organization_uscc=record.organization_uscc,
                                       effective_on=record.effective_on, ends_on=record.ends_on, now=now)
+    if supervision.moves_class(record.kind, record.visibility):
+        supervision.follow(session, [record.organization_uscc], now=now)
     return record
 
 

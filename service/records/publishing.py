@@ -22,6 +22,7 @@ from db.ids import new_id
 from db.repositories.organizations import OrganizationRepository
 from db.repositories.records import RecordRepository
 from db.tables import Record, RecordAccess, RecordStatusChange, RecordVersion
+from service.credit import supervision
 from service.errors import DomainError, DuplicateRecord, InvalidRecord
 from service.lists import red_and_black
 from service.organizations import master_data
@@ -141,6 +142,8 @@ def publish(
     if record.list_name == "black" and record.visibility == "public":
         red_and_black.end_red_entries(session, black_id=record.id, organization_uscc=record.organization_uscc,
                                       effective_on=record.effective_on, ends_on=record.ends_on, now=now)
+    if supervision.moves_class(record.kind, record.visibility):
+        supervision.follow(session, [record.organization_uscc], now=now)
     return RecordHistory(record, [version], [change], one.shared_with)
 
 
@@ -180,6 +183,8 @@ def publish_many(session: Session, items: Sequence[NewRecord], *, department_cod
         if row["list_name"] == "black" and row["visibility"] == "public":
             red_and_black.end_red_entries(session, black_id=row["id"], organization_uscc=row["organization_uscc"],
                                           effective_on=row["effective_on"], ends_on=row["ends_on"], now=now)
+    supervision.follow(session, [row["organization_uscc"] for row in records
+                                 if supervision.moves_class(row["kind"], row["visibility"])], now=now)
     return outcome
 
 

@@ -26,7 +26,7 @@ from service.records.fields import (
     public_summary,
 )
 from service.rules.clock import local_date
-from service.rules.reference import require_grade
+from service.rules.grade_schemes import require_grade
 from service.rules.rule_sets import Rules, list_entry_expires_on, violation_publicity_until
 
 RecordStatus = Literal["active", "withdrawn", "expired", "repaired", "superseded"]
@@ -45,6 +45,7 @@ class Derived:
     severity: str | None = None
     grade_scheme: str | None = None
     grade: str | None = None
+    grade_scheme_version_id: int | None = None
 
 
 def kind_of(fields: RecordFields) -> Kind:
@@ -56,10 +57,11 @@ def kind_of(fields: RecordFields) -> Kind:
 
 def derive(session: Session, fields: RecordFields, rules: Rules) -> Derived:
     if isinstance(fields, RatingFields):
-        require_grade(session, fields.scheme, fields.grade)
+        version_id = require_grade(session, fields.scheme, fields.grade, on=fields.evaluated_on, score=fields.score)
         # valid_until is the last valid day; ends_on, like every end here, is the first day after.
         ends_on = fields.valid_until + timedelta(days=1) if fields.valid_until else None
-        return Derived(fields.evaluated_on, ends_on, grade_scheme=fields.scheme, grade=fields.grade)
+        return Derived(fields.evaluated_on, ends_on, grade_scheme=fields.scheme, grade=fields.grade,
+                       grade_scheme_version_id=version_id)
     if isinstance(fields, ViolationFields):
         until = violation_publicity_until(
             rules, severity=fields.severity, decided_on=fields.decided_on, penalty_types=fields.penalty_types

@@ -7,6 +7,7 @@ from sqlmodel import Session
 
 from db.repositories.records import RecordRepository
 from db.tables import Record, RecordStatusChange
+from service.credit import supervision
 from service.records.rows import RecordStatus, event_data
 from service.sync import event_types, events
 
@@ -36,6 +37,8 @@ def change_status(session: Session, record: Record, status: RecordStatus, reason
         event_type, extra["reason"] = event_types.LIST_ENTRY_REMOVED, reason if status == "superseded" else status
     events.emit(session, event_type, event_data(record, **extra), at=now,
                 organization_uscc=record.organization_uscc, record_id=record.id)
+    if supervision.moves_class(record.kind, record.visibility):
+        supervision.follow(session, [record.organization_uscc], now=now)
 
 
 def expire(session: Session, record: Record, *, now: datetime) -> None:

@@ -1,7 +1,5 @@
-"""Reference data every install starts with: the default grade scheme and rule set.
-
-Grade schemes are data, not an enum (domain.md §3.1): an administrator can add schemes; the
-default follows GB/T 23791's "four classes, six grades".
+"""Reference data every install starts with: the shipped grade schemes (``grade_schemes``), the
+measures catalogue (``service.credit.measures``) and the default rule set; and the departments.
 """
 
 from datetime import date, datetime
@@ -11,42 +9,22 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from db.repositories.reference import ReferenceRepository
-from db.tables import Department, Grade, GradeScheme, RuleSet
+from db.tables import Department, RuleSet
+from service.credit import measures
 from service.errors import Conflict, DepartmentNotFound, InvalidRecord
+from service.rules import grade_schemes
+from service.rules.department_kinds import DEPARTMENT_KINDS
 from service.rules.rule_sets import DEFAULT_RULE_SET_NAME, DEFAULT_RULES, Rules, rules_from_json
 
-DEFAULT_SCHEME = "default"
-DEFAULT_GRADES = (
-    ("AAA", "优秀", "Excellent"),
-    ("AA", "良好", "Good"),
-    ("A", "较好", "Fairly good"),
-    ("B", "一般", "Fair"),
-    ("C", "较差", "Poor"),
-    ("D", "差", "Bad"),
-)
 # The default rule set is in force for every decision the registry can hold.
 DEFAULT_RULES_FROM = date(1949, 10, 1)
-DEPARTMENT_KINDS = ("market_regulation", "tax", "customs", "bank", "insurer", "other")
 
 
 def ensure_defaults(session: Session, *, now: datetime) -> None:
-    """Create the default grade scheme and rule set if they are missing (idempotent)."""
+    """Create the shipped grade schemes, measures catalogue and rule set if they are missing (idempotent)."""
     reference = ReferenceRepository(session)
-    if reference.grade_scheme(DEFAULT_SCHEME) is None:
-        reference.add(
-            GradeScheme(
-                code=DEFAULT_SCHEME,
-                name_zh="质量信用等级（四等六级）",
-                name_en="Quality credit grades (four classes, six grades)",
-                basis="GB/T 23791-2009",
-            )
-        )
-        reference.add(
-            *(
-                Grade(scheme_code=DEFAULT_SCHEME, code=code, rank=rank, label_zh=zh, label_en=en)
-                for rank, (code, zh, en) in enumerate(DEFAULT_GRADES)
-            )
-        )
+    grade_schemes.ensure_shipped(session, now=now)
+    measures.ensure_shipped(session, now=now)
     if reference.rule_set(DEFAULT_RULE_SET_NAME, 1) is None:
         reference.add(
             RuleSet(
@@ -107,15 +85,6 @@ def rules_of(session: Session, rule_set_id: int | None) -> Rules:
     if rule_set is None:
         raise InvalidRecord(f"rule set {rule_set_id} does not exist")
     return rules_from_json(rule_set.rules)
-
-
-def require_grade(session: Session, scheme: str, grade: str) -> None:
-    reference = ReferenceRepository(session)
-    if reference.grade_scheme(scheme) is None:
-        raise InvalidRecord(f"unknown grade scheme {scheme!r}", field="scheme")
-    if reference.grade(scheme, grade) is None:
-        allowed = ", ".join(g.code for g in reference.grades(scheme))
-        raise InvalidRecord(f"grade {grade!r} is not in scheme {scheme!r} ({allowed})", field="grade")
 
 
 def find_department(session: Session, code: str) -> Department | None:

@@ -7,9 +7,11 @@ the rule set it was decided under, so a later rule change never rewrites an old 
 import calendar
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from service.rules.parsed import parsed
 
 DEFAULT_RULE_SET_NAME = "default"
 
@@ -54,6 +56,8 @@ class Rules(BaseModel):
     objection_pending_cap: int = Field(default=20, ge=1, le=1000)
     # Penalties after which credit repair (early stop of publicity) is not available.
     non_repairable_penalties: list[str] = ["licence_revocation", "stop_production", "business_closure"]
+    # The supervision class (分类监管) of an organization with no rating in force and on no list.
+    unrated_supervision_class: Literal["A", "B", "C", "D"] = "B"
 
 
     @model_validator(mode="after")
@@ -69,7 +73,7 @@ DEFAULT_RULES = Rules()
 
 
 def rules_from_json(data: dict[str, Any]) -> Rules:
-    return Rules.model_validate(data)
+    return parsed(Rules, data)
 
 
 def add_months(start: date, months: int) -> date:

@@ -28,6 +28,8 @@ OBJECTION_FILED = "objection.filed"
 OBJECTION_RESOLVED = "objection.resolved"
 REPAIR_REQUESTED = "repair.requested"
 REPAIR_DECIDED = "repair.decided"
+SUPERVISION_CHANGED = "organization.supervision_changed"
+MEASURE_APPLIED = "measure.applied"
 
 EVENT_TYPES: tuple[str, ...] = (
     ORGANIZATION_UPDATED,
@@ -37,6 +39,7 @@ EVENT_TYPES: tuple[str, ...] = (
     LIST_ENTRY_ADDED, LIST_ENTRY_CORRECTED, LIST_ENTRY_REMOVED,
     OBJECTION_FILED, OBJECTION_RESOLVED,
     REPAIR_REQUESTED, REPAIR_DECIDED,
+    SUPERVISION_CHANGED, MEASURE_APPLIED,
 )
 
 # A record's events by its kind: list entries are "added" and "removed" where the other records

@@ -1,0 +1,75 @@
+"""Measures applied, reported back (反馈): a department says it applied a measure of the catalogue
+to an organization, under its own decision; the department whose record triggered it learns of it
+(event ``measure.applied`` to that department alone, and in its list of the organization's
+measures). Counts by measure and department feed the metrics and the statistics
+(``db.repositories.operations.measures_applied``)."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlmodel import Session
+
+from db.ids import new_id
+from db.repositories.measures import MeasureApplicationRepository
+from db.repositories.records import RecordRepository
+from db.tables import MeasureApplication
+from service.credit import checks, measures
+from service.errors import DuplicateRecord, InvalidRecord, RecordNotFound
+from service.organizations import master_data
+from service.rules.clock import local_date
+from service.rules.reference import require_department
+from service.sync import event_types, events
+
+
+@dataclass(frozen=True)
+class Applied:
+    measure: str
+    decision_no: str
+    decided_on: date
+    trigger_record_id: str
+    note: str | None
+
+
+def report(session: Session, code: str, applied: Applied, *, department_code: str, now: datetime
+           ) -> MeasureApplication:
+    organization = master_data.get(session, code)
+    if applied.decided_on > local_date(now):
+        raise InvalidRecord(f"decided_on {applied.decided_on} is after today: a measure is reported once applied",
+                            field="decided_on")
+    catalogue, measure = measures.find(session, applied.measure, applied.decided_on)
+    department = require_department(session, department_code)
+    if department.kind not in measure.applied_by:
+        raise InvalidRecord(f"measure {measure.code!r} is applied by {', '.join(measure.applied_by)} departments; "
+                            f"{department_code} is {department.kind}", field="measure")
+    trigger = RecordRepository(session).get_visible(applied.trigger_record_id, department_code)
+    if trigger is None or trigger.organization_uscc != organization.uscc:
+        raise RecordNotFound(f"no record {applied.trigger_record_id} of {organization.uscc} is visible to "
+                             f"{department_code}")
+    # The measure must have applied that day, as the department's own credit check would have said.
+    standing = checks.standing(session, organization.uscc, viewer=department_code, viewer_kind=department.kind,
+                               today=local_date(now), as_of=applied.decided_on)
+    if not any(m.code == measure.code for m in standing.measures):
+        raise InvalidRecord(f"measure {measure.code!r} did not apply to {organization.uscc} on {applied.decided_on} "
+                            "(see its credit check as of that day)", field="measure")
+    repository = MeasureApplicationRepository(session)
+    if (existing := repository.find(department_code, measure.code, applied.decision_no)) is not None:
+        raise DuplicateRecord(f"{department_code} already reported measure {measure.code} under decision "
+                              f"{applied.decision_no}", existing_id=existing.id)
+    application = MeasureApplication(
+        id=new_id("mea"), organization_uscc=organization.uscc, measure_code=measure.code,
+        catalogue_version=catalogue.version, department_code=department_code, decision_no=applied.decision_no,
+        decided_on=applied.decided_on, trigger_record_id=applied.trigger_record_id, note=applied.note,
+        created_at=now)
+    repository.add(application)
+    # The event goes to the trigger's department alone (an owner-only event type).
+    events.emit(session, event_types.MEASURE_APPLIED, {
+            "application_id": application.id, "organization": organization.uscc, "measure": measure.code,
+            "catalogue_version": catalogue.version, "department": department_code,
+            "decision_no": application.decision_no, "decided_on": application.decided_on.isoformat(),
+        "record_id": trigger.id}, at=now, organization_uscc=organization.uscc, record_id=trigger.id)
+    return application
+
+
+def of_organization(session: Session, code: str, *, viewer: str) -> list[MeasureApplication]:
+    organization = master_data.get(session, code)
+    return list(MeasureApplicationRepository(session).of_organization_visible(organization.uscc, viewer))
