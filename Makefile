@@ -62,6 +62,14 @@ BULK_LINES ?= 1000000
 bench-bulk: install
 	$(BIN)/python bench/bulk.py --lines $(BULK_LINES)
 
+# Issue 18's credit check goals, on SQLite then a throwaway PostgreSQL: one bulk check of 1,000
+# codes against 1,000 single checks, and single checks under wrk against a trivial FastAPI app.
+CREDIT_ORGANIZATIONS ?= 1000000
+.PHONY: bench-credit
+bench-credit: install
+	scripts/ensure-wrk.sh
+	$(call on-both-databases,$(BIN)/python bench/credit_checks.py --organizations $(CREDIT_ORGANIZATIONS) --publish)
+
 # Every figure of the benchmark suite, each against its baseline from the same run; appends to
 # bench/RESULTS.md. About 15 minutes on 2 cores.
 bench: bench-lookup bench-bulk bench-webhooks
