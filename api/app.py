@@ -41,7 +41,7 @@ from api.routes import (
     webhooks,
 )
 from api.schemas.webhooks import document as document_webhooks
-from api.security import TokenRefusals
+from api.security import ANY_OF, TokenRefusals
 from api.settings import Settings, get_settings
 from api.storage import open_registry_database
 from api.storage_full import StorageFull
@@ -125,12 +125,23 @@ def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
+def _scope_alternatives(document: dict[str, Any]) -> dict[str, Any]:
+    """Operations that accept one of several scopes (``api.security.ANY_OF``) list one security
+    requirement per scope: any one of them is enough."""
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and (scopes := operation.pop(ANY_OF, None)):
+                operation["security"] = [{"departmentToken": [scope]} for scope in scopes]
+    return document
+
+
 def _document_problems(app: FastAPI) -> None:
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = problems.document_common_problems(problems.only_problem_json(generate()))
+            app.openapi_schema = _scope_alternatives(
+                problems.document_common_problems(problems.only_problem_json(generate())))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # how FastAPI documents a custom schema

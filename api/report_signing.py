@@ -63,7 +63,7 @@ def _decoded(part: str, what: str) -> bytes:
 def _json_object(raw: bytes, what: str) -> dict[str, Any]:
     try:
         value = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
         raise NotGenuine(f"the {what} is not JSON (it was altered)") from None
     if not isinstance(value, dict):
         raise NotGenuine(f"the {what} is not a JSON object")
@@ -88,7 +88,7 @@ def jws_of(text: str) -> str:
         return stripped
     try:
         answer = json.loads(stripped)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise NotGenuine("neither a signed report nor the registry's JSON answer") from None
     if not isinstance(answer, dict) or not isinstance(answer.get("jws"), str):
         raise NotGenuine("this JSON holds no signed report (no \"jws\")")
@@ -119,7 +119,9 @@ def verify(report: str, jwks: Mapping[str, Any]) -> dict[str, Any]:
     header = _json_object(_decoded(parts[0], "header"), "header")
     claims_raw, signature = _decoded(parts[1], "content"), _decoded(parts[2], "signature")
     if set(header) - {"alg", "kid", "typ"}:
-        raise NotGenuine(f"unexpected header parameters: {', '.join(sorted(set(header) - {'alg', 'kid', 'typ'}))[:200]}")
+        # repr: the names are the sender's, and the CLI prints this to a terminal.
+        unexpected = ", ".join(repr(name) for name in sorted(set(header) - {"alg", "kid", "typ"}))
+        raise NotGenuine(f"unexpected header parameters: {unexpected[:200]}")
     if header.get("alg") != ALGORITHM:
         raise NotGenuine(f"signed with {str(header.get('alg'))[:20]!r}, not {ALGORITHM}")
     if header.get("typ") != REPORT_TYPE:

@@ -133,16 +133,34 @@ def current_actor(
     return actor
 
 
-def credit_checker(request: Request, actor: Annotated[Actor, Security(current_actor)]) -> Actor:
-    """A department's reader or a credit-checking system: either scope opens the credit check."""
-    accepted = {Scope.RECORDS_READ.value, Scope.CREDIT_CHECK.value}
-    if not actor.scopes & accepted:
-        request_audit(request).detail = f"missing scope: {' or '.join(sorted(accepted))}"
+def _one_of(request: Request, actor: Actor, *accepted: Scope) -> Actor:
+    names = sorted(scope.value for scope in accepted)
+    if not actor.scopes & set(names):
+        request_audit(request).detail = f"missing scope: {' or '.join(names)}"
         raise HTTPException(
-            403, "this client needs the scope credit:check or records:read",
-            headers={"WWW-Authenticate": 'Bearer error="insufficient_scope", scope="credit:check"'},
+            403, f"this client needs one of the scopes {', '.join(names)}",
+            headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{names[0]}"'},
         )
     return actor
+
+
+# OpenAPI cannot say "one of these scopes" through FastAPI's Security; a route whose dependency
+# accepts alternatives names them here, and the document lists one security requirement for each
+# (api.app: alternatives are what OpenAPI's list of requirements means).
+ANY_OF = "x-scopes-any-of"
+CREDIT_CHECK_SCOPES = {ANY_OF: [Scope.RECORDS_READ.value, Scope.CREDIT_CHECK.value]}
+BATCH_READ_SCOPES = {ANY_OF: [Scope.RECORDS_WRITE.value, Scope.LISTS_WRITE.value]}
+
+
+def credit_checker(request: Request, actor: Annotated[Actor, Security(current_actor)]) -> Actor:
+    """A department's reader or a credit-checking system: either scope opens the credit check."""
+    return _one_of(request, actor, Scope.CREDIT_CHECK, Scope.RECORDS_READ)
+
+
+def batch_reader(request: Request, actor: Annotated[Actor, Security(current_actor)]) -> Actor:
+    """A batch's results name records: only a client that may push one reads them (never a
+    credit-checking client of the same department)."""
+    return _one_of(request, actor, Scope.RECORDS_WRITE, Scope.LISTS_WRITE)
 
 
 KeyringDep = Annotated[Keyring, Depends(get_keyring)]
@@ -154,5 +172,6 @@ Admin = Annotated[Actor, Security(current_actor, scopes=[Scope.ADMIN.value])]
 ObjectionHandler = Annotated[Actor, Security(current_actor, scopes=[Scope.OBJECTIONS_HANDLE.value])]
 WebhookManager = Annotated[Actor, Security(current_actor, scopes=[Scope.WEBHOOKS_MANAGE.value])]
 CreditChecker = Annotated[Actor, Depends(credit_checker)]
+BatchReader = Annotated[Actor, Depends(batch_reader)]
 # Any authenticated client; the service then requires records:write or lists:write by record kind.
 RecordChanger = Annotated[Actor, Security(current_actor)]

@@ -4,6 +4,7 @@ command line."""
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import typer
@@ -14,15 +15,21 @@ from cli.registry import unit_of_work
 from service.credit import report_keys
 from service.rules.clock import SystemClock
 
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
 
 def _jwks(source: str | None) -> dict[str, Any]:
     """The report keys: from a URL, a file, or (no source) this registry's own database."""
     if source is None:
         with unit_of_work() as session:
             return report_keys.jwks(session)
+    if source.startswith("http://") and urlsplit(source).hostname not in _LOOPBACK:
+        # The keys are what a verdict rests on: over plain HTTP anyone on the way could swap them.
+        typer.echo(f"error: fetch the report keys over https, not {source}", err=True)
+        raise typer.Exit(2)
     try:
         if source.startswith(("https://", "http://")):
-            response = httpx.get(source, timeout=15, follow_redirects=True)
+            response = httpx.get(source, timeout=15, follow_redirects=False)
             response.raise_for_status()
             keys = response.json()
         else:

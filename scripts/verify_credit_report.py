@@ -21,6 +21,7 @@ import binascii
 import json
 import re
 import sys
+import urllib.parse
 import urllib.request
 
 from cryptography.exceptions import InvalidSignature
@@ -94,6 +95,10 @@ def main():
     parser.add_argument("report", help="the .jws file, or the registry's JSON answer")
     parser.add_argument("--jwks", required=True, help="the report keys: a URL or a saved file")
     arguments = parser.parse_args()
+    if arguments.jwks.startswith("http://") and urllib.parse.urlsplit(arguments.jwks).hostname not in (
+            "127.0.0.1", "localhost", "::1"):
+        print("error: fetch the keys over https: over plain http anyone on the way could swap them", file=sys.stderr)
+        return 2
     try:
         if arguments.jwks.startswith(("https://", "http://")):
             with urllib.request.urlopen(arguments.jwks, timeout=15) as response:

@@ -89,8 +89,9 @@ RULES = {
     ("POST", "/v1/records/{record_id}/withdrawal"): only(200, "a"),
     ("POST", "/v1/batches"): only(200, "a", "b"),
     # Any authenticated client may ask; another department's batch is unknown to it.
-    ("GET", "/v1/batches/{batch_id}"): only(200, "a", b=404, reader=404, admin=404, hooks=404),
-    ("GET", "/v1/batches/{batch_id}/results"): only(200, "a", b=404, reader=404, admin=404, hooks=404),
+    # Only a client that may push reads a batch's results, and only its own department's.
+    ("GET", "/v1/batches/{batch_id}"): only(200, "a", b=404),
+    ("GET", "/v1/batches/{batch_id}/results"): only(200, "a", b=404),
     ("GET", "/v1/objections"): only(200, "a"),
     ("POST", "/v1/objections/{objection_id}/decision"): only(200, "a"),
     ("GET", "/v1/repair-requests"): only(200, "a"),

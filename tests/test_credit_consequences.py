@@ -4,6 +4,7 @@ and procurement systems, and measures applied reported back. Through HTTP, on bo
 
 import csv
 import io
+from datetime import date
 
 import pytest
 from sqlmodel import select
@@ -268,6 +269,18 @@ class TestBulkCheck:
         public = client.post("/v1/credit-checks", headers=checker, json={"codes": [HUAWEI], "purpose": "贷款审批"})
         assert public.json()["results"][0]["check"]["black_listed"] is False
 
+    def test_a_past_date_shows_a_checking_system_nothing_the_public_no_longer_sees(
+            self, client, parties, registered, checker, clock) -> None:
+        a = parties["a"].headers
+        body = f.violation(decided_on=date(2026, 6, 1)).model_dump(mode="json", exclude_none=True)
+        violation = client.post(f"/v1/organizations/{HUAWEI}/violations", headers=a, json=body).json()
+        clock.advance(days=5)
+        client.post(f"/v1/records/{violation['id']}/withdrawal", headers=a, json={"reason": "复议撤销"})
+        then = {"as_of": "2026-06-16"}
+        assert check(client, parties["a"], **then)["active_violations"] == 1  # the department's history
+        seen = client.get(CHECK, headers=checker, params=then).json()
+        assert seen["active_violations"] == 0  # annulled: off public display for good, on any date
+
     def test_csv_in_and_out(self, client, parties, registered, checker) -> None:
         body = "\ufeff统一社会信用代码,名称\n" + f"{HUAWEI},华为\nnot-a-code,x\n"
         response = client.post("/v1/credit-checks", headers=checker | {"Content-Type": "text/csv",
@@ -293,7 +306,8 @@ class TestBulkCheck:
 
     @pytest.mark.parametrize(("content_type", "raw"), [
         ("application/json", b"\x80\x81"), ("application/json", b"{\"codes\": "), ("text/csv", b"\xff\xfe\x00"),
-        ("text/csv; charset=gb18030", b"\x81"),
+        ("text/csv; charset=gb18030", b"\x81"), ("application/json", b"[" * 100_000),
+        ("text/csv", b"code\n\"" + b"9" * 200_000 + b"\"\n"),
     ])
     def test_bodies_that_are_not_text_are_refused(self, client, checker, content_type, raw) -> None:
         response = client.post("/v1/credit-checks", headers=checker | {"Content-Type": content_type},
@@ -354,6 +368,10 @@ class TestMeasuresApplied:
         unknown = client.post(f"/v1/organizations/{HUAWEI}/measures", headers=finance,
                               json=body | {"measure": "exile", "trigger_record_id": black["id"]})
         assert unknown.status_code == 422
+        # The measure applies (the black entry), but the rating named cannot have triggered it: the
+        # feedback would reach the wrong department.
+        wrong_trigger = client.post(f"/v1/organizations/{HUAWEI}/measures", headers=finance, json=body)
+        assert wrong_trigger.status_code == 422 and black["id"] in wrong_trigger.json()["detail"]
         assert client.get(f"/v1/organizations/{HUAWEI}/measures", headers=finance).json() == []
 
 

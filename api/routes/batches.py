@@ -15,7 +15,7 @@ from api.middleware.overload import OVERLOADED_RETRY_SECONDS
 from api.problems import PROBLEM_JSON, problem_response, problem_responses
 from api.routes.organizations import AUTH_ERRORS
 from api.schemas.batches import INLINE_RESULTS, BatchView, LinePage, LineView
-from api.security import RecordChanger
+from api.security import BATCH_READ_SCOPES, BatchReader, RecordChanger
 from api.settings import Settings
 from service.batches import running
 
@@ -95,8 +95,8 @@ def _cut_short_by_a_busy_database(request: Request, cut: pushing.CutShortByBusyD
 
 
 @router.get("/batches/{batch_id}", response_model=BatchView, operation_id="get_batch",
-            responses=problem_responses(*AUTH_ERRORS, 404))
-def get_batch(session: SessionDep, actor: RecordChanger, batch_id: str = BatchId) -> BatchView:
+            responses=problem_responses(*AUTH_ERRORS, 404), openapi_extra=BATCH_READ_SCOPES)
+def get_batch(session: SessionDep, actor: BatchReader, batch_id: str = BatchId) -> BatchView:
     """A batch of the department: its counts and its first line results."""
     batch = running.get(session, batch_id, department_code=actor.department_code)
     return BatchView.of(batch, running.results(session, batch_id, department_code=actor.department_code, outcome=None,
@@ -104,8 +104,8 @@ def get_batch(session: SessionDep, actor: RecordChanger, batch_id: str = BatchId
 
 
 @router.get("/batches/{batch_id}/results", response_model=LinePage, operation_id="list_batch_results",
-            responses=problem_responses(*AUTH_ERRORS, 404))
-def list_batch_results(session: SessionDep, actor: RecordChanger, batch_id: str = BatchId, limit: Limit = 200,
+            responses=problem_responses(*AUTH_ERRORS, 404), openapi_extra=BATCH_READ_SCOPES)
+def list_batch_results(session: SessionDep, actor: BatchReader, batch_id: str = BatchId, limit: Limit = 200,
                        cursor: str | None = Query(None, pattern=r"^[0-9]{1,12}$", description="next_cursor"),
                        outcome: Literal["accepted", "duplicate", "rejected"] | None = Query(None)) -> LinePage:
     """Every line's result in line order (`outcome=rejected` for what needs fixing)."""

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+from itertools import islice
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
@@ -25,7 +26,7 @@ from api.schemas.credit import (
     MeasureApplicationView,
     MeasureCount,
 )
-from api.security import CreditChecker, Reader, Writer
+from api.security import CREDIT_CHECK_SCOPES, CreditChecker, Reader, Writer
 from api.spreadsheet import spreadsheet_cell
 from service import operations
 from service.credit import checks, feedback, measures
@@ -45,14 +46,17 @@ CSV_FIELDS = ("input", "code", "name", "as_of", "black_listed", "red_listed", "g
 
 
 def _codes_of_csv(text: str) -> list[str]:
-    rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
-    if not rows:
+    """The codes of a CSV: a `code` column, or the first column. One row past the limit is read at
+    most: the limit's own message then refuses the request, without parsing the rest."""
+    rows = (row for row in csv.reader(io.StringIO(text, newline="")) if any(cell.strip() for cell in row))
+    first = next(rows, None)
+    if first is None:
         return []
-    header = [cell.strip().lower() for cell in rows[0]]
+    header = [cell.strip().lower() for cell in first]
     column = next((header.index(name) for name in _CODE_COLUMNS if name in header), None)
     if column is None:
-        return [row[0].strip() for row in rows]
-    return [row[column].strip() if column < len(row) else "" for row in rows[1:]]
+        return [first[0].strip()] + [row[0].strip() for row in islice(rows, checks.MAX_CODES)]
+    return [row[column].strip() if column < len(row) else "" for row in islice(rows, checks.MAX_CODES + 1)]
 
 
 async def bulk_request(request: Request, as_of: Annotated[str | None, Query(
@@ -81,6 +85,12 @@ async def bulk_request(request: Request, as_of: Annotated[str | None, Query(
     except UnicodeDecodeError as error:  # json.loads of bytes that are no UTF-8, -16 or -32
         raise RequestValidationError([{"type": "json_invalid", "loc": ("body", error.start), "input": None,
                                        "msg": "the body is not UTF-8 text"}]) from None
+    except RecursionError:  # JSON nested thousands deep
+        raise RequestValidationError([{"type": "json_invalid", "loc": ("body",), "input": None,
+                                       "msg": "the JSON is nested too deep"}]) from None
+    except csv.Error as error:  # a field past the csv module's limit, a stray NUL
+        raise RequestValidationError([{"type": "value_error", "loc": ("body",), "input": None,
+                                       "msg": f"the CSV cannot be read: {error}"}]) from None
     except ValidationError as error:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in error.errors()]) from None
 
@@ -108,7 +118,7 @@ def _csv_answer(answer: BulkCheckAnswer) -> Response:
     "/v1/credit-checks", response_model=BulkCheckAnswer, operation_id="bulk_credit_check",
     responses={**problem_responses(401, 403, 413, 422),
                200: {"description": "One result per code, in order", "content": {"text/csv": {}}}},
-    openapi_extra={"requestBody": {"required": True, "content": {
+    openapi_extra={**CREDIT_CHECK_SCOPES, "requestBody": {"required": True, "content": {
         # Inline: the body is read by a dependency (JSON or CSV), so it is no component of its own.
         "application/json": {"schema": BulkCheckRequest.model_json_schema()},
         "text/csv": {"schema": {"type": "string"}, "example": "code\n914403001922038216\n91110000100006246H\n"}}}},

@@ -12,7 +12,7 @@ from api.problems import problem_responses
 from api.request_audit import audited_transaction, request_audit
 from api.routes.organizations import AUTH_ERRORS, CodePath
 from api.schemas.credit_reports import CreditReportIssued, ReportKeySet
-from api.security import CreditChecker
+from api.security import CREDIT_CHECK_SCOPES, CreditChecker
 from api.web import report_document
 from service.credit import report_keys, reports
 from service.rules.clock import Day
@@ -23,10 +23,10 @@ ReportFormat = Literal["json", "pdf", "html"]
 
 
 @router.get("/v1/organizations/{code}/credit-report", response_model=CreditReportIssued, tags=["organizations"],
-            operation_id="credit_report",
+            operation_id="credit_report", openapi_extra=CREDIT_CHECK_SCOPES,
             responses={200: {"description": "The report: JSON (default), the PDF, or the printable page",
                              "content": {"application/pdf": {}, "text/html": {}}},
-                       **problem_responses(*AUTH_ERRORS, 404)})
+                       **problem_responses(*AUTH_ERRORS, 404, 503)})
 def credit_report(request: Request, actor: CreditChecker, clock: ClockDep, today: Today, code: str = CodePath,
                   as_of: Day | None = Query(default=None, description="The day (China Standard Time) the report "
                                             "describes; default today. A day after today is refused (422)"),

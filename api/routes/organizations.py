@@ -19,7 +19,7 @@ from api.schemas.records import (
     RecordView,
     ViolationCreate,
 )
-from api.security import CreditChecker, Reader, Writer
+from api.security import CREDIT_CHECK_SCOPES, CreditChecker, Reader, Writer
 from service.access.actors import Actor
 from service.credit import checks
 from service.organizations import department_view, master_data
@@ -63,7 +63,7 @@ def get_organization(session: SessionDep, actor: Reader, today: Today,
 
 
 @router.get("/{code}/credit-check", response_model=CreditCheck, operation_id="credit_check",
-            responses=problem_responses(*AUTH_ERRORS, 404))
+            responses=problem_responses(*AUTH_ERRORS, 404), openapi_extra=CREDIT_CHECK_SCOPES)
 def credit_check(session: AuditedRead, actor: CreditChecker, today: Today, code: str = CodePath,
                  as_of: Day | None = Query(default=None, description="Answer as the registry stood at the "
                                             "end of this day (China Standard Time); default today")

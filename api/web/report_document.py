@@ -5,6 +5,7 @@ signature covers and nothing else.
 """
 
 import logging
+import threading
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -15,6 +16,7 @@ import segno
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
+from api.problems import problem_response
 from api.settings import Settings
 from api.web.pages import _language, _render
 from api.web.report_words import report_words
@@ -73,9 +75,33 @@ def _renderer() -> Callable[[str], bytes]:
     return lambda html: HTML(string=html, base_url=_PDF_BASE, url_fetcher=StaticFiles()).write_pdf()
 
 
+# Drawing a PDF takes a core for a while: at most two at once per process, so public requests for
+# PDFs cannot take every worker thread (the rest wait their turn, within the public budgets).
+_RENDERING = threading.BoundedSemaphore(2)
+
+
+class PdfUnavailable(Exception):
+    """The PDF cannot be drawn here (Pango or its fonts are missing: scripts/ensure-pdf.sh)."""
+
+
 def pdf(request: Request, claims: dict[str, Any], *, jws: str, kid: str | None = None) -> Response:
-    """The same page as a PDF."""
+    try:
+        return _pdf(request, claims, jws=jws, kid=kid)
+    except PdfUnavailable:
+        return problem_response(503, "PDF unavailable", instance=request.url.path,
+                                detail="this registry cannot draw PDFs at the moment (its PDF libraries are "
+                                       "missing); the report itself is issued: ask for format=json or html")
+
+
+def _pdf(request: Request, claims: dict[str, Any], *, jws: str, kid: str | None = None) -> Response:
+    """The same page as a PDF. Not stored by shared caches: its QR code and link name the address
+    the registry was reached at when no public address is configured."""
     html = bytes(page(request, claims, jws=jws, kid=kid).body).decode()
-    document = _renderer()(html)
+    with _RENDERING:
+        try:
+            document = _renderer()(html)
+        except OSError as error:  # WeasyPrint could not load Pango
+            raise PdfUnavailable(str(error)) from error
     return Response(document, media_type="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{claims["report_id"]}.pdf"'})
+                    headers={"Content-Disposition": f'inline; filename="{claims["report_id"]}.pdf"',
+                             "Cache-Control": "no-store"})

@@ -66,11 +66,14 @@ class RecordRepository:
         return self.session.exec(statement).all()
 
     def of_organizations(self, organization_usccs: Sequence[str], viewer: str | None) -> Sequence[Record]:
-        """Records of many organizations that ``viewer`` may see; ``None``: the public's records
-        (public visibility, whatever their status: a credit check on a past date needs them)."""
+        """Records of many organizations that ``viewer`` may see; ``None``: what the public may see
+        today, public and active records only. A third party asking about a past date learns
+        nothing the public no longer sees: not a repaired or withdrawn record (repair and
+        annulment take it off display for good), nor one whose publicity has ended."""
         if not organization_usccs:
             return []
-        seen = visible_to(viewer) if viewer is not None else Record.visibility == "public"
+        seen = visible_to(viewer) if viewer is not None else and_(Record.visibility == "public",
+                                                                   Record.status == "active")
         statement = (select(Record).where(col(Record.organization_uscc).in_(sorted(set(organization_usccs))), seen)
                      .order_by(col(Record.organization_uscc), col(Record.effective_on), col(Record.id)))
         return self.session.exec(statement).all()

@@ -7,12 +7,13 @@ measures). Counts by measure and department feed the metrics and the statistics
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from db.ids import new_id
 from db.repositories.measures import MeasureApplicationRepository
 from db.repositories.records import RecordRepository
-from db.tables import MeasureApplication
+from db.tables import MeasureApplication, Record
 from service.credit import checks, measures
 from service.errors import DuplicateRecord, InvalidRecord, RecordNotFound
 from service.organizations import master_data
@@ -48,9 +49,16 @@ def report(session: Session, code: str, applied: Applied, *, department_code: st
     # The measure must have applied that day, as the department's own credit check would have said.
     standing = checks.standing(session, organization.uscc, viewer=department_code, viewer_kind=department.kind,
                                today=local_date(now), as_of=applied.decided_on)
-    if not any(m.code == measure.code for m in standing.measures):
+    found = next((m for m in standing.measures if m.code == measure.code), None)
+    if found is None:
         raise InvalidRecord(f"measure {measure.code!r} did not apply to {organization.uscc} on {applied.decided_on} "
                             "(see its credit check as of that day)", field="measure")
+    # The record named must be one that can trigger it, so the feedback reaches the department
+    # whose decision led to the measure, not whoever's record was at hand.
+    if trigger.id != found.trigger.record_id and not _can_trigger(measure.trigger.kind, trigger):
+        raise InvalidRecord(f"record {trigger.id} cannot trigger measure {measure.code!r} (a {measure.trigger.kind} "
+                            f"measure); that day it applied because of {found.trigger.record_id}",
+                            field="trigger_record_id")
     repository = MeasureApplicationRepository(session)
     if (existing := repository.find(department_code, measure.code, applied.decision_no)) is not None:
         raise DuplicateRecord(f"{department_code} already reported measure {measure.code} under decision "
@@ -60,7 +68,15 @@ def report(session: Session, code: str, applied: Applied, *, department_code: st
         catalogue_version=catalogue.version, department_code=department_code, decision_no=applied.decision_no,
         decided_on=applied.decided_on, trigger_record_id=applied.trigger_record_id, note=applied.note,
         created_at=now)
-    repository.add(application)
+    try:
+        with session.begin_nested():  # a concurrent report of the same decision won the unique key
+            repository.add(application)
+    except IntegrityError:
+        winner = repository.find(department_code, measure.code, applied.decision_no)
+        if winner is None:
+            raise
+        raise DuplicateRecord(f"{department_code} already reported measure {measure.code} under decision "
+                              f"{applied.decision_no}", existing_id=winner.id) from None
     # The event goes to the trigger's department alone (an owner-only event type).
     events.emit(session, event_types.MEASURE_APPLIED, {
             "application_id": application.id, "organization": organization.uscc, "measure": measure.code,
@@ -68,6 +84,16 @@ def report(session: Session, code: str, applied: Applied, *, department_code: st
             "decision_no": application.decision_no, "decided_on": application.decided_on.isoformat(),
         "record_id": trigger.id}, at=now, organization_uscc=organization.uscc, record_id=trigger.id)
     return application
+
+
+def _can_trigger(kind: str, record: Record) -> bool:
+    if kind in ("black_list", "red_list"):
+        return record.kind == "list_entry" and record.list_name == ("black" if kind == "black_list" else "red")
+    if kind == "serious_violation":
+        return record.kind == "violation" and record.severity == "serious"
+    if kind == "grade":
+        return record.kind == "rating"
+    return record.kind in ("rating", "list_entry")  # a supervision class comes from a rating or a list
 
 
 def of_organization(session: Session, code: str, *, viewer: str) -> list[MeasureApplication]:
