@@ -86,9 +86,19 @@ class CodeProblem:
     """A code of a bulk check that has no standing: not a code, or no organization under it."""
 
     code: str
-    status: int
-    title: str
-    detail: str
+    error: DomainError  # InvalidCode or OrganizationNotFound: the single check raises it as it is
+
+    @property
+    def status(self) -> int:
+        return 404 if isinstance(self.error, OrganizationNotFound) else 422
+
+    @property
+    def title(self) -> str:
+        return "Organization not found" if self.status == 404 else "Invalid organization code"
+
+    @property
+    def detail(self) -> str:
+        return self.error.detail
 
 
 def standing(session: Session, code: str, *, viewer: str | None, viewer_kind: str | None, today: date,
@@ -96,10 +106,7 @@ def standing(session: Session, code: str, *, viewer: str | None, viewer_kind: st
     """One organization's standing; ``viewer`` a department code, or None for the public's view."""
     result = standings(session, [code], viewer=viewer, viewer_kind=viewer_kind, today=today, as_of=as_of)[0]
     if isinstance(result, CodeProblem):
-        if result.status == 404:
-            raise OrganizationNotFound(result.detail)
-        codes.parse_code(code)  # raises the problem that explains the code
-        raise AssertionError("unreachable: a code that parses has no other problem")
+        raise result.error
     return result
 
 
@@ -109,7 +116,7 @@ def _organizations(session: Session, typed: list[str]) -> list[Organization | Co
         try:
             parsed.append(codes.parse_code(raw))
         except DomainError as error:
-            parsed.append(CodeProblem(raw, 422, "Invalid organization code", error.detail))
+            parsed.append(CodeProblem(raw, error))
     repository = OrganizationRepository(session)
     by_uscc = repository.get_many({p.value for p in parsed if isinstance(p, codes.ParsedCode) and p.kind == "uscc"})
     by_org_code = repository.find_by_org_codes(
@@ -120,8 +127,8 @@ def _organizations(session: Session, typed: list[str]) -> list[Organization | Co
             found.append(item)
             continue
         organization = (by_uscc if item.kind == "uscc" else by_org_code).get(item.value)
-        found.append(organization or CodeProblem(raw, 404, "Organization not found",
-                                                 f"no organization is registered under {item.value}"))
+        found.append(organization or CodeProblem(
+            raw, OrganizationNotFound(f"no organization is registered under {item.value}")))
     return found
 
 
@@ -262,6 +269,7 @@ class _Context:
                 return Trigger("grade", rating.record.id, rating.version), rating.ends_on
             return None
         candidates: list[tuple[_State, date | None]] = []
+        red_ids = {s.record.id for s in red}
         for state in states:
             if trigger.kind == "serious_violation":
                 if state.record.kind != "violation" or state.details.get("severity") != "serious":
@@ -275,7 +283,7 @@ class _Context:
             wanted = "black" if trigger.kind == "black_list" else "red"
             if state.record.kind != "list_entry" or state.details.get("list") != wanted:
                 continue
-            if trigger.kind == "red_list" and state not in red:
+            if trigger.kind == "red_list" and state.record.id not in red_ids:
                 continue
             if measure.duration.kind == "years_after" and years:
                 ends = add_months(state.effective_on, 12 * years)
