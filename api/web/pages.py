@@ -6,19 +6,15 @@ answers. A bad code or query is a friendly page with the reason, never an error 
 """
 
 from datetime import date
-from pathlib import Path
-from typing import Any
-from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
 from api.deps import ClockDep, ReadConnection, Today, UnitsOfWork
-from api.web.forms import FormError, read_form
-from api.web.i18n import Language, words
+from api.web.i18n import words
+from api.web.rendering import form_from_this_site, language, message, render
 from service.errors import Conflict, InvalidCode, InvalidRecord, OrganizationNotFound
 from service.public import lists, organizations
 from service.public.organizations import PublicProfile
@@ -26,38 +22,6 @@ from service.tickets import intake
 from service.tickets.intake import ObjectionFiling
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-
-MAX_FORM_BYTES = 16 * 1024
-
-
-def _language(request: Request) -> Language:
-    return "en" if request.query_params.get("lang") == "en" else "zh"
-
-
-def _render(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
-    """A page in the caller's language. Its security and caching headers are api/middleware/security_headers.py's,
-    the same for every HTML answer."""
-    lang = _language(request)
-
-    def link(path: str, **params: Any) -> str:
-        query = {k: v for k, v in params.items() if v not in (None, "")} | ({"lang": "en"} if lang == "en" else {})
-        return path + ("?" + urlencode(query) if query else "")
-
-    others = {k: v for k, v in request.query_params.items() if k != "lang"}
-    switch = {**others, **({} if lang == "en" else {"lang": "en"})}
-    return templates.TemplateResponse(
-        request, template, status_code=status,
-        context={"lang": lang, "t": words(lang), "link": link,
-                 "switch_language": request.url.path + ("?" + urlencode(switch) if switch else ""), **context},
-    )
-
-
-def _message(request: Request, status: int, title_key: str, message: str) -> HTMLResponse:
-    return _render(request, "message.html", status=status, title=words(_language(request))[title_key],
-                   message=message)
-
-
 @router.get("/", response_class=HTMLResponse)
 def search_page(request: Request, conn: ReadConnection, today: Today,
                 q: str | None = Query(None, max_length=50), cursor: str | None = Query(None, max_length=200)) -> HTMLResponse:
@@ -68,71 +32,48 @@ def search_page(request: Request, conn: ReadConnection, today: Today,
         except InvalidRecord as invalid:
             error = invalid.detail
     # A refused query is a 422, as on the list page: a crawler or monitor sees what a person reads.
-    return _render(request, "search.html", status=422 if error else 200, q=q, page=page, error=error)
+    return render(request, "search.html", status=422 if error else 200, q=q, page=page, error=error)
 
 
-def _profile_or_message(request: Request, conn: ReadConnection, code: str, today: date) -> PublicProfile | HTMLResponse:
+def _profile_ormessage(request: Request, conn: ReadConnection, code: str, today: date) -> PublicProfile | HTMLResponse:
     try:
         return organizations.profile(conn, code, today=today)
     except InvalidCode as invalid:
-        return _message(request, 422, "invalid_code_title", f"{code}: {invalid.detail}")
+        return message(request, 422, "invalid_code_title", f"{code}: {invalid.detail}")
     except OrganizationNotFound:
-        return _message(request, 404, "not_found_title", words(_language(request))["not_found_text"])
+        return message(request, 404, "not_found_title", words(language(request))["not_found_text"])
 
 
 @router.get("/organizations/{code}", response_class=HTMLResponse)
 def organization_page(request: Request, code: str, conn: ReadConnection, today: Today) -> HTMLResponse:
-    profile = _profile_or_message(request, conn, code[:64], today)
+    profile = _profile_ormessage(request, conn, code[:64], today)
     if isinstance(profile, HTMLResponse):
         return profile
-    return _render(request, "organization.html", p=profile)
+    return render(request, "organization.html", p=profile)
 
 
 def _objection_form(request: Request, profile: organizations.PublicProfile, record_id: str, *, form: dict[str, str],
                     error: str | None = None, status: int = 200) -> HTMLResponse:
     if record_id not in {r.id for r in profile.records}:
-        return _message(request, 404, "error_title", "record not on public display")
-    return _render(request, "objection.html", status=status, code=profile.code, name=profile.name,
+        return message(request, 404, "error_title", "record not on public display")
+    return render(request, "objection.html", status=status, code=profile.code, name=profile.name,
                    record_id=record_id, form=form, error=error)
 
 
 @router.get("/organizations/{code}/objection", response_class=HTMLResponse)
 def objection_page(request: Request, code: str, conn: ReadConnection, today: Today,
                    record: str | None = Query(None, max_length=40)) -> HTMLResponse:
-    profile = _profile_or_message(request, conn, code[:64], today)
+    profile = _profile_ormessage(request, conn, code[:64], today)
     if isinstance(profile, HTMLResponse):
         return profile
     if record is None:  # e.g. the language switch on the page after filing
-        return _render(request, "organization.html", p=profile)
+        return render(request, "organization.html", p=profile)
     return _objection_form(request, profile, record, form={})
-
-
-def _cross_site(request: Request) -> bool:
-    """A form post that a page of another site made the browser send (CSRF). Browsers say where
-    a request comes from in Sec-Fetch-Site, or else in Origin; a client that sends neither is no
-    browser acting for someone else, so it is let through."""
-    site = request.headers.get("sec-fetch-site")
-    if site is not None:
-        return site not in ("same-origin", "none")
-    origin = request.headers.get("origin")
-    if origin is None:
-        return False
-    return origin == "null" or urlsplit(origin).netloc.lower() != request.headers.get("host", "").lower()
-
-
-async def _form_from_this_site(request: Request) -> dict[str, str] | HTMLResponse:
-    """A page's form as posted, or the page that says why it is refused (another site, a bad body)."""
-    if _cross_site(request):
-        return _message(request, 403, "error_title", words(_language(request))["cross_site"])
-    try:
-        return await read_form(request, max_bytes=MAX_FORM_BYTES)
-    except FormError as error:
-        return _message(request, 400, "error_title", str(error))
 
 
 @router.post("/organizations/{code}/objection", response_class=HTMLResponse)
 async def file_objection_page(request: Request, code: str, today: Today, clock: ClockDep, units: UnitsOfWork) -> HTMLResponse:
-    form = await _form_from_this_site(request)
+    form = await form_from_this_site(request)
     if isinstance(form, HTMLResponse):
         return form
     form = {k: v for k, v in form.items() if k in ObjectionFiling.model_fields}
@@ -150,15 +91,15 @@ async def file_objection_page(request: Request, code: str, today: Today, clock: 
             except (InvalidRecord, Conflict) as refused:
                 status = 409 if isinstance(refused, Conflict) else 422
                 if form.get("record_id") not in {r.id for r in profile.records}:  # not this organization's
-                    return _message(request, status, "error_title", refused.detail)
+                    return message(request, status, "error_title", refused.detail)
                 return _objection_form(request, profile, form.get("record_id", ""), form=form,
                                        error=refused.detail, status=status)
-        return _render(request, "filed.html", status=201, code=profile.code, filed=filed)
+        return render(request, "filed.html", status=201, code=profile.code, filed=filed)
 
     try:
         return await run_in_threadpool(file)
     except (InvalidCode, OrganizationNotFound) as error:
-        return _message(request, 404, "not_found_title", error.detail)
+        return message(request, 404, "not_found_title", error.detail)
 
 
 @router.get("/lists/{list_name}", response_class=HTMLResponse)
@@ -166,7 +107,7 @@ def list_page(request: Request, list_name: str, conn: ReadConnection, today: Tod
               region: str | None = Query(None, max_length=30), department: str | None = Query(None, max_length=32),
               since: str | None = Query(None, max_length=10), cursor: str | None = Query(None, max_length=200)) -> HTMLResponse:
     if list_name not in ("red", "black"):
-        return _message(request, 404, "error_title", "red / black")
+        return message(request, 404, "error_title", "red / black")
     filters = {"region": region, "department": department, "since": since}
     error, page = None, lists.ListPage([], None)
     try:
@@ -177,20 +118,20 @@ def list_page(request: Request, list_name: str, conn: ReadConnection, today: Tod
         error = "since: YYYY-MM-DD"
     except InvalidRecord as invalid:
         error = invalid.detail
-    return _render(request, "list.html", status=422 if error else 200, list_name=list_name, page=page,
+    return render(request, "list.html", status=422 if error else 200, list_name=list_name, page=page,
                    filters=filters, error=error)
 
 
 @router.get("/tickets", response_class=HTMLResponse)
 def ticket_page(request: Request) -> HTMLResponse:
     """Where a person follows an objection or repair request with its ticket and secret."""
-    return _render(request, "ticket.html", form={}, status_of=None)
+    return render(request, "ticket.html", form={}, status_of=None)
 
 
 @router.post("/tickets", response_class=HTMLResponse)
 async def ticket_status_page(request: Request, today: Today, units: UnitsOfWork) -> HTMLResponse:
     # The secret comes in the body, never the address: addresses end up in logs and histories.
-    form = await _form_from_this_site(request)
+    form = await form_from_this_site(request)
     if isinstance(form, HTMLResponse):
         return form
     ticket, secret = form.get("ticket", "").strip()[:40], form.get("secret", "").strip()[:100]
@@ -200,8 +141,8 @@ async def ticket_status_page(request: Request, today: Today, units: UnitsOfWork)
             try:
                 found = intake.ticket_status(session, ticket, secret, today=today)
             except intake.TicketNotFound:
-                return _render(request, "ticket.html", status=404, form={"ticket": ticket},
-                               status_of=None, error=words(_language(request))["ticket_unknown"])
-        return _render(request, "ticket.html", form={"ticket": ticket}, status_of=found)
+                return render(request, "ticket.html", status=404, form={"ticket": ticket},
+                               status_of=None, error=words(language(request))["ticket_unknown"])
+        return render(request, "ticket.html", form={"ticket": ticket}, status_of=found)
 
     return await run_in_threadpool(status)

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.problems import problem_response
 from api.settings import Settings
-from api.web.pages import _language, _render
+from api.web.rendering import language, render
 from api.web.report_words import report_words
 
 STATIC = Path(__file__).parent / "static"
@@ -49,7 +49,7 @@ def page(request: Request, claims: dict[str, Any], *, jws: str, kid: str | None 
          status: int = 200) -> HTMLResponse:
     """The printable page of a report."""
     url = verify_url(request, claims["report_id"])
-    return _render(request, "report.html", status=status, t=report_words(_language(request)), r=claims, jws=jws,
+    return render(request, "report.html", status=status, t=report_words(language(request)), r=claims, jws=jws,
                    kid=kid, verify_url=url, qr=_qr_svg(url))
 
 

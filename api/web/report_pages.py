@@ -16,7 +16,7 @@ from api.deps import ReadSession, Today
 from api.report_signing import NotGenuine
 from api.web import report_document
 from api.web.forms import FormError
-from api.web.pages import _cross_site, _language, _render
+from api.web.rendering import cross_site, language, render
 from api.web.report_words import report_words
 from api.web.uploads import read_form_with_files
 from service.credit import report_keys, reports
@@ -52,12 +52,12 @@ def verification(session: Session, text: str, today: date) -> Verification:
 
 
 def _render_verify(request: Request, *, status: int = 200, **context: Any) -> HTMLResponse:
-    return _render(request, "verify.html", status=status, t=report_words(_language(request)), **context)
+    return render(request, "verify.html", status=status, t=report_words(language(request)), **context)
 
 
 def _not_found(request: Request) -> HTMLResponse:
-    t = report_words(_language(request))
-    return _render(request, "message.html", status=404, t=t, title=t["report_not_found_title"],
+    t = report_words(language(request))
+    return render(request, "message.html", status=404, t=t, title=t["report_not_found_title"],
                    message=t["report_not_found"])
 
 
@@ -106,13 +106,13 @@ def verify_page(request: Request) -> HTMLResponse:
 async def verify_submitted(request: Request, session: ReadSession, today: Today) -> HTMLResponse:
     """A pasted or uploaded report, verified. Genuine or not, the answer is the page that says so
     (200); only a form with nothing in it is refused."""
-    t = report_words(_language(request))
-    if _cross_site(request):
-        return _render(request, "message.html", status=403, t=t, title=t["error_title"], message=t["cross_site"])
+    t = report_words(language(request))
+    if cross_site(request):
+        return render(request, "message.html", status=403, t=t, title=t["error_title"], message=t["cross_site"])
     try:
         form = await read_form_with_files(request, max_bytes=MAX_UPLOAD_BYTES)
     except FormError as error:
-        return _render(request, "message.html", status=400, t=t, title=t["error_title"], message=str(error))
+        return render(request, "message.html", status=400, t=t, title=t["error_title"], message=str(error))
     text = form.get("jws", "").strip() or form.get("file", "").strip()
     if not text:
         return _render_verify(request, status=422, show_form=True, error=t["nothing_to_verify"])
