@@ -28,16 +28,19 @@ from api.routes import (
     admin,
     auth,
     batches,
+    complaints,
     credit,
     credit_reports,
     decisions,
     events,
     health,
+    inspections,
     organizations,
     public,
     public_intake,
     public_lists,
     records,
+    statistics,
     webhooks,
 )
 from api.schemas.webhooks import document as document_webhooks
@@ -46,7 +49,7 @@ from api.settings import Settings, get_settings
 from api.storage import open_registry_database
 from api.storage_full import StorageFull
 from api.tokens import Keyring
-from api.web import pages, report_pages
+from api.web import complaint_pages, inspection_pages, pages, report_pages, statistics_pages
 from db.session import MAX_OVERFLOW, POOL_SIZE, Database, transaction
 from service.rules import lifecycle
 from service.rules.clock import Clock, SystemClock
@@ -198,7 +201,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
     for router in (pages.router, public.router, public_lists.router, public_intake.router, auth.router,
                    organizations.router, records.router, batches.router, decisions.router, events.router, webhooks.router,
-                   admin.router, health.router, credit.router, credit_reports.router, report_pages.router):
+                   admin.router, health.router, credit.router, credit_reports.router, report_pages.router,
+                   statistics.router, statistics_pages.router, complaints.public_router, complaints.router,
+                   complaint_pages.router,
+                   inspections.router, inspection_pages.router):
         app.include_router(router)
     document_webhooks(app.webhooks)  # what the registry sends, for the document alone
     # Outermost last: the trail sees every request, including those the rate limit refuses.

@@ -170,6 +170,7 @@ Writer = Annotated[Actor, Security(current_actor, scopes=[Scope.RECORDS_WRITE.va
 ListWriter = Annotated[Actor, Security(current_actor, scopes=[Scope.LISTS_WRITE.value])]
 Admin = Annotated[Actor, Security(current_actor, scopes=[Scope.ADMIN.value])]
 ObjectionHandler = Annotated[Actor, Security(current_actor, scopes=[Scope.OBJECTIONS_HANDLE.value])]
+ComplaintHandler = Annotated[Actor, Security(current_actor, scopes=[Scope.COMPLAINTS_HANDLE.value])]
 WebhookManager = Annotated[Actor, Security(current_actor, scopes=[Scope.WEBHOOKS_MANAGE.value])]
 CreditChecker = Annotated[Actor, Depends(credit_checker)]
 BatchReader = Annotated[Actor, Depends(batch_reader)]

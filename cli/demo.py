@@ -1,5 +1,6 @@
 """A demo dataset: departments, organizations with valid USCCs across provinces, and records of
-every kind (ratings, violations of all severities, disclosures, red and black list entries).
+every kind (ratings, violations of all severities, disclosures, red and black list entries, product
+spot checks that passed and that failed).
 
 Generated from a seed, so two loads with the same seed and date are identical. It goes through
 the same service functions as real writes, so versions, rules and events are exactly as in use.
@@ -24,6 +25,8 @@ from service.organizations.master_data import OrganizationFields
 from service.records import publishing, rows
 from service.records.fields import (
     DisclosureFields,
+    FailedItem,
+    InspectionFields,
     ListEntryFields,
     PenaltyType,
     RatingFields,
@@ -140,6 +143,33 @@ def _violation(rng: random.Random, today: date, serial: int, *, severity: Severi
     )
 
 
+PRODUCTS = (
+    ("电线电缆", "聚氯乙烯绝缘电缆", "BV 2.5mm²", "GB/T 5023.3-2008", "导体电阻", "4.12", "≤3.08", "Ω/km"),
+    ("电器附件", "移动式插座", "10A 250V", "GB/T 2099.7-2015", "插头插套拔出力", "1.2", "≥1.5", "N"),
+    ("儿童用品", "塑胶玩具", "3岁以上", "GB 6675.1-2014", "可迁移元素（铅）", "120", "≤90", "mg/kg"),
+    ("家用电器", "电热水壶", "1.7L 1800W", "GB 4706.19-2008", "发热", "89", "≤75", "K"),
+    ("食品相关产品", "不锈钢餐具", "304", "GB 4806.9-2016", "重金属（铬）", "2.6", "≤2.0", "mg/kg"),
+)
+
+
+def _inspection(seed: int, serial: int, today: date, brand: str) -> InspectionFields:
+    """A spot check of one of the company's products: about four in ten fail. Its own random stream,
+    so the rest of the dataset stays what it was before spot checks were added."""
+    rng = random.Random(seed * 100_003 + serial)
+    category, product, model, standard, item, measured, required, unit = rng.choice(PRODUCTS)
+    published = _day(rng, today, back_days=400)
+    sampled = published - timedelta(days=rng.randrange(20, 90))
+    failed = rng.random() < 0.4
+    return InspectionFields(
+        product_name=product, brand=brand, model=model, batch=f"{sampled:%Y%m%d}",
+        produced_on=sampled - timedelta(days=rng.randrange(10, 120)), product_category=category,
+        authority="市场监督管理局", plan_level=rng.choice(("national", "provincial", "city")),
+        plan_no=f"市监抽〔{published.year}〕{rng.randrange(1, 60)}号", report_no=f"JC{published.year}-{serial:06d}",
+        testing_body="产品质量监督检验研究院", standards=[standard], result="fail" if failed else "pass",
+        failed_items=[FailedItem(item=item, measured=measured, required=required, unit=unit)] if failed else [],
+        sampled_on=sampled, published_on=published)
+
+
 def plan(count: int, *, today: date, seed: int = 2026) -> Iterator[OrganizationPlan]:
     """The organizations to load: the known companies first, then ``count`` invented ones."""
     rng = random.Random(seed)
@@ -174,6 +204,8 @@ def plan(count: int, *, today: date, seed: int = 2026) -> Iterator[OrganizationP
             organization.records.append((regulator, ListEntryFields(
                 list="red", reason="质量信用评价优秀，获评质量诚信示范企业", legal_basis="省质量强省工作方案",
                 decision_no=f"质红〔{decided.year}〕{serial}号", effective_on=decided)))
+        if 0.20 < roll < 0.30:
+            organization.records.append((regulator, _inspection(seed, serial, today, name.split("市", 1)[-1][:2])))
         if 0.10 < roll < 0.20:
             organization.records.append(("SZAMR" if region.startswith("4403") else regulator, DisclosureFields(
                 kind="quality_credit_report", title=f"{name}{today.year - 1}年度质量信用报告",

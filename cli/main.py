@@ -25,7 +25,7 @@ from api import logs
 from api.settings import Settings, get_settings
 from api.storage import PRIVATE_UMASK, make_private, open_registry_database
 from api.tokens import Keyring, KeyringError, generate_key_pem
-from cli import demo, report_commands
+from cli import demo, report_commands, statistics_commands
 from cli.registry import unit_of_work
 from db import migrations, sealing
 from db.session import transaction
@@ -149,6 +149,7 @@ def retire_signing_key(kid: str = typer.Argument(..., help="The kid of the key, 
 
 cli.command("rotate-report-key")(report_commands.rotate_report_key)
 cli.command("verify-report")(report_commands.verify_report)
+cli.command("recount-statistics")(statistics_commands.recount_statistics)
 
 
 @cli.command("generate-signing-key")

@@ -113,6 +113,9 @@ class RuleSet(SQLModel, table=True):
 class Organization(SQLModel, table=True):
     """Master data of an enterprise or other organization, keyed on its USCC."""
 
+    # Names that start with a search (the exact name first), in the order of the result pages.
+    __table_args__ = (Index("ix_organization_search_name", "search_name", "uscc"),)
+
     uscc: str = Field(primary_key=True, min_length=18, max_length=18)
     # Positions 9-17 of the USCC: legacy (GB 11714) lookups resolve through this column.
     org_code: str = Field(max_length=9, index=True)
@@ -120,8 +123,11 @@ class Organization(SQLModel, table=True):
     # What the public sees of the name and the legal representative: personal data typed into them
     # masked when written (service.records.personal_data), so no public read path can forget to.
     public_name: str = Field(max_length=300)
-    # The public name as searches compare it (NFKC, lower case); see service.public.name_index.fold.
-    search_name: str = Field(max_length=300)
+    # The public name as searches compare it (NFKC, lower case, simplified); see service.public.name_index.fold.
+    # Compared in code-point order on PostgreSQL whatever the database's locale: the ranked search
+    # reads "names starting with" as a range, which a linguistic collation (en_US, zh_CN pinyin) breaks.
+    search_name: str = Field(sa_column=Column(String(300).with_variant(String(300, collation="C"), "postgresql"),
+                                              nullable=False))
     region_code: str = Field(max_length=6, index=True)
     status: str = Field(max_length=16)
     legal_representative: str | None = Field(default=None, max_length=100)
@@ -515,3 +521,136 @@ class CreditReport(SQLModel, table=True):
     # Who asked (client and department), kept beside the audit entry of the request.
     client_id: str | None = Field(default=None, max_length=40)
     department_code: str | None = Field(default=None, max_length=32)
+
+
+# --- Complaints and reports (投诉举报) ---------------------------------------------------------
+
+
+class Complaint(SQLModel, table=True):
+    """A complaint or report (投诉举报) from the public about an organization or a product, handled
+    by one department at a time (``department_code``; NULL: the administrators' queue) and
+    followed by the filer with a ticket id and a secret (kept only as a hash)."""
+
+    __table_args__ = (
+        # A department's queue in filing order, and the overdue counts by department.
+        Index("ix_complaint_department", "department_code", "status", "id"),
+        # One open complaint per filer and subject: set while open, NULL once decided (NULLs never clash).
+        Index("uq_complaint_open_key", "open_key", unique=True),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)
+    subject: str = Field(max_length=16)  # organization, product
+    organization_uscc: str | None = Field(default=None, foreign_key="organization.uscc", max_length=18, index=True)
+    product_name: str | None = Field(default=None, max_length=200)
+    brand: str | None = Field(default=None, max_length=100)
+    category: str = Field(max_length=32)
+    description: str = Field(sa_type=Text)  # as written, for the handling department
+    public_description: str = Field(sa_type=Text)  # personal data masked: what the filer's status page shows
+    evidence_urls: list[str] = Field(sa_type=JSON)
+    contact: str | None = Field(default=None, max_length=200)  # personal data: the handling department only
+    anonymous: bool = False  # the filer's identity is never passed on
+    # SHA-256 of the filer (contact as they write it) and the subject, while the complaint is open.
+    open_key: str | None = Field(default=None, max_length=64)
+    status: str = Field(max_length=16)  # submitted, accepted, rejected, closed
+    department_code: str | None = Field(default=None, foreign_key="department.code", max_length=32)
+    rule_set_id: int = Field(foreign_key="rule_set.id")
+    accept_by: date
+    resolve_by: date | None = None
+    secret_hash: str = Field(max_length=64)
+    filed_at: datetime = _timestamp()
+    accepted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # rejected or closed
+    answer: str | None = Field(default=None, sa_type=Text)  # the reason of a rejection, or the result
+    public_answer: str | None = Field(default=None, sa_type=Text)  # the same, personal data masked
+
+
+class ComplaintAction(SQLModel, table=True):
+    """The trail of a complaint: filed, routed, accepted, rejected, transferred, closed; who and why."""
+
+    __tablename__ = "complaint_action"
+
+    id: int | None = Field(default=None, primary_key=True)
+    complaint_id: str = Field(foreign_key="complaint.id", max_length=40, index=True)
+    action: str = Field(max_length=16)
+    department_code: str | None = Field(default=None, max_length=32)  # who acted (NULL: the filer)
+    client_id: str | None = Field(default=None, max_length=40)
+    to_department: str | None = Field(default=None, max_length=32)  # routed or transferred to
+    reason: str | None = Field(default=None, sa_type=Text)
+    at: datetime = _timestamp()
+
+
+# --- Spot checks (监督抽查): the public product search index -----------------------------------
+
+
+class InspectionProduct(SQLModel, table=True):
+    """A public, active spot-check result as the product search reads it: kept in the same
+    transaction as each write of the record (service.public.inspections.follow), from the masked
+    public summary only; a withdrawn result leaves it at once.
+
+    ``sort_key`` (publication date, then record id) orders the results newest first and is the
+    keyset cursor: one column, so every page is one range read of an index."""
+
+    __tablename__ = "inspection_product"
+    __table_args__ = (
+        Index("uq_inspection_product_sort_key", "sort_key", unique=True),
+        Index("ix_inspection_product_producer", "organization_uscc", "sort_key"),
+        Index("ix_inspection_product_result", "result", "sort_key"),  # the newest failures (home page)
+    )
+
+    record_id: str = Field(sa_column=Column(String(40), ForeignKey("record.id"), primary_key=True))
+    sort_key: str = Field(max_length=60)
+    organization_uscc: str = Field(max_length=18)
+    region_code: str = Field(max_length=6)
+    # Folded text (name_index.fold), unbounded: folding (NFKC) and masking can make a 200-character
+    # field several times longer (ﷺ alone is 18 characters folded).
+    product_category: str = Field(sa_type=Text)  # as the filter compares it
+    result: str = Field(max_length=8)
+    published_on: date
+    # Product name and brand as searches compare them (name_index.fold of the masked public text).
+    search_name: str = Field(sa_type=Text)
+    search_brand: str | None = Field(default=None, sa_type=Text)
+
+
+class InspectionProductGram(SQLModel, table=True):
+    """Every two- and three-character piece of each searchable product's name and brand (as
+    ``organization_name_gram`` for names). The primary key (gram, sort_key) is the index and
+    the order of the result pages: a piece's products, newest first when read backwards."""
+
+    __tablename__ = "inspection_product_gram"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    gram: str = Field(sa_column=Column(String(3), primary_key=True))
+    sort_key: str = Field(sa_column=Column(String(60), primary_key=True))
+    record_id: str = Field(sa_column=Column(String(40), ForeignKey("record.id"), nullable=False, index=True))
+
+
+# --- Statistics (issue 19 item 3) ---
+
+
+class StatisticCount(SQLModel, table=True):
+    """A count of the public statistics, kept current by the writes that change it: one row per
+    statistic, division, year (0: not counted by year), facet and detail (e.g. a product category
+    and a spot-check result), and shard. A read sums the rows a filter selects, never the records.
+
+    Each fact is counted at three levels (``level`` is the length of ``region_code``): its county
+    (6 digits), its province (2) and the country (''), each in its year and in year 0 (all years
+    together), so a national or provincial table reads a few hundred rows however many of the
+    ~3,000 counties and the years hold records; a city reads its counties.
+
+    On PostgreSQL a row updated by one transaction is locked until it commits: the shard (one per
+    writing transaction, chosen at random) lets concurrent writers of the same facet update
+    different rows instead of waiting on one another. Reads sum over shards."""
+
+    __tablename__ = "statistic_count"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    statistic: str = Field(sa_column=Column(String(32), primary_key=True))
+    level: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    # Before the division in the key: a read of year 0 (all years) ranges over divisions directly.
+    year: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    region_code: str = Field(sa_column=Column(String(6), primary_key=True))
+    # The public (masked) text of a category: masking can make a 200-character field longer.
+    facet: str = Field(sa_column=Column(Text, primary_key=True))
+    detail: str = Field(sa_column=Column(Text, primary_key=True))
+    shard: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    count: int = Field(sa_column=Column(BigInteger, nullable=False))

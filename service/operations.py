@@ -6,6 +6,7 @@ from datetime import date
 from sqlalchemy.exc import SQLAlchemyError
 
 from db import migrations
+from db.repositories import complaints as complaint_counts
 from db.repositories import feed as feed_queries
 from db.repositories import operations as counts
 from db.session import Database, reading
@@ -44,6 +45,7 @@ def metrics(database: Database, *, today: date) -> str:
         disabled = counts.disabled_endpoints(conn)
         head, purged = feed_queries.head(conn), feed_queries.purged_through(conn)
         applied = counts.measures_applied(conn)
+        complaints_overdue = complaint_counts.overdue_by_department(conn, today)
     lines = [
         "# HELP registry_objections_overdue Pending objections past their answer deadline, by deciding department.",
         "# TYPE registry_objections_overdue gauge",
@@ -68,5 +70,11 @@ def metrics(database: Database, *, today: date) -> str:
         "# TYPE registry_measures_applied gauge",
         *(f'registry_measures_applied{{measure="{measure}",department="{department}"}} {count}'
           for measure, department, count in applied),
+        "# HELP registry_complaints_overdue Complaints past their deadline, by handling department (administrators: "
+        "the queue no department was found for) and stage (acceptance: not accepted or rejected in time; "
+        "resolution: accepted, not closed in time).",
+        "# TYPE registry_complaints_overdue gauge",
+        *(f'registry_complaints_overdue{{department="{department or "administrators"}",stage="{stage}"}} {count}'
+          for department, stage, count in complaints_overdue),
     ]
     return "\n".join(lines) + "\n"

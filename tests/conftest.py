@@ -272,7 +272,8 @@ def parties(app, unit_of_work, clock) -> dict[str, Party]:
     client; tokens come from the app's own keyring, exactly as the token endpoint issues them."""
 
     spec = {
-        "a": ("SZAMR", "market_regulation", ["records:read", "records:write", "lists:write", "objections:handle"]),
+        "a": ("SZAMR", "market_regulation", ["records:read", "records:write", "lists:write", "objections:handle",
+                                             "complaints:handle"]),
         "b": ("SZTAX", "tax", ["records:read", "records:write", "lists:write"]),
         "reader": ("SZBANK", "bank", ["records:read"]),
         "admin": ("REGISTRY", "other", ["admin"]),

@@ -11,7 +11,13 @@ from db.tables import Department, Organization
 from service.codes import make_uscc, uscc_check_character
 from service.organizations import master_data
 from service.organizations.master_data import OrganizationFields
-from service.records.fields import DisclosureFields, ListEntryFields, RatingFields, ViolationFields
+from service.records.fields import (
+    DisclosureFields,
+    InspectionFields,
+    ListEntryFields,
+    RatingFields,
+    ViolationFields,
+)
 from service.rules import reference
 
 _serial = itertools.count(1)
@@ -79,6 +85,24 @@ def list_entry(list_name: str = "black", *, hostile: bool = False, **overrides: 
     return ListEntryFields(**_planted("list_entry", values | overrides, hostile))
 
 
+def inspection(result: str = "fail", *, hostile: bool = False, **overrides: Any) -> InspectionFields:
+    """A spot-check result (监督抽查); failed unless ``result="pass"``."""
+    values: dict[str, Any] = {
+        "product_name": "聚氯乙烯绝缘电缆", "brand": "金龙羽", "model": "BV 2.5mm²", "batch": "20260301",
+        "produced_on": date(2026, 3, 1), "product_category": "电线电缆", "authority": "广东省市场监督管理局",
+        "plan_level": "provincial", "plan_no": "粤市监抽〔2026〕12号", "report_no": f"GDJ2026-{next(_serial):05d}",
+        "testing_body": "广东产品质量监督检验研究院", "standards": ["GB/T 5023.3-2008"], "result": result,
+        "failed_items": [{"item": "导体电阻", "measured": "4.12", "required": "≤3.08", "unit": "Ω/km"}]
+        if result == "fail" else [],
+        "sampled_on": date(2026, 4, 10), "published_on": date(2026, 5, 20),
+        "internal_notes": "抽样人员电话 13800000000",
+    } | overrides
+    if hostile:  # the failed items are public too: numbers typed into them must not be shown
+        values["failed_items"] = [{k: plant_personal_data(str(v)) for k, v in item.items()}
+                                  for item in values["failed_items"]]
+    return InspectionFields(**_planted("inspection", values, hostile))
+
+
 # --- Hostile fixtures: personal data typed into every free-text field --------------------------
 # The masking once passed every check because no fixture put personal data where the public could
 # see it. ``hostile=True`` plants a resident ID, a mobile and a bank card number in each field
@@ -91,6 +115,8 @@ HOSTILE_FIELDS: dict[str, tuple[str, ...]] = {
     "violation": ("decision_no", "authority", "category", "legal_basis", "penalty", "internal_notes"),
     "disclosure": ("title", "body", "internal_notes"),
     "list_entry": ("reason", "legal_basis", "decision_no", "internal_notes"),
+    "inspection": ("product_name", "brand", "model", "batch", "product_category", "authority", "plan_no",
+                   "report_no", "testing_body", "standards", "internal_notes"),
 }
 
 # Seeded: the same tests plant the same numbers on every run, so a failure can be looked into.
@@ -151,4 +177,6 @@ def plant_personal_data(text: str) -> str:
 def _planted(kind: str, values: dict[str, Any], hostile: bool) -> dict[str, Any]:
     if not hostile:
         return values
-    return values | {name: plant_personal_data(str(values.get(name) or "")) for name in HOSTILE_FIELDS[kind]}
+    return values | {name: [plant_personal_data(str(item)) for item in values[name]]
+                     if isinstance(values.get(name), list) else plant_personal_data(str(values.get(name) or ""))
+                     for name in HOSTILE_FIELDS[kind]}

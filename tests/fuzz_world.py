@@ -21,6 +21,8 @@ from schemathesis.core.parameters import ParameterLocation
 
 from service.records import publishing
 from tests import factories as f
+from tests.test_complaints import about as complaint_about
+from tests.test_complaints import product as complaint_about_product
 from tests.test_public_intake import objection, repair
 from tests.webhook_receivers import run_until_idle
 
@@ -33,7 +35,7 @@ PAGE = 2  # small pages, so a handful of rows makes a list of three
 # Which kind of object each path parameter names; `code` is a department's under /v1/admin.
 KINDS = {"record_id": "record", "endpoint_id": "endpoint", "delivery_id": "delivery", "batch_id": "batch",
          "objection_id": "objection", "request_id": "repair", "ticket": "ticket", "client_id": "client",
-         "list_name": "list_name", "code": "organization"}
+         "list_name": "list_name", "code": "organization", "complaint_id": "complaint"}
 
 
 @dataclass
@@ -181,6 +183,16 @@ def build(client, headers: dict[str, dict[str, str]], parties, unit_of_work, clo
             *(publish("SZAMR", code, f.list_entry("black")) for code in codes[1:6])]
         others = [publish("SZTAX", HUAWEI, f.violation()), publish("SZTAX", HUAWEI, f.violation(),
                                                                     visibility="restricted")]
+    # Complaints go to SZAMR, Shenzhen's market regulator; a product with no producer to the
+    # administrators' queue. Each action's own complaint (its explicit case), apart from the pool
+    # generated cases draw from, so no generated call decides one before its action runs.
+    complaints = [_created(client.post("/v1/public/complaints", json=complaint_about(code, contact=f"投诉人 {n}")))
+                  for n, code in enumerate(codes[:6])]
+    queued = _created(client.post("/v1/public/complaints", json=complaint_about_product()))["ticket"]
+    acted = [c["ticket"] for c in complaints[2:]]
+    assert client.post(f"/v1/complaints/{acted[1]}/accept", headers=amr).status_code == 200  # to be closed
+    world.ids["complaint"] = [c["ticket"] for c in complaints[:2]]
+    world.secrets |= {c["ticket"]: c["secret"] for c in complaints}
     world.ids |= {"organization": codes, "record": own + others, "list_name": ["black", "red"],
                   "department": sorted({p.department for p in parties.values()}),
                   "client": [p.client_id for p in parties.values()]}
@@ -191,6 +203,7 @@ def build(client, headers: dict[str, dict[str, str]], parties, unit_of_work, clo
         "POST /v1/organizations/{code}/ratings": ({"code": HUAWEI}, _json(f.rating()) | RESTRICTED),
         "POST /v1/organizations/{code}/disclosures": ({"code": HUAWEI}, _json(f.disclosure()) | RESTRICTED),
         "POST /v1/list-entries": ({}, {"code": HUAWEI, **_json(f.list_entry("black"))}),
+        "POST /v1/organizations/{code}/inspections": ({"code": HUAWEI}, _json(f.inspection()) | RESTRICTED),
         "POST /v1/records/{record_id}/corrections": ({"record_id": repairable[0]}, {
             "reason": "罚款金额录入错误，更正", "fields": _json(decided[0]) | {"fine_amount": "30000"}}),
         "POST /v1/records/{record_id}/withdrawal": ({"record_id": repairable[1]}, {"reason": "处罚决定已撤销"}),
@@ -217,6 +230,14 @@ def build(client, headers: dict[str, dict[str, str]], parties, unit_of_work, clo
         "POST /v1/organizations/{code}/measures": ({"code": codes[1]}, {
             "measure": "honours_restriction", "decision_no": "深市监惩〔2026〕1号", "decided_on": "2026-06-15",
             "trigger_record_id": own[-5]}),
+        "POST /v1/public/complaints": ({}, complaint_about(codes[5], contact="模糊测试 投诉人")),
+        "POST /v1/complaints/{complaint_id}/accept": ({"complaint_id": acted[0]}, {"note": "已受理"}),
+        "POST /v1/complaints/{complaint_id}/close": ({"complaint_id": acted[1]}, {"result": "经调解已退货"}),
+        "POST /v1/complaints/{complaint_id}/reject": ({"complaint_id": acted[2]}, {"reason": "不属于受理范围"}),
+        "POST /v1/complaints/{complaint_id}/transfer": ({"complaint_id": acted[3]},
+                                                        {"department": "SZTAX", "reason": "转办"}),
+        "POST /v1/admin/complaints/{complaint_id}/route": ({"complaint_id": queued},
+                                                           {"department": "SZAMR", "reason": "分派"}),
     }
 
     # Violations only: the batch's four make deliveries enough, and few enough to send quickly.
@@ -233,7 +254,7 @@ def build(client, headers: dict[str, dict[str, str]], parties, unit_of_work, clo
             filed = _created(client.post(path, json=body))  # by the public: SZAMR decides
             world.ids.setdefault(kind, []).append(filed["ticket"])
             world.secrets[filed["ticket"]] = filed["secret"]
-    world.ids["ticket"] = [*world.ids["objection"], *world.ids["repair"]]
+    world.ids["ticket"] = [*world.ids["objection"], *world.ids["repair"], *world.ids["complaint"]]
 
     run_until_idle(db, clock)  # deliveries: succeeded to the receiver, failed to the closed port
     world.ids["delivery"] = [delivery["id"] for code, h in (("SZAMR", amr), ("SZTAX", tax))

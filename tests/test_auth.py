@@ -74,7 +74,7 @@ class TestTokenEndpoint:
         assert response.status_code == 200
         body = response.json()
         assert (body["token_type"], body["expires_in"]) == ("Bearer", 900)
-        assert body["scope"] == "lists:write objections:handle records:read records:write"
+        assert body["scope"] == "complaints:handle lists:write objections:handle records:read records:write"
         assert response.headers["cache-control"] == "no-store"
         assert client.get("/v1/records/rec_" + "0" * 26,
                           headers={"Authorization": f"Bearer {body['access_token']}"}).status_code == 404

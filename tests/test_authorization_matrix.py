@@ -23,6 +23,8 @@ from service.records import publishing
 from service.rules.clock import local_date
 from service.sync.webhooks import endpoints
 from tests import factories as f
+from tests.test_complaints import about as complaint_about
+from tests.test_complaints import product as complaint_about_product
 from tests.test_public_intake import objection, repair
 
 HUAWEI = f.HUAWEI
@@ -71,6 +73,14 @@ RULES = {
     ("POST", "/v1/organizations/{code}/violations"): only(201, "a", "b"),
     ("POST", "/v1/organizations/{code}/disclosures"): only(201, "a", "b"),
     ("POST", "/v1/list-entries"): only(201, "a", "b"),
+    # Spot checks (监督抽查): pushed like any record, searched by anyone. The id in the path is the
+    # world's violation, no spot check: not found, for everyone alike.
+    ("POST", "/v1/organizations/{code}/inspections"): only(201, "a", "b"),
+    ("GET", "/v1/public/inspections"): everyone(200),
+    ("GET", "/v1/public/inspections/export"): everyone(200),
+    ("GET", "/v1/public/inspections/{record_id}"): everyone(404),
+    ("GET", "/inspections"): everyone(200),
+    ("GET", "/inspections/{record_id}"): everyone(404),
     ("GET", "/v1/records"): only(200, "a", "b", "reader"),
     ("GET", "/v1/records/{record_id}"): only(200, "a", "b", "reader"),  # public: every department sees it
     ("GET", "/v1/events"): only(200, "a", "b", "reader"),
@@ -110,6 +120,9 @@ RULES = {
     # Writers get past authorization to the measure's own checks: it does not apply to this organization.
     ("POST", "/v1/organizations/{code}/measures"): only(422, "a", "b"),
     ("GET", "/v1/public/statistics/measures-applied"): everyone(200),
+    ("GET", "/v1/public/statistics"): everyone(200),
+    ("GET", "/v1/public/statistics/{name}"): everyone(200),
+    ("GET", "/statistics"): everyone(200),
     ("GET", "/v1/public/measures"): everyone(200),
     ("GET", "/v1/public/grade-schemes"): everyone(200),
     ("GET", "/v1/admin/grade-schemes"): only(200, "admin"),
@@ -124,6 +137,22 @@ RULES = {
     ("GET", "/verify"): everyone(200),
     ("POST", "/verify"): everyone(200),
     ("GET", "/verify/{report_id}"): everyone(200),
+    # Complaints (投诉举报): filed and followed by anyone; handled by the department they are routed
+    # to (A, Huawei's market regulator); the administrators route their queue (a product complaint).
+    ("POST", "/v1/public/complaints"): everyone(201),
+    ("GET", "/v1/public/complaints/{ticket}"): everyone(200),
+    ("GET", "/complaints/new"): everyone(200),
+    ("POST", "/complaints/new"): everyone(201),
+    ("GET", "/complaints"): everyone(200),
+    ("POST", "/complaints"): everyone(200),
+    ("GET", "/v1/complaints"): only(200, "a"),
+    ("GET", "/v1/complaints/{complaint_id}"): only(200, "a"),
+    ("POST", "/v1/complaints/{complaint_id}/accept"): only(200, "a"),
+    ("POST", "/v1/complaints/{complaint_id}/reject"): only(200, "a"),
+    ("POST", "/v1/complaints/{complaint_id}/transfer"): only(200, "a"),
+    ("POST", "/v1/complaints/{complaint_id}/close"): only(409, "a"),  # past authorization: not accepted yet
+    ("GET", "/v1/admin/complaints"): only(200, "admin"),
+    ("POST", "/v1/admin/complaints/{complaint_id}/route"): only(200, "admin"),
 }
 
 
@@ -160,6 +189,8 @@ def world(client, parties, unit_of_work, clock, receivers):
     # Filed over HTTP, so the log scan knows their secrets (conftest.TICKET_SECRETS).
     tickets = {kind: client.post(f"/v1/public/{kind}", json=body(record)).json()
                for kind, body in (("objections", objection), ("repair-requests", repair))}
+    tickets["complaints"] = client.post("/v1/public/complaints", json=complaint_about(HUAWEI)).json()
+    tickets["queued"] = client.post("/v1/public/complaints", json=complaint_about_product()).json()
     batch = client.post("/v1/batches", headers=parties["a"].headers | {"content-type": "application/x-ndjson"},
                         content=json.dumps({"type": "violation", "code": HUAWEI, **_json(f.violation())}).encode())
     return {"record_id": record, "fields": _json(fields) | {"fine_amount": "30000"}, "endpoint_id": endpoint,
@@ -171,13 +202,14 @@ def _request(method: str, path: str, world: dict, role: str, parties) -> dict:
     """Keyword arguments for a call that succeeds for an authorized caller. Public filings name
     the role in their contact: one filer may have only one objection pending per record."""
     contact = f"王先生 {role}@example.org"
-    ticket_kind = "objections" if "objection" in path else "repair-requests"
+    ticket_kind = "objections" if "objection" in path else "complaints" if "complaints" in path else "repair-requests"
     json_body = {
         ("PUT", "/v1/organizations/{code}"): {"name": "华为技术有限公司"},
         ("POST", "/v1/organizations/{code}/ratings"): _json(f.rating()),
         ("POST", "/v1/organizations/{code}/violations"): _json(f.violation()),
         ("POST", "/v1/organizations/{code}/disclosures"): _json(f.disclosure()),
         ("POST", "/v1/list-entries"): _json(f.list_entry("red")) | {"code": HUAWEI},
+        ("POST", "/v1/organizations/{code}/inspections"): _json(f.inspection()),
         ("POST", "/v1/records/{record_id}/corrections"): {"reason": "更正", "fields": world["fields"]},
         ("POST", "/v1/records/{record_id}/withdrawal"): {"reason": "撤销"},
         ("POST", "/v1/admin/departments"): {"code": f"D{len(path)}X", "name": "某部门", "kind": "bank",
@@ -203,6 +235,11 @@ def _request(method: str, path: str, world: dict, role: str, parties) -> dict:
         ("POST", "/v1/repair-requests/{request_id}/decision"): {"outcome": "rejected", "reason": "不符合条件"},
         ("POST", "/v1/public/objections"): objection(world["record_id"]) | {"contact": contact},
         ("POST", "/v1/public/repair-requests"): repair(world["record_id"]) | {"contact": contact},
+        ("POST", "/v1/public/complaints"): complaint_about(HUAWEI) | {"contact": contact},
+        ("POST", "/v1/complaints/{complaint_id}/reject"): {"reason": "不予受理"},
+        ("POST", "/v1/complaints/{complaint_id}/transfer"): {"department": "SZTAX", "reason": "转办"},
+        ("POST", "/v1/complaints/{complaint_id}/close"): {"result": "办结"},
+        ("POST", "/v1/admin/complaints/{complaint_id}/route"): {"department": "SZAMR", "reason": "分派"},
     }.get((method, path))
     tickets = world["tickets"]
     url = path.format(code="SZAMR" if path.startswith("/v1/admin") else HUAWEI,
@@ -210,12 +247,18 @@ def _request(method: str, path: str, world: dict, role: str, parties) -> dict:
                       endpoint_id=world["endpoint_id"], delivery_id=world["delivery_id"],
                       ticket=tickets[ticket_kind]["ticket"], objection_id=tickets["objections"]["ticket"],
                       request_id=tickets["repair-requests"]["ticket"], batch_id=world["batch_id"],
-                      report_id=world["report_id"])
+                      report_id=world["report_id"], name="inspections",
+                      complaint_id=tickets["queued" if path.startswith("/v1/admin") else "complaints"]["ticket"])
     if "{ticket}" in path:
         return {"url": url, "headers_extra": {"Ticket-Secret": tickets[ticket_kind]["secret"]}}
     if (method, path) == ("POST", "/tickets"):
         return {"url": url, "data": {"ticket": tickets["objections"]["ticket"],
                                      "secret": tickets["objections"]["secret"]}}
+    if (method, path) == ("POST", "/complaints"):
+        return {"url": url, "data": {"ticket": tickets["complaints"]["ticket"],
+                                     "secret": tickets["complaints"]["secret"]}}
+    if (method, path) == ("POST", "/complaints/new"):
+        return {"url": url, "data": complaint_about(HUAWEI) | {"contact": contact, "evidence_urls": ""}}
     if (method, path) == ("POST", "/verify"):
         return {"url": url, "data": {"jws": "a text anyone may ask about"}}
     if (method, path) == ("POST", "/organizations/{code}/objection"):

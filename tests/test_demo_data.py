@@ -37,7 +37,8 @@ def test_demo_data_loads_every_kind_with_valid_codes(settings_env: Settings) -> 
     assert all(codes.uscc_check_digit_valid(o.uscc) for o in organizations)
     assert len({o.region_code[:2] for o in organizations}) >= 10  # provinces
     kinds = Counter(r.kind for r in rows)
-    assert set(kinds) == {"rating", "violation", "disclosure", "list_entry"}
+    assert set(kinds) == {"rating", "violation", "disclosure", "list_entry", "inspection"}
+    assert {r.details["result"] for r in rows if r.kind == "inspection"} == {"pass", "fail"}
     assert {r.severity for r in rows if r.kind == "violation"} == {"minor", "general", "serious"}
     assert {r.list_name for r in rows if r.kind == "list_entry"} == {"red", "black"}
 

@@ -39,7 +39,8 @@ MASKED = "****"
 NDJSON, CSV = {"content-type": "application/x-ndjson"}, {"content-type": "text/csv"}
 # Public routes that take what the public files: used below to file, their answers checked too.
 PUBLIC_FILINGS = {("POST", "/v1/public/objections"), ("POST", "/v1/public/repair-requests"),
-                  ("POST", "/organizations/{code}/objection")}
+                  ("POST", "/organizations/{code}/objection"), ("POST", "/v1/public/complaints"),
+                  ("POST", "/complaints/new")}
 
 
 def _text_fields(model: type[BaseModel]) -> set[str]:
@@ -54,7 +55,9 @@ def test_every_free_text_field_is_planted() -> None:
     rating's scheme and grade must name a grade scheme's; they hold no free text."""
     models: dict[str, type[BaseModel]] = {"organization": OrganizationFields, **FIELDS_BY_KIND}
     unplanted = {kind: _text_fields(model) - set(f.HOSTILE_FIELDS[kind]) for kind, model in models.items()}
-    assert unplanted == {kind: {"scheme", "grade"} if kind == "rating" else set() for kind in models}
+    # A spot check's seller is a code (validated as a USCC), no free text.
+    code_only = {"rating": {"scheme", "grade"}, "inspection": {"seller_uscc"}}
+    assert unplanted == {kind: code_only.get(kind, set()) for kind in models}
 
 
 def _json(fields: BaseModel) -> dict[str, Any]:
@@ -75,6 +78,7 @@ class World:
     tickets: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (ticket, secret)
     filings: list[str] = field(default_factory=list)  # what the public filing routes answered
     reports: dict[str, str] = field(default_factory=dict)  # credit report id -> its JWS
+    inspections: list[str] = field(default_factory=list)  # spot-check record ids
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:
@@ -82,8 +86,14 @@ def _csv(rows: list[dict[str, Any]]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, columns)
     writer.writeheader()
-    writer.writerows({k: ";".join(v) if isinstance(v, list) else v for k, v in row.items()} for row in rows)
+    writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
     return out.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, list) and any(isinstance(item, dict) for item in value):
+        return json.dumps(value, ensure_ascii=False)  # a spot check's failed items: a JSON cell
+    return ";".join(value) if isinstance(value, list) else value
 
 
 def _batch(client, headers, lines: list[dict[str, Any]], content: dict[str, str], world: World) -> None:
@@ -95,6 +105,8 @@ def _batch(client, headers, lines: list[dict[str, Any]], content: dict[str, str]
         world.sent[result["record_id"] or line["code"]] = _planted(fields)
         if result["record_id"]:
             world.records.setdefault(line["code"], []).append(result["record_id"])
+        if line["type"] == "inspection":
+            world.inspections.append(result["record_id"])
 
 
 def _written(response, world: World, code: str, fields: dict[str, Any]) -> str:
@@ -115,9 +127,11 @@ def _write_singly(client, a, world: World) -> dict[str, str]:
     for name, path, fields in (
             ("rating", "ratings", f.rating(hostile=True)), ("violation", "violations", f.violation(hostile=True)),
             ("disclosure", "disclosures", f.disclosure(hostile=True)),
-            ("minor", "violations", f.violation(hostile=True, severity="minor", penalty_types=["fine"]))):
+            ("minor", "violations", f.violation(hostile=True, severity="minor", penalty_types=["fine"])),
+            ("inspection", "inspections", f.inspection(hostile=True))):
         response = client.post(f"/v1/organizations/{code}/{path}", headers=a, json=_json(fields))
         written[name] = _written(response, world, code, _json(fields))
+    world.inspections.append(written["inspection"])
     black = _json(f.list_entry("black", hostile=True))
     _written(client.post("/v1/list-entries", headers=a, json={"code": code, **black}), world, code, black)
     return written
@@ -127,7 +141,8 @@ def _write_in_batches(client, a, world: World) -> None:
     """Master data and a record of each kind as the lines of a batch: one in NDJSON, one in CSV."""
     for code, content, listed in ((world.codes[1], NDJSON, "red"), (world.codes[2], CSV, "black")):
         kinds = (("rating", f.rating(hostile=True)), ("violation", f.violation(hostile=True)),
-                 ("disclosure", f.disclosure(hostile=True)), ("list_entry", f.list_entry(listed, hostile=True)))
+                 ("disclosure", f.disclosure(hostile=True)), ("list_entry", f.list_entry(listed, hostile=True)),
+                 ("inspection", f.inspection(hostile=True)))
         _batch(client, a, [{"type": "organization", "code": code, **_json(f.organization(hostile=True))},
                            *({"type": kind, "code": code, **_json(fields)} for kind, fields in kinds)], content, world)
 
@@ -175,6 +190,21 @@ def world(client, parties) -> World:
                               json={"outcome": name, "reason": f.plant_personal_data("经核实，如有疑问请致电"), **more})
         assert decided.status_code == 200, decided.text
     world.sent[objected] = _planted(corrected)
+    # Complaints (投诉举报), in JSON and on the page form, planted everywhere the filer writes; the
+    # department's reason and result too.
+    _file(client, world, "complaint_closed", "/v1/public/complaints", {
+        "subject": "organization", "organization": world.codes[0], "category": "service",
+        "description": f.plant_personal_data("售后服务态度恶劣"), "contact": f.plant_personal_data("孙八"),
+        "evidence_urls": ["https://example.org/receipt.jpg"]})
+    _file(client, world, "complaint_rejected", "/complaints/new", {
+        "subject": "product", "product_name": f.plant_personal_data("电热水壶"), "brand": f.plant_personal_data("美好"),
+        "producer": world.codes[1], "category": "counterfeit", "description": f.plant_personal_data("疑似假冒产品"),
+        "contact": f.plant_personal_data("周九"), "anonymous": "on", "evidence_urls": ""})
+    closed, rejected = world.tickets["complaint_closed"][0], world.tickets["complaint_rejected"][0]
+    for path, body in ((f"{closed}/accept", {}), (f"{closed}/close", {"result": f.plant_personal_data("已退款")}),
+                       (f"{rejected}/reject", {"reason": f.plant_personal_data("证据不足")})):
+        handled = client.post(f"/v1/complaints/{path}", headers=a, json=body)
+        assert handled.status_code == 200, handled.text
     # A credit report of each: issued to a department, then shown and verified in public.
     for code in world.codes:
         issued = client.get(f"/v1/organizations/{code}/credit-report", headers=a)
@@ -223,14 +253,42 @@ PUBLIC_READS: dict[tuple[str, str], Callable[[World], list[Read]]] = {
     ("GET", "/lists/{list_name}"): lambda w: _both_languages(["/lists/black", "/lists/red"]),
     ("GET", "/tickets"): lambda w: [Read("GET", "/tickets", shows_masked=False)],
     ("POST", "/tickets"): lambda w: [Read("POST", f"/tickets{lang}", kwargs={"data": {"ticket": t, "secret": s}})
-                                     for t, s in w.tickets.values() for lang in ("", "?lang=en")],
+                                     for t, s in w.tickets.values() for lang in ("", "?lang=en")
+                                     if not t.startswith("cmp_")],
+    ("GET", "/v1/public/complaints/{ticket}"): lambda w: [
+        Read("GET", f"/v1/public/complaints/{t}", kwargs={"headers": {"Ticket-Secret": s}})
+        for t, s in w.tickets.values() if t.startswith("cmp_")],
+    ("GET", "/complaints/new"): lambda w: [Read("GET", f"/complaints/new{more}", shows_masked=False)
+                                           for more in ("", f"?organization={w.codes[0]}&lang=en")],
+    ("GET", "/complaints"): lambda w: [Read("GET", "/complaints", shows_masked=False)],
+    ("POST", "/complaints"): lambda w: [Read("POST", f"/complaints{lang}", kwargs={"data": {"ticket": t, "secret": s}})
+                                        for t, s in w.tickets.values() if t.startswith("cmp_")
+                                        for lang in ("", "?lang=en")],
     ("GET", "/v1/public/objections/{ticket}"): lambda w: _ticket_reads(w, "objections"),
     ("GET", "/v1/public/repair-requests/{ticket}"): lambda w: _ticket_reads(w, "repair-requests"),
     # Reference data and counts: nothing of anyone's on show.
     ("GET", "/v1/public/measures"): lambda w: [Read("GET", "/v1/public/measures", shows_masked=False)],
     ("GET", "/v1/public/grade-schemes"): lambda w: [Read("GET", "/v1/public/grade-schemes", shows_masked=False)],
+    # Spot checks: planted in product name, brand, model, batch, standards and failed items.
+    ("GET", "/v1/public/inspections"): lambda w: [Read("GET", f"/v1/public/inspections{more}")
+                                                  for more in ("?q=电缆", "", "?result=fail&region=4403")],
+    ("GET", "/v1/public/inspections/export"): lambda w: [
+        Read("GET", f"/v1/public/inspections/export?format={form}") for form in ("csv", "ndjson")],
+    ("GET", "/v1/public/inspections/{record_id}"): lambda w: [Read("GET", f"/v1/public/inspections/{r}")
+                                                              for r in w.inspections],
+    ("GET", "/inspections"): lambda w: _both_languages(["/inspections?q=电缆", "/inspections?result=fail"]),
+    ("GET", "/inspections/{record_id}"): lambda w: _both_languages([f"/inspections/{r}" for r in w.inspections]),
     ("GET", "/v1/public/statistics/measures-applied"): lambda w: [
         Read("GET", "/v1/public/statistics/measures-applied", shows_masked=False)],
+    # Statistics: counts and the categories the records name (masked when written, so never planted).
+    ("GET", "/v1/public/statistics"): lambda w: [Read("GET", "/v1/public/statistics", shows_masked=False)],
+    ("GET", "/v1/public/statistics/{name}"): lambda w: [
+        Read("GET", f"/v1/public/statistics/{name}{more}",
+             shows_masked=name in ("violations", "inspections") and "region" not in more)
+        for name in ("organizations", "violations", "inspections", "red-and-black")
+        for more in ("", "?by=region", "?format=csv")],
+    ("GET", "/statistics"): lambda w: [Read("GET", f"/statistics{lang}")
+                                       for lang in ("", "?lang=en")],
     # Credit reports: the page, the PDF, the verification by id and by the pasted document.
     ("GET", "/reports/{report_id}"): lambda w: _both_languages([f"/reports/{r}" for r in w.reports]),
     ("GET", "/reports/{report_id}.pdf"): lambda w: [Read("GET", f"/reports/{r}.pdf", pdf=True) for r in w.reports],

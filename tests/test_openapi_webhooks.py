@@ -16,6 +16,8 @@ from service.rules import lifecycle
 from service.sync import event_types, events
 from service.sync.webhooks import signing
 from tests import factories as f
+from tests.test_complaints import about as complaint_about
+from tests.test_complaints import product as complaint_about_product
 from tests.test_public_intake import objection, repair
 from tests.webhook_receivers import HUAWEI, run_until_idle
 
@@ -105,6 +107,11 @@ def _every_event(client, a: dict, clock, db) -> None:
     correct(published["id"], f.disclosure(title="2025年度质量信用报告（修订）"))
     withdraw(published["id"])
 
+    checked = f.inspection()  # a spot check: published, corrected, withdrawn
+    spot_check = record("inspections", checked)
+    correct(spot_check["id"], f.inspection(report_no=checked.report_no, product_name="橡皮绝缘软电线"))
+    withdraw(spot_check["id"])
+
     def entry(fields) -> dict:
         return _written(client.post("/v1/list-entries", headers=a, json={"code": other} | _json(fields)))
 
@@ -121,6 +128,19 @@ def _every_event(client, a: dict, clock, db) -> None:
     lifecycle.sweep(lambda: transaction(db), now=clock.now())
 
 
+def _complaint_events(client, a: dict, admin: dict) -> None:
+    """Complaints about Huawei go to A, its market regulator; one about a product without a
+    producer is routed to A by the administrators (a transfer from their queue)."""
+    closing, rejecting = (_written(client.post("/v1/public/complaints", json=complaint_about(contact=f"filer {n}")))
+                          for n in range(2))
+    _written(client.post(f"/v1/complaints/{closing['ticket']}/accept", headers=a))
+    _written(client.post(f"/v1/complaints/{closing['ticket']}/close", headers=a, json={"result": "经调解已退货"}))
+    _written(client.post(f"/v1/complaints/{rejecting['ticket']}/reject", headers=a, json={"reason": "不属于受理范围"}))
+    queued = _written(client.post("/v1/public/complaints", json=complaint_about_product()))
+    _written(client.post(f"/v1/admin/complaints/{queued['ticket']}/route", headers=admin,
+                         json={"department": "SZAMR", "reason": "生产企业位于深圳"}))
+
+
 def test_every_delivery_matches_its_documented_webhook(client, parties, db, clock, client_for, receivers,
                                                       document) -> None:
     a = parties["a"].headers
@@ -128,6 +148,7 @@ def test_every_delivery_matches_its_documented_webhook(client, parties, db, cloc
     hooks = client_for("SZAMR", "webhooks:manage")  # the deciding department: it gets the ticket events too
     endpoint = _written(client.post("/v1/webhooks/endpoints", headers=hooks, json={"url": receiver.url}))
     _every_event(client, a, clock, db)
+    _complaint_events(client, a, parties["admin"].headers)
     run_until_idle(db, clock)
     assert client.post(f"/v1/webhooks/endpoints/{endpoint['id']}/test", headers=hooks).json()["status_code"] == 200
 

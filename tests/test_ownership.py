@@ -20,6 +20,7 @@ from db.session import transaction
 from db.tables import metadata
 from service.access.actors import ALL_SCOPES, Scope
 from tests import factories as f
+from tests.test_complaints import about as complaint_about
 from tests.test_public_intake import objection, repair
 from tests.webhook_receivers import run_until_idle
 
@@ -36,9 +37,14 @@ NOT_OWNED = {
     ("POST", "/v1/organizations/{code}/ratings"): "creates a record of the caller's own",
     ("POST", "/v1/organizations/{code}/violations"): "creates a record of the caller's own",
     ("POST", "/v1/organizations/{code}/disclosures"): "creates a record of the caller's own",
+    ("POST", "/v1/organizations/{code}/inspections"): "creates a record of the caller's own",
+    ("GET", "/v1/public/inspections/{record_id}"): "public: only public, active spot checks are found "
+                                                   "(test_inspections)",
+    ("GET", "/inspections/{record_id}"): "public page, as the API beside it",
     ("GET", "/v1/public/organizations/{code}"): "public",
     ("GET", "/v1/public/lists/{list_name}"): "public",
     ("GET", "/v1/public/lists/{list_name}/export"): "public",
+    ("GET", "/v1/public/statistics/{name}"): "public: counts of what the public sees",
     ("GET", "/organizations/{code}"): "public page",
     ("GET", "/organizations/{code}/objection"): "public page",
     ("POST", "/organizations/{code}/objection"): "public page",
@@ -57,6 +63,8 @@ NOT_OWNED = {
     ("GET", "/reports/{report_id}"): "public page: a report is made to be shown",
     ("GET", "/reports/{report_id}.pdf"): "public: a report is made to be shown",
     ("GET", "/verify/{report_id}"): "public page",
+    ("GET", "/v1/public/complaints/{ticket}"): "the filer's, guarded by the ticket secret, not by a department",
+    ("POST", "/v1/admin/complaints/{complaint_id}/route"): "admin scope only (the administrators' queue)",
 }
 
 
@@ -91,6 +99,13 @@ CASES = [
     Case("DELETE", "/v1/webhooks/endpoints/{endpoint_id}", "endpoint", 200),
     Case("GET", "/v1/batches/{batch_id}", "batch", 200, changes=False),
     Case("GET", "/v1/batches/{batch_id}/results", "batch", 200, changes=False),
+    # Complaints are the handling department's (routed to SZAMR; SZTAX's were transferred to it).
+    Case("GET", "/v1/complaints/{complaint_id}", "complaint", 200, changes=False),
+    Case("POST", "/v1/complaints/{complaint_id}/accept", "complaint", 200),
+    Case("POST", "/v1/complaints/{complaint_id}/close", "complaint", 200, body={"result": "经调解已退货"}),
+    Case("POST", "/v1/complaints/{complaint_id}/reject", "complaint_rejected", 200, body={"reason": "不予受理"}),
+    Case("POST", "/v1/complaints/{complaint_id}/transfer", "complaint_transferred", 200,
+         body=lambda owned: {"department": owned["other"], "reason": "属地管辖"}),
     Case("POST", "/v1/objections/{objection_id}/decision", "objection", 200,
          body={"outcome": "upheld", "reason": "处罚决定合法有效"}),
     Case("POST", "/v1/repair-requests/{request_id}/decision", "repair_request", 200,
@@ -158,6 +173,16 @@ def departments(client, parties, client_for, db, clock, receivers):
     client.put(f"/v1/organizations/{HUAWEI}", headers=headers["SZAMR"], json={"name": "华为技术有限公司"})
     hooks = {code: receivers() for code in headers}
     owned = {code: _build(client, headers[code], hooks[code].url) for code in headers}
+    for code, other in (("SZAMR", "SZTAX"), ("SZTAX", "SZAMR")):
+        owned[code]["other"] = other
+        for target in ("complaint", "complaint_rejected", "complaint_transferred"):
+            # Huawei's complaints go to its market regulator, SZAMR, which hands SZTAX its share.
+            filed = client.post("/v1/public/complaints", json=complaint_about(HUAWEI, contact=f"{code} {target}"))
+            assert filed.status_code == 201, filed.text
+            owned[code][target] = filed.json()["ticket"]
+            if code == "SZTAX":
+                assert client.post(f"/v1/complaints/{owned[code][target]}/transfer", headers=headers["SZAMR"],
+                                   json={"department": "SZTAX", "reason": "税务问题"}).status_code == 200
     run_until_idle(db, clock)
     for code, objects in owned.items():
         log = client.get(f"/v1/webhooks/endpoints/{objects['endpoint']}/deliveries", headers=headers[code]).json()

@@ -24,7 +24,14 @@ def _objection_form(record_id: str, contact: str = "wang@example.org") -> dict[s
 
 
 # (method, route) -> the answers to check: (path, form or None, extra headers, expected status).
-def _cases(record_id: str, filed: dict[str, str], report_id: str = "rpt_none") -> dict[tuple[str, str], list[tuple]]:
+def _complaint_form(contact: str = "li@example.org", **more: str) -> dict[str, str]:
+    return {"subject": "organization", "organization": HUAWEI, "category": "service",
+            "description": "售后拒绝履行三包义务，请处理", "contact": contact} | more
+
+
+def _cases(record_id: str, filed: dict[str, str], report_id: str = "rpt_none",
+           complaint: dict[str, str] | None = None) -> dict[tuple[str, str], list[tuple]]:
+    complaint = complaint or {}
     return {
         ("GET", "/"): [("/", None, {}, 200), ("/?q=华为", None, {}, 200), ("/?q=华&lang=en", None, {}, 422)],
         ("GET", "/organizations/{code}"): [(f"/organizations/{HUAWEI}", None, {}, 200),
@@ -43,6 +50,9 @@ def _cases(record_id: str, filed: dict[str, str], report_id: str = "rpt_none") -
         ("GET", "/lists/{list_name}"): [("/lists/black", None, {}, 200), ("/lists/red?lang=en", None, {}, 200),
                                         ("/lists/grey", None, {}, 404), ("/lists/black?since=yesterday", None, {}, 422)],
         ("GET", "/tickets"): [("/tickets", None, {}, 200)],
+        ("GET", "/inspections"): [("/inspections", None, {}, 200), ("/inspections?q=电缆&lang=en", None, {}, 200),
+                                  ("/inspections?q=电", None, {}, 422)],
+        ("GET", "/inspections/{record_id}"): [(f"/inspections/{record_id}", None, {}, 404)],  # a violation's id
         ("POST", "/tickets"): [("/tickets", filed, {}, 200), ("/tickets", filed | {"secret": "x" * 43}, {}, 404)],
         ("GET", "/docs"): [("/docs", None, {}, 200)],
         ("GET", "/redoc"): [("/redoc", None, {}, 200)],
@@ -54,6 +64,18 @@ def _cases(record_id: str, filed: dict[str, str], report_id: str = "rpt_none") -
         ("POST", "/verify"): [("/verify", {"jws": "a.b.c"}, {}, 200), ("/verify", {"jws": ""}, {}, 422),
                               ("/verify", {"jws": "a.b.c"}, {"Sec-Fetch-Site": "cross-site"}, 403)],
         ("GET", "/verify/{report_id}"): [(f"/verify/{report_id}", None, {}, 200), ("/verify/rpt_none", None, {}, 404)],
+        ("GET", "/complaints/new"): [("/complaints/new", None, {}, 200),
+                                     (f"/complaints/new?organization={HUAWEI}&lang=en", None, {}, 200)],
+        ("POST", "/complaints/new"): [
+            ("/complaints/new", _complaint_form(), {}, 201), ("/complaints/new", _complaint_form(), {}, 409),
+            ("/complaints/new", _complaint_form(description="太短"), {}, 422),
+            ("/complaints/new", _complaint_form(organization=UNKNOWN), {}, 404),
+            ("/complaints/new?lang=en", _complaint_form(), {"Sec-Fetch-Site": "cross-site"}, 403)],
+        ("GET", "/complaints"): [("/complaints", None, {}, 200)],
+        ("POST", "/complaints"): [("/complaints", complaint, {}, 200),
+                                  ("/complaints?lang=en", complaint | {"secret": "x" * 43}, {}, 404)],
+        ("GET", "/statistics"): [("/statistics", None, {}, 200), ("/statistics?lang=en&by=region", None, {}, 200),
+                                 ("/statistics?region=990000", None, {}, 422)],
     }
 
 
@@ -78,8 +100,10 @@ def test_every_html_answer_cannot_be_framed_or_stored(client, parties, published
     filed = client.post("/v1/public/objections", json=_objection_form(published)).json()
     ticket = {"ticket": filed["ticket"], "secret": filed["secret"]}
     report = client.get(f"/v1/organizations/{HUAWEI}/credit-report", headers=parties["reader"].headers).json()
+    complained = client.post("/v1/public/complaints", json=_complaint_form("wang@example.org")).json()
+    complaint = {"ticket": complained["ticket"], "secret": complained["secret"]}
     checked = 0
-    for (method, _), answers in _cases(published, ticket, report["report_id"]).items():
+    for (method, _), answers in _cases(published, ticket, report["report_id"], complaint).items():
         for path, form, headers, status in answers:
             response = client.request(method, path, data=form, headers=headers)
             where = f"{method} {path} {form}"

@@ -243,8 +243,8 @@ def test_name_search_reads_the_index_not_the_table(db, q) -> None:
     with db.reader.connect() as conn:
         gram = name_index.GramFrequencies().rarest(
             query.grams, lambda g, cap: public_queries.gram_count(conn, g, cap=cap))
-        statement = public_queries.search_by_name_statement(gram=gram, text=query.text, after=None, limit=51,
-                                                             dialect=conn.dialect.name)
+        statement = public_queries.search_phase_statement("name_part", public_queries.SearchTerms(query.text),
+                                                          gram=gram, after=None, limit=51, dialect=conn.dialect.name)
         sql = str(statement.compile(conn, compile_kwargs={"literal_binds": True}))
         if db.is_sqlite:
             plan = " | ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))

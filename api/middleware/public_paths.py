@@ -5,8 +5,9 @@ Only these are rate limited per address (api/middleware/rate_limit.py) and cache
 In flight they count against the public budgets, never the department's (api/middleware/overload.py).
 """
 
-PUBLIC_PREFIXES = ("/v1/public/", "/organizations/", "/lists/", "/static/", "/reports/", "/verify/")
-PUBLIC_EXACT = ("/", "/tickets", "/verify")
+PUBLIC_PREFIXES = ("/v1/public/", "/organizations/", "/lists/", "/static/", "/reports/", "/verify/", "/complaints/",
+                   "/inspections/")
+PUBLIC_EXACT = ("/", "/tickets", "/verify", "/complaints", "/inspections", "/statistics")
 
 
 def is_public(path: str) -> bool:

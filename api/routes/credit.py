@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from api.bodies import line_format
-from api.deps import AuditedRead, DatabaseDep, Now, ReadSession, SessionDep, Today
+from api.deps import AuditedRead, Now, ReadSession, SessionDep, Today
 from api.idempotent import IdempotencyKey, respond
 from api.problems import problem_responses
 from api.request_audit import request_audit
@@ -24,11 +24,9 @@ from api.schemas.credit import (
     GradeSchemeVersionView,
     MeasureApplicationCreate,
     MeasureApplicationView,
-    MeasureCount,
 )
 from api.security import CREDIT_CHECK_SCOPES, CreditChecker, Reader, Writer
 from api.spreadsheet import spreadsheet_cell
-from service import operations
 from service.credit import checks, feedback, measures
 from service.credit.feedback import Applied
 from service.errors import NotFound
@@ -168,13 +166,6 @@ def list_measures_applied(session: SessionDep, actor: Reader, code: str = CodePa
     applied, and those triggered by its own records."""
     return [MeasureApplicationView.of(row) for row in
             feedback.of_organization(session, code, viewer=actor.department_code)]
-
-
-@router.get("/v1/public/statistics/measures-applied", response_model=list[MeasureCount],
-            operation_id="measures_applied_statistics", tags=["public"])
-def measures_applied_statistics(database: DatabaseDep) -> list[MeasureCount]:
-    """How many times each measure was reported applied, by department: counts only."""
-    return [MeasureCount(measure=m, department=d, count=n) for m, d, n in operations.measures_applied(database)]
 
 
 @router.get("/v1/public/measures", response_model=CatalogueView, operation_id="public_measure_catalogue",

@@ -12,6 +12,7 @@ from api.problems import problem_responses
 from api.schemas.credit import CreditCheck, SupervisionView
 from api.schemas.records import (
     DisclosureCreate,
+    InspectionCreate,
     OrganizationDepartmentView,
     OrganizationMaster,
     RatingCreate,
@@ -110,4 +111,14 @@ def create_violation(request: Request, body: ViolationCreate, session: SessionDe
 def create_disclosure(request: Request, body: DisclosureCreate, session: SessionDep, actor: Writer, now: Now,
                       idempotency_key: IdempotencyKey = None, code: str = CodePath) -> Response:
     """Publish a disclosure (quality credit report, standard declaration, recall, commitment)."""
+    return _publish(request, session, actor, now, idempotency_key, code, body)
+
+
+@router.post("/{code}/inspections", status_code=201, response_model=RecordView,
+             operation_id="create_inspection", responses=PUBLISH_RESPONSES)
+def create_inspection(request: Request, body: InspectionCreate, session: SessionDep, actor: Writer, now: Now,
+                      idempotency_key: IdempotencyKey = None, code: str = CodePath) -> Response:
+    """Publish a spot-check result (监督抽查) of a product made by the organization `code` (the producer).
+    A failed result lists its failed items with measured and required values; it shows on the
+    producer's public profile and in the product search. The same report number twice is a 409."""
     return _publish(request, session, actor, now, idempotency_key, code, body)

@@ -37,8 +37,13 @@ def search_organizations(
     region: str | None = RegionQuery, list: Literal["red", "black"] | None = ListQuery,
     limit: Limit = 50, cursor: Cursor = None,
 ) -> organizations.SearchPage:
-    """Search organizations by name (any two or more consecutive characters of it) or by the
-    beginning of their unified social credit code, in code order, page by page."""
+    """Search organizations by name (any two or more consecutive characters of it) or by their
+    unified social credit code (or its beginning) or legacy organization code, page by page.
+
+    Traditional, full-width and common variant characters find the simplified name (華為 finds
+    华为). Results are ranked: the whole code, the beginning of the code, the whole name, names
+    that start with the query, then names that contain it; each item's `match` says which. A
+    search that finds nothing answers a few close public names in `suggestions` ("did you mean")."""
     return organizations.search(conn, q, today=today, region=region, list_name=list, cursor=cursor, limit=limit)
 
 

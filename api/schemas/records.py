@@ -14,6 +14,7 @@ from api.schemas.credit import SupervisionView
 from db.tables import Organization
 from service.records.fields import (
     DisclosureFields,
+    InspectionFields,
     Kind,
     ListEntryFields,
     Placement,
@@ -48,6 +49,10 @@ class DisclosureCreate(DisclosureFields, RecordCreate):
     fields_model = DisclosureFields
 
 
+class InspectionCreate(InspectionFields, RecordCreate):
+    fields_model = InspectionFields
+
+
 class ListEntryCreate(ListEntryFields, RecordCreate):
     fields_model = ListEntryFields
     code: str = Field(min_length=1, max_length=64, description="USCC or legacy code of the organization",
@@ -65,7 +70,7 @@ def _json_object(value: Any) -> dict[str, Any]:
 # the input type makes pydantic emit, and FastAPI register, their component schemas (a hand-written
 # $ref pointed at schemas nothing registered, and the document did not validate).
 CorrectedFields = Annotated[dict[str, Any], PlainValidator(
-    _json_object, json_schema_input_type=RatingFields | ViolationFields | DisclosureFields | ListEntryFields)]
+    _json_object, json_schema_input_type=RatingFields | ViolationFields | DisclosureFields | ListEntryFields | InspectionFields)]
 
 
 class CorrectionRequest(BaseModel):

@@ -11,6 +11,12 @@ from fastapi import APIRouter, Header, Response
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.json_schema import SkipJsonSchema
 
+from api.schemas.complaints import (
+    ComplaintAcceptedData,
+    ComplaintDecidedData,
+    ComplaintFiledData,
+    ComplaintTransferredData,
+)
 from service.organizations.master_data import OrganizationStatus
 from service.records.fields import ListName, Visibility
 from service.sync import event_types as types
@@ -181,6 +187,18 @@ WEBHOOKS: dict[str, tuple[str, type[BaseModel]]] = {
                                 "changed", SupervisionChangedData),
     types.MEASURE_APPLIED: ("Another department reported applying a measure (反馈) triggered by one of the "
                             "department's records", MeasureAppliedData),
+    types.INSPECTION_PUBLISHED: ("A spot-check result (监督抽查) was published",
+                                 _record_data(types.INSPECTION_PUBLISHED, "inspection")),
+    types.INSPECTION_CORRECTED: ("A spot-check result was corrected: a new version", _record_data(
+        types.INSPECTION_CORRECTED, "inspection", reason=_reason(_BY_DEPARTMENT))),
+    types.INSPECTION_WITHDRAWN: ("A spot-check result was withdrawn", _record_data(
+        types.INSPECTION_WITHDRAWN, "inspection", reason=_reason(_BY_DEPARTMENT))),
+    types.COMPLAINT_FILED: ("A complaint (投诉举报) was filed and routed to the department", ComplaintFiledData),
+    types.COMPLAINT_ACCEPTED: ("The department accepted a complaint", ComplaintAcceptedData),
+    types.COMPLAINT_REJECTED: ("The department refused a complaint, with a reason", ComplaintDecidedData),
+    types.COMPLAINT_TRANSFERRED: ("A complaint was transferred (or routed by the administrators) to the department",
+                                  ComplaintTransferredData),
+    types.COMPLAINT_CLOSED: ("The department closed a complaint with its result", ComplaintDecidedData),
 }
 
 
@@ -244,7 +262,8 @@ it, e.g. `standardwebhooks` on PyPI):
 OF_EVENTS = """
 Payloads are thin: ids, versions, kinds and reasons, never a record's content. The body is byte for
 byte the envelope the change feed (GET /v1/events) serves. A department receives only events about
-records it may see, and the objection and credit repair events of its own records only.
+records it may see, and the objection and credit repair events of its own records only; complaint
+events go to the department handling the complaint alone.
 """
 
 

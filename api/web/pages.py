@@ -13,10 +13,11 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
 from api.deps import ClockDep, ReadConnection, Today, UnitsOfWork
+from api.web import statistics_pages
 from api.web.i18n import words
 from api.web.rendering import form_from_this_site, language, message, render
 from service.errors import Conflict, InvalidCode, InvalidRecord, OrganizationNotFound
-from service.public import lists, organizations
+from service.public import inspections, lists, organizations
 from service.public.organizations import PublicProfile
 from service.tickets import intake
 from service.tickets.intake import ObjectionFiling
@@ -31,11 +32,15 @@ def search_page(request: Request, conn: ReadConnection, today: Today,
             page = organizations.search(conn, q, today=today, cursor=cursor, limit=20)
         except InvalidRecord as invalid:
             error = invalid.detail
+    # The bare home page shows the key figures and the newest entries (api/web/statistics_pages.py).
+    home = None if q else statistics_pages.home_figures(conn, today)
+    newest_failed = None if q else inspections.newest_failed(conn, 5, today)
     # A refused query is a 422, as on the list page: a crawler or monitor sees what a person reads.
-    return render(request, "search.html", status=422 if error else 200, q=q, page=page, error=error)
+    return render(request, "search.html", status=422 if error else 200, q=q, page=page, error=error, home=home,
+                  newest_failed=newest_failed, st=statistics_pages.home_words(request))
 
 
-def _profile_ormessage(request: Request, conn: ReadConnection, code: str, today: date) -> PublicProfile | HTMLResponse:
+def _profile_or_message(request: Request, conn: ReadConnection, code: str, today: date) -> PublicProfile | HTMLResponse:
     try:
         return organizations.profile(conn, code, today=today)
     except InvalidCode as invalid:
@@ -46,7 +51,7 @@ def _profile_ormessage(request: Request, conn: ReadConnection, code: str, today:
 
 @router.get("/organizations/{code}", response_class=HTMLResponse)
 def organization_page(request: Request, code: str, conn: ReadConnection, today: Today) -> HTMLResponse:
-    profile = _profile_ormessage(request, conn, code[:64], today)
+    profile = _profile_or_message(request, conn, code[:64], today)
     if isinstance(profile, HTMLResponse):
         return profile
     return render(request, "organization.html", p=profile)
@@ -63,7 +68,7 @@ def _objection_form(request: Request, profile: organizations.PublicProfile, reco
 @router.get("/organizations/{code}/objection", response_class=HTMLResponse)
 def objection_page(request: Request, code: str, conn: ReadConnection, today: Today,
                    record: str | None = Query(None, max_length=40)) -> HTMLResponse:
-    profile = _profile_ormessage(request, conn, code[:64], today)
+    profile = _profile_or_message(request, conn, code[:64], today)
     if isinstance(profile, HTMLResponse):
         return profile
     if record is None:  # e.g. the language switch on the page after filing

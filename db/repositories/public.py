@@ -21,6 +21,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    tuple_,
 )
 
 from db.prepared import AnySelect, Prepared, ReadSource
@@ -122,7 +123,7 @@ def public_records(conn: ReadSource, uscc: str, *, today: date) -> list[PublicRe
 
 _gram = table_of(OrganizationNameGram)
 _SEARCH_COLUMNS = (_org.c.uscc, _org.c.org_code, _PUBLIC_NAME, _org.c.region_code, _org.c.status,
-                   _org.c.masked_fields)
+                   _org.c.masked_fields, _org.c.search_name)
 
 
 def _like_escape(text: str) -> str:
@@ -165,53 +166,131 @@ def _organization_filters(*, region: str | None, list_name: str | None,
     return filters
 
 
-def search_by_name_statement(*, gram: str, text: str, after: str | None, limit: int, dialect: str,
-                             region: str | None = None, list_name: str | None = None,
-                             today: date | None = None) -> AnySelect:
-    """Organizations whose folded name contains ``text``, read through the index of ``gram``
-    (one of the text's pieces), in code order after ``after``.
+@dataclass(frozen=True)
+class SearchTerms:
+    """What one search compares, already folded: the phases of its ranking are built from it."""
+
+    text: str  # the folded query
+    exact_code: str | None = None  # a whole USCC
+    org_code: str | None = None  # a whole legacy code (9 characters, no hyphen)
+    code_prefix: str | None = None  # the beginning of a USCC
+
+
+def successor(text: str) -> str:
+    """The least string after every string that starts with ``text`` (code-point order), so that
+    ``text <= name < successor(text)`` is "name starts with text" as a range of an index."""
+    for end in range(len(text) - 1, -1, -1):
+        code_point = ord(text[end]) + 1
+        if 0xD800 <= code_point <= 0xDFFF:  # surrogates are no characters a database stores
+            code_point = 0xE000
+        if code_point <= 0x10FFFF:
+            return text[:end] + chr(code_point)
+    return text + "\U0010ffff"  # only text made of U+10FFFF alone; never a folded name
+
+
+def _phase_match(phase: str, terms: SearchTerms) -> ColumnElement[bool] | None:
+    """Which organizations a phase of the ranking finds (None: the phase does not apply)."""
+    if phase == "code":
+        codes = ([_org.c.uscc == terms.exact_code] if terms.exact_code else []) + \
+                ([_org.c.org_code == terms.org_code] if terms.org_code else [])
+        return or_(*codes) if codes else None
+    if phase == "code_prefix":
+        if not terms.code_prefix:
+            return None
+        # A range on the primary key: prefix <= uscc < prefix + the highest code character.
+        return and_(_org.c.uscc >= terms.code_prefix, _org.c.uscc < terms.code_prefix + "Z")
+    if phase == "name_prefix":
+        return and_(_org.c.search_name >= terms.text, _org.c.search_name < successor(terms.text))
+    return _org.c.search_name.like(f"%{_like_escape(terms.text)}%", escape="\\")
+
+
+SEARCH_PHASES = ("code", "code_prefix", "name_prefix", "name_part")
+
+
+def search_phase_applies(phase: str, terms: SearchTerms) -> bool:
+    return _phase_match(phase, terms) is not None
+
+
+def _phase_filters(phase: str, terms: SearchTerms) -> list[ColumnElement[bool]]:
+    """The phase's match, and none of the earlier phases' (each organization on one page only)."""
+    match = _phase_match(phase, terms)
+    assert match is not None, f"the phase {phase} does not apply to this search"
+    earlier = [m for p in SEARCH_PHASES[:SEARCH_PHASES.index(phase)] if (m := _phase_match(p, terms)) is not None]
+    return [match, *(~m for m in earlier)]
+
+
+def search_phase_statement(phase: str, terms: SearchTerms, *, after: str | None, limit: int, dialect: str,
+                           after_name: str | None = None, gram: str | None = None, region: str | None = None,
+                           list_name: str | None = None, today: date | None = None) -> AnySelect:
+    """One phase of the ranking, in its index's order, after ``after`` (the code of the previous
+    page's last organization in this phase; ``after_name`` its search name, for name_prefix).
+
+    - code: the whole USCC or legacy code, by the primary key and the legacy-code index;
+    - code_prefix: a range of the primary key;
+    - name_prefix: names that start with the text (the exact name first), a range of the
+      (search_name, uscc) index in that order;
+    - name_part: names that contain the text elsewhere, read through ``gram`` (see
+      ``search_by_name_statement``).
+    """
+    filters = [*_phase_filters(phase, terms), *_organization_filters(region=region, list_name=list_name, today=today)]
+    if phase == "name_part":
+        assert gram is not None, "the name_part phase reads a piece of the text"
+        return search_by_name_statement(gram=gram, filters=filters, after=after, limit=limit, dialect=dialect)
+    if phase != "name_prefix":
+        return (select(*_SEARCH_COLUMNS).where(*filters, *([_org.c.uscc > after] if after is not None else []))
+                .order_by(_org.c.uscc).limit(limit))
+    if after is not None:
+        # Start the index range at the last organization shown: the pair is the range's lower
+        # bound, so a deep page reads no more than a first one. Renamed since to a name that no
+        # longer starts with the text, it cannot say where it was: the phase starts again.
+        lower = max((after_name or "", after), (terms.text, ""))
+        filters[0] = and_(tuple_(_org.c.search_name, _org.c.uscc) > tuple_(*lower),
+                          _org.c.search_name < successor(terms.text))
+    return select(*_SEARCH_COLUMNS).where(*filters).order_by(_org.c.search_name, _org.c.uscc).limit(limit)
+
+
+def search_by_name_statement(*, gram: str, filters: list[ColumnElement[bool]], after: str | None, limit: int,
+                             dialect: str) -> AnySelect:
+    """Organizations that pass ``filters`` (the whole text among them), read through the index
+    of ``gram`` (one of the text's pieces), in code order after ``after``.
 
     The gram's postings drive, in code order, and each candidate's row is fetched by primary key
     until the page is full. SQLite plans the plain join that way. PostgreSQL, estimating that
     few names match a long text, would rather scan the organization table; a LATERAL lookup
     fenced with LIMIT 1 (it is one row per code anyway) keeps the same shape there.
     """
-    matches = [_org.c.search_name.like(f"%{_like_escape(text)}%", escape="\\"),
-               *_organization_filters(region=region, list_name=list_name, today=today)]
     postings = [_gram.c.gram == gram] + ([_gram.c.uscc > after] if after is not None else [])
     if dialect == "postgresql":
-        candidate = select(*_SEARCH_COLUMNS).where(_org.c.uscc == _gram.c.uscc, *matches).limit(1).lateral("candidate")
+        candidate = select(*_SEARCH_COLUMNS).where(_org.c.uscc == _gram.c.uscc, *filters).limit(1).lateral("candidate")
         return (select(*candidate.c).select_from(_gram.join(candidate, true())).where(*postings)
                 .order_by(_gram.c.uscc).limit(limit))
     return (select(*_SEARCH_COLUMNS).select_from(_gram.join(_org, _org.c.uscc == _gram.c.uscc))
-            .where(*postings, *matches).order_by(_gram.c.uscc).limit(limit))
+            .where(*postings, *filters).order_by(_gram.c.uscc).limit(limit))
 
 
-def search_by_name(conn: Connection, *, gram: str, text: str, region: str | None, list_name: str | None,
-                   today: date, after: str | None, limit: int) -> list[dict[str, Any]]:
-    statement = search_by_name_statement(gram=gram, text=text, after=after, limit=limit, region=region,
-                                         list_name=list_name, today=today, dialect=conn.dialect.name)
+def search_phase(conn: Connection, phase: str, terms: SearchTerms, *, gram: str | None, region: str | None,
+                 list_name: str | None, today: date, after: str | None, limit: int) -> list[dict[str, Any]]:
+    after_name = None
+    if phase == "name_prefix" and after is not None:
+        # The cursor carries the code only (short whatever the name); its name is read here.
+        after_name = conn.execute(select(_org.c.search_name).where(_org.c.uscc == after)).scalar()
+    statement = search_phase_statement(phase, terms, gram=gram, after=after, after_name=after_name, limit=limit,
+                                       region=region, list_name=list_name, today=today, dialect=conn.dialect.name)
     return [dict(row) for row in conn.execute(statement).mappings()]
 
 
-def search_by_code_prefix(conn: Connection, *, prefix: str, region: str | None, list_name: str | None,
-                          today: date, after: str | None, limit: int) -> list[dict[str, Any]]:
-    # A range on the primary key: prefix <= uscc < prefix + the highest code character.
-    statement = (
-        select(*_SEARCH_COLUMNS)
-        .where(_org.c.uscc >= prefix, _org.c.uscc < prefix + "Z")
-        .order_by(_org.c.uscc)
-        .limit(limit)
-    )
-    if after is not None:
-        statement = statement.where(_org.c.uscc > after)
-    return _filtered(conn, statement, region=region, list_name=list_name, today=today)
+def gram_postings(conn: Connection, gram: str, *, limit: int) -> list[str]:
+    """The first ``limit`` codes whose name contains ``gram`` (an index-only range read)."""
+    return list(conn.execute(select(_gram.c.uscc).where(_gram.c.gram == gram).order_by(_gram.c.uscc)
+                             .limit(limit)).scalars())
 
 
-def _filtered(conn: Connection, statement: AnySelect, *, region: str | None, list_name: str | None,
-              today: date) -> list[dict[str, Any]]:
-    statement = statement.where(*_organization_filters(region=region, list_name=list_name, today=today))
-    return [dict(row) for row in conn.execute(statement).mappings()]
+def search_names(conn: Connection, usccs: list[str]) -> list[tuple[str, str, str]]:
+    """(code, public name, search name) of these organizations, by primary key."""
+    if not usccs:
+        return []
+    statement = select(_org.c.uscc, _org.c.public_name, _org.c.search_name).where(_org.c.uscc.in_(usccs))
+    return [(row[0], row[1], row[2]) for row in conn.execute(statement)]
 
 
 def list_statuses(conn: Connection, usccs: list[str], *, today: date) -> dict[str, str]:

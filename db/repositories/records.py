@@ -9,7 +9,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, and_, col, or_, select
 
 from db.inserts import insert_rows
-from db.tables import Record, RecordAccess, RecordStatusChange, RecordVersion
+from db.tables import Complaint, Record, RecordAccess, RecordStatusChange, RecordVersion
 
 
 def visible_to(department_code: Any, *, including_repaired: bool = False) -> ColumnElement[bool]:
@@ -40,7 +40,12 @@ def event_visible_to(department_code: Any, event_type: Any, record_id: Any) -> C
         case((event_type.in_(OWNER_ONLY_EVENTS), Record.department_code == department_code),
              else_=visible_to(department_code, including_repaired=True)),
     )
-    return about_record if isinstance(record_id, str) else or_(record_id.is_(None), about_record)
+    # A complaint's events carry its id as record_id and go to the department handling it now
+    # (after a transfer, the new one: the old one no longer sees it).
+    about_complaint = and_(event_type.like("complaint.%"), exists().where(
+        col(Complaint.id) == record_id, col(Complaint.department_code) == department_code))
+    about = or_(about_record, about_complaint)
+    return about if isinstance(record_id, str) else or_(record_id.is_(None), about)
 
 
 class RecordRepository:

@@ -5,7 +5,9 @@ Line formats:
   ...the record's fields}``; ``type`` is organization, rating, violation, disclosure or list_entry
   (not ``kind``: disclosures have a field of that name).
 - CSV: a header row naming the same keys; empty cells are absent; list fields (``penalty_types``,
-  ``shared_with``) separate their items with ``;``. UTF-8 (with or without BOM) or GB18030.
+  ``shared_with``, ``standards``) separate their items with ``;``; a spot check's ``failed_items``
+  cell holds their JSON array (``[{"item": ..., "measured": ..., "required": ...}]``).
+  UTF-8 (with or without BOM) or GB18030.
 """
 
 import codecs
@@ -17,7 +19,8 @@ from typing import Any, Literal
 
 Format = Literal["ndjson", "csv"]
 MAX_LINE_BYTES = 64 * 1024
-LIST_FIELDS = {"penalty_types", "shared_with"}  # CSV cells holding several items, separated by ';'
+LIST_FIELDS = {"penalty_types", "shared_with", "standards"}  # CSV cells holding several items, separated by ';'
+JSON_FIELDS = {"failed_items"}  # CSV cells holding a JSON array of objects
 
 
 class LineRefused(Exception):
@@ -130,6 +133,13 @@ def csv_lines(chunks: Iterable[bytes], encoding: str) -> Iterator[Line]:
         if len(row) != len(header):
             yield number, LineRefused(f"{len(row)} cells where the header has {len(header)}")
             continue
-        yield number, {name: ([item.strip() for item in cell.split(";") if item.strip()] if name in LIST_FIELDS
-                              else cell)
-                       for name, cell in zip(header, row, strict=True) if cell.strip() != ""}
+        values = {name: ([item.strip() for item in cell.split(";") if item.strip()] if name in LIST_FIELDS
+                         else cell)
+                  for name, cell in zip(header, row, strict=True) if cell.strip() != ""}
+        try:
+            values.update({name: json.loads(str(values[name])) for name in JSON_FIELDS if name in values})
+        except (ValueError, RecursionError):
+            yield number, LineRefused("failed_items: a JSON array of {item, measured, required, unit}",
+                                      field="failed_items")
+            continue
+        yield number, values

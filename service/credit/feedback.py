@@ -19,6 +19,7 @@ from service.errors import DuplicateRecord, InvalidRecord, RecordNotFound
 from service.organizations import master_data
 from service.rules.clock import local_date
 from service.rules.reference import require_department
+from service.statistics import counting
 from service.sync import event_types, events
 
 
@@ -83,6 +84,8 @@ def report(session: Session, code: str, applied: Applied, *, department_code: st
             "catalogue_version": catalogue.version, "department": department_code,
             "decision_no": application.decision_no, "decided_on": application.decided_on.isoformat(),
         "record_id": trigger.id}, at=now, organization_uscc=organization.uscc, record_id=trigger.id)
+    counting.move(session, [], counting.measure_keys(organization.uscc, application.decided_on, measure.code,
+                                                     department_code))
     return application
 
 

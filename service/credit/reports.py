@@ -125,7 +125,8 @@ def stored(session: Session, report_id: str) -> CreditReport:
 
 
 _KINDS = {"rating": ("信用评价", "rating"), "violation": ("行政处罚", "penalty"),
-          "disclosure": ("企业公示", "disclosure"), "list_entry": ("名单", "list entry")}
+          "disclosure": ("企业公示", "disclosure"), "list_entry": ("名单", "list entry"),
+          "inspection": ("监督抽查", "spot check")}
 _STATUSES = {"withdrawn": ("已被撤销", "was withdrawn"), "repaired": ("已信用修复", "was repaired (credit restored)"),
              "expired": ("已到期，不再公示", "has expired and is no longer shown"),
              "superseded": ("已被取代（列入黑名单后红名单终止）", "was superseded (a red entry ended by a black listing)"),

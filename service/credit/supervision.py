@@ -13,9 +13,11 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from db.repositories.statistics import CountKey
 from db.repositories.supervision import SupervisionRepository
 from service.credit import checks
 from service.rules.clock import local_date
+from service.statistics import counting
 from service.sync import event_types, events
 
 
@@ -33,6 +35,8 @@ def follow(session: Session, organization_usccs: Iterable[str], *, now: datetime
     today = local_date(now)
     unrated = checks.unrated_class(session, today)
     changed = []
+    before: list[CountKey] = []
+    after: list[CountKey] = []
     for result in checks.standings(session, usccs, viewer=None, viewer_kind=None, today=today, classes_only=True):
         if isinstance(result, checks.CodeProblem):
             continue
@@ -42,7 +46,10 @@ def follow(session: Session, organization_usccs: Iterable[str], *, now: datetime
         if previous_class == supervision.code:
             continue
         repository.note(result.code, supervision.code, now=now)
+        before += counting.supervision_keys(result.code, noted.get(result.code))
+        after += counting.supervision_keys(result.code, supervision.code)
         changed.append((event_types.SUPERVISION_CHANGED, {
             "organization": result.code, "previous_class": previous_class, "supervision_class": supervision.code,
             "reason": supervision.reason, "record_id": supervision.record_id}, result.code, None))
     events.emit_many(session, changed, at=now)
+    counting.move(session, before, after)  # after the events: see service.statistics.counting

@@ -14,6 +14,7 @@ from service.public import name_index
 from service.records.fields import Readable, StorableFields
 from service.records.personal_data import mask_fields
 from service.rules.reference import require_department
+from service.statistics import counting
 from service.sync import event_types, events
 
 OrganizationStatus = Literal["operating", "suspended", "revoked", "deregistered"]
@@ -77,6 +78,7 @@ def upsert(
     repository = OrganizationRepository(session)
     organization = repository.get(uscc)
     created = organization is None
+    counted = counting.of_organization(organization)
     public = _public_columns(fields.name, fields.legal_representative)
     renamed = organization is None or organization.public_name != public["public_name"]
     if organization is not None and department_code is not None:
@@ -110,6 +112,9 @@ def upsert(
         at=now,
         organization_uscc=uscc,
     )
+    # After the event: counts change under the event sequence's row lock (db/repositories/events.py),
+    # so concurrent writers never take count rows in different orders.
+    counting.move(session, counted, counting.of_organization(organization))
     return organization, created
 
 
@@ -138,6 +143,8 @@ def register_many(session: Session, items: list[tuple[int, str, OrganizationFiel
         outcome[key] = uscc
     OrganizationRepository(session).add_many(rows, grams)
     events.emit_many(session, changes, at=now)
+    counting.move(session, [], [key for row in rows for key in counting.organization_keys(row["region_code"],
+                                                                                          row["status"])])
     return outcome
 
 

@@ -14,11 +14,13 @@ from service.access.actors import Scope
 from service.credit import supervision
 from service.errors import InvalidRecord, InvalidTransition, MissingScope, NotOwner, RecordNotFound
 from service.lists import red_and_black
+from service.public import inspections as product_search
 from service.records import rows
 from service.records.fields import FIELDS_BY_KIND, ListEntryFields, RecordFields, public_summary
 from service.records.publishing import refuse_duplicate
 from service.records.status import change_status
 from service.rules.reference import rules_of
+from service.statistics import counting
 from service.sync import event_types, events
 
 
@@ -72,6 +74,7 @@ def correct(
         raise InvalidRecord("a correction cannot move an entry to the other list; withdraw it and add a new one",
                             field="list")
     repository = RecordRepository(session)
+    counted = counting.of_record(record)
     # The rule set a record was decided under stays with it through corrections.
     rows.decided_by(fields, now)
     rules = rules_of(session, record.rule_set_id)
@@ -96,9 +99,12 @@ def correct(
     )
     events.emit(session, event_types.CORRECTED[record.kind], rows.event_data(record, reason=reason), at=now,
                 organization_uscc=record.organization_uscc, record_id=record.id)
+    if record.kind == "inspection":  # found by its new name only
+        product_search.follow(session, [record.id])
     if record.list_name == "black" and record.visibility == "public":  # a corrected term may now meet a red one
         red_and_black.end_red_entries(session, black_id=record.id, organization_uscc=record.organization_uscc,
                                       effective_on=record.effective_on, ends_on=record.ends_on, now=now)
+    counting.move(session, counted, counting.of_record(record))
     if supervision.moves_class(record.kind, record.visibility):
         supervision.follow(session, [record.organization_uscc], now=now)
     return record

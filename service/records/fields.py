@@ -18,16 +18,19 @@ from pydantic import (
     ConfigDict,
     Field,
     HttpUrl,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from service.records.personal_data import mask_fields
+from service import codes
+from service.errors import InvalidCode
+from service.records.personal_data import mask, mask_fields
 from service.rules.clock import not_a_number
 
 Visibility = Literal["public", "shared", "restricted"]
 # The kinds of record, named once: the API's models, the batch lines and the events take them from here.
-Kind = Literal["rating", "violation", "disclosure", "list_entry"]
+Kind = Literal["rating", "violation", "disclosure", "list_entry", "inspection"]
 DepartmentCode = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")]
 Severity = Literal["minor", "general", "serious"]
 ListName = Literal["red", "black"]
@@ -207,11 +210,92 @@ class ListEntryFields(RecordFields):
         return self
 
 
+PlanLevel = Literal["national", "provincial", "city", "county"]
+InspectionResult = Literal["pass", "fail"]
+
+
+class FailedItem(StorableFields):
+    """One tested property a product failed: what was measured against what the standard requires."""
+
+    # Laboratories' systems send a measured value as a JSON number as often as as text ("4.12").
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True)
+
+    item: ShortText = Field(examples=["导体电阻"])
+    measured: ShortText = Field(examples=["4.12"])
+    required: ShortText = Field(examples=["≤3.08"])
+    unit: ShortText | None = Field(default=None, examples=["Ω/km"])
+
+
+class InspectionFields(RecordFields):
+    """A spot-check result (监督抽查): the producer is the record's organization and ``published_on``
+    its effective date. The fields are declared in the order they are checked, so each check
+    across fields (dates in order, failed items against the result) is reported on its own field."""
+
+    product_name: ShortText = Field(examples=["聚氯乙烯绝缘电缆"])
+    brand: ShortText | None = Field(default=None, examples=["熊猫"])
+    model: ShortText | None = Field(default=None, description="Model or specification (规格型号)",
+                                    examples=["BV 450/750V 2.5mm²"])
+    batch: ShortText | None = Field(default=None, description="Batch number", examples=["20260315"])
+    produced_on: RegistryDate | None = None
+    product_category: ShortText = Field(examples=["电线电缆"])
+    seller_uscc: str | None = Field(default=None, max_length=64,
+                                    description="The seller's USCC when the sample was bought from one")
+    authority: ShortText = Field(description="Sampling authority", examples=["广东省市场监督管理局"])
+    plan_level: PlanLevel
+    plan_no: DecisionNumber = Field(examples=["粤市监抽〔2026〕12号"])
+    report_no: DecisionNumber = Field(description="The test report's number: a department enters it once",
+                                      examples=["GDJ2026-0315"])
+    testing_body: ShortText = Field(examples=["广东产品质量监督检验研究院"])
+    standards: list[ShortText] = Field(min_length=1, max_length=20, examples=[["GB/T 5023.3-2008"]])
+    result: InspectionResult
+    # Checked when left out too: a failed result sent without its failed items is refused.
+    failed_items: list[FailedItem] = Field(default_factory=list, max_length=50, validate_default=True)
+    sampled_on: RegistryDate
+    published_on: RegistryDate
+
+    @field_validator("seller_uscc")
+    @classmethod
+    def _seller_code(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return codes.parse_uscc(value)
+        except InvalidCode as error:
+            raise ValueError(error.detail) from None
+
+    @field_validator("failed_items")
+    @classmethod
+    def _failed_items_match_result(cls, value: list[FailedItem], info: ValidationInfo) -> list[FailedItem]:
+        result = info.data.get("result")
+        if result == "fail" and not value:
+            raise ValueError("a failed result names the items that failed, with measured and required values")
+        if result == "pass" and value:
+            raise ValueError("a passed result has no failed items")
+        return value
+
+    @field_validator("sampled_on")
+    @classmethod
+    def _sampled_after_production(cls, value: date, info: ValidationInfo) -> date:
+        produced_on = info.data.get("produced_on")
+        if produced_on is not None and value < produced_on:
+            raise ValueError(f"sampled_on must be on or after produced_on ({produced_on})")
+        return value
+
+    @field_validator("published_on")
+    @classmethod
+    def _published_after_sampling(cls, value: date, info: ValidationInfo) -> date:
+        sampled_on = info.data.get("sampled_on")
+        if sampled_on is not None and value < sampled_on:
+            raise ValueError(f"published_on must be on or after sampled_on ({sampled_on})")
+        return value
+
+
 FIELDS_BY_KIND: dict[Kind, type[RecordFields]] = {
     "rating": RatingFields,
     "violation": ViolationFields,
     "disclosure": DisclosureFields,
     "list_entry": ListEntryFields,
+    "inspection": InspectionFields,
 }
 
 PUBLIC_FIELDS: dict[str, tuple[str, ...]] = {
@@ -228,6 +312,9 @@ PUBLIC_FIELDS: dict[str, tuple[str, ...]] = {
     ),
     "disclosure": ("kind", "title", "url", "body", "published_on"),
     "list_entry": ("list", "reason", "legal_basis", "decision_no", "effective_on", "expires_on"),
+    "inspection": ("product_name", "brand", "model", "batch", "product_category", "result", "failed_items",
+                   "authority", "plan_level", "plan_no", "report_no", "testing_body", "standards", "sampled_on",
+                   "published_on"),
 }
 
 
@@ -235,7 +322,26 @@ def public_summary(kind: str, details: dict[str, Any]) -> tuple[dict[str, Any], 
     """The public summary of a record's fields, personal data masked; and the masked fields' names
     (None when nothing was masked)."""
     summary, masked = mask_fields({name: details.get(name) for name in PUBLIC_FIELDS[kind]})
+    # Text inside lists (a spot check's failed items and standards) is masked as well.
+    for name, value in summary.items():
+        if isinstance(value, list | dict):
+            summary[name], found = _masked_within(value)
+            if found and name not in masked:
+                masked.append(name)
     return summary, masked or None
+
+
+def _masked_within(value: Any) -> tuple[Any, bool]:
+    if isinstance(value, str):
+        result = mask(value)
+        return result.text, bool(result.kinds)
+    if isinstance(value, list):
+        pairs = [_masked_within(item) for item in value]
+        return [text for text, _ in pairs], any(found for _, found in pairs)
+    if isinstance(value, dict):
+        pairs_of = {key: _masked_within(item) for key, item in value.items()}
+        return {key: text for key, (text, _) in pairs_of.items()}, any(found for _, found in pairs_of.values())
+    return value, False
 
 
 class Placement(StorableFields):

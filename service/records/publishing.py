@@ -26,11 +26,13 @@ from service.credit import supervision
 from service.errors import DomainError, DuplicateRecord, InvalidRecord
 from service.lists import red_and_black
 from service.organizations import master_data
+from service.public import inspections as product_search
 from service.records import rows
 from service.records.fields import Kind, ListEntryFields, RecordFields, Visibility
 from service.records.history import RecordHistory
 from service.rules.reference import list_departments, require_department, rule_set_for
 from service.rules.rule_sets import Rules
+from service.statistics import counting
 from service.sync import event_types, events
 
 
@@ -139,9 +141,12 @@ def publish(
         raise
     events.emit(session, event_types.PUBLISHED[one.kind], rows.event_data(record), at=now,
                 organization_uscc=record.organization_uscc, record_id=record.id)
+    if record.kind == "inspection":
+        product_search.follow(session, [record.id])
     if record.list_name == "black" and record.visibility == "public":
         red_and_black.end_red_entries(session, black_id=record.id, organization_uscc=record.organization_uscc,
                                       effective_on=record.effective_on, ends_on=record.ends_on, now=now)
+    counting.move(session, [], counting.of_record(record))
     if supervision.moves_class(record.kind, record.visibility):
         supervision.follow(session, [record.organization_uscc], now=now)
     return RecordHistory(record, [version], [change], one.shared_with)
@@ -177,12 +182,14 @@ def publish_many(session: Session, items: Sequence[NewRecord], *, department_cod
         grants += new.grants
         outcome[one.item.key] = record_id
     repository.add_many(records, versions, statuses, grants)
+    product_search.follow(session, [row["id"] for row in records if row["kind"] == "inspection"])
     events.emit_many(session, [(event_types.PUBLISHED[row["kind"]], rows.event_data(row), row["organization_uscc"],
                                 row["id"]) for row in records], at=now)
     for row in records:
         if row["list_name"] == "black" and row["visibility"] == "public":
             red_and_black.end_red_entries(session, black_id=row["id"], organization_uscc=row["organization_uscc"],
                                           effective_on=row["effective_on"], ends_on=row["ends_on"], now=now)
+    counting.move(session, [], [key for row in records for key in counting.of_record(row)])
     supervision.follow(session, [row["organization_uscc"] for row in records
                                  if supervision.moves_class(row["kind"], row["visibility"])], now=now)
     return outcome

@@ -17,6 +17,7 @@ from service.errors import InvalidRecord
 from service.records.fields import (
     FIELDS_BY_KIND,
     DisclosureFields,
+    InspectionFields,
     Kind,
     ListEntryFields,
     RatingFields,
@@ -74,6 +75,10 @@ def derive(session: Session, fields: RecordFields, rules: Rules) -> Derived:
                                 f"expires_on must be on or before {term_end.isoformat()}", field="expires_on")
         expires = fields.expires_on or term_end
         return Derived(fields.effective_on, expires, decision_no=fields.decision_no, list_name=fields.list)
+    if isinstance(fields, InspectionFields):
+        # A spot-check result is product-quality information, not a penalty: it stays on display
+        # (no end) until its department withdraws or corrects it. Its report number is its natural key.
+        return Derived(fields.published_on, None, decision_no=fields.report_no)
     assert isinstance(fields, DisclosureFields)
     return Derived(fields.published_on, None)
 

@@ -8,7 +8,9 @@ from sqlmodel import Session
 from db.repositories.records import RecordRepository
 from db.tables import Record, RecordStatusChange
 from service.credit import supervision
+from service.public import inspections as product_search
 from service.records.rows import RecordStatus, event_data
+from service.statistics import counting
 from service.sync import event_types, events
 
 _EXPIRY_REASONS = {
@@ -20,6 +22,7 @@ _EXPIRY_REASONS = {
 
 def change_status(session: Session, record: Record, status: RecordStatus, reason: str, *,
                   now: datetime, caused_by: str | None = None) -> None:
+    counted = counting.of_record(record)
     record.status = status
     record.status_reason = reason
     record.updated_at = now
@@ -37,6 +40,9 @@ def change_status(session: Session, record: Record, status: RecordStatus, reason
         event_type, extra["reason"] = event_types.LIST_ENTRY_REMOVED, reason if status == "superseded" else status
     events.emit(session, event_type, event_data(record, **extra), at=now,
                 organization_uscc=record.organization_uscc, record_id=record.id)
+    if record.kind == "inspection":  # off the product search (or back on it) as it commits
+        product_search.follow(session, [record.id])
+    counting.move(session, counted, counting.of_record(record))
     if supervision.moves_class(record.kind, record.visibility):
         supervision.follow(session, [record.organization_uscc], now=now)
 

@@ -58,6 +58,12 @@ class Rules(BaseModel):
     non_repairable_penalties: list[str] = ["licence_revocation", "stop_production", "business_closure"]
     # The supervision class (分类监管) of an organization with no rating in force and on no list.
     unrated_supervision_class: Literal["A", "B", "C", "D"] = "B"
+    # Complaints (投诉举报), SAMR Order 20 (市场监督管理投诉举报处理暂行办法, 2019): accept or refuse
+    # within 7 working days of receipt (art. 18); mediation ends within 45 working days of acceptance
+    # (art. 34), about 60 calendar days. Counted here in calendar days (no holiday calendar), so the
+    # acceptance deadline falls earlier than the order's, never later.
+    complaint_acceptance_days: int = Field(default=7, ge=1, le=365)
+    complaint_resolution_days: int = Field(default=60, ge=1, le=730)
 
 
     @model_validator(mode="after")

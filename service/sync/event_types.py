@@ -30,6 +30,15 @@ REPAIR_REQUESTED = "repair.requested"
 REPAIR_DECIDED = "repair.decided"
 SUPERVISION_CHANGED = "organization.supervision_changed"
 MEASURE_APPLIED = "measure.applied"
+INSPECTION_PUBLISHED = "inspection.published"
+INSPECTION_CORRECTED = "inspection.corrected"
+INSPECTION_WITHDRAWN = "inspection.withdrawn"
+# Complaints (投诉举报): to the handling department alone; the event's record_id is the complaint's id.
+COMPLAINT_FILED = "complaint.filed"
+COMPLAINT_ACCEPTED = "complaint.accepted"
+COMPLAINT_REJECTED = "complaint.rejected"
+COMPLAINT_TRANSFERRED = "complaint.transferred"
+COMPLAINT_CLOSED = "complaint.closed"
 
 EVENT_TYPES: tuple[str, ...] = (
     ORGANIZATION_UPDATED,
@@ -40,14 +49,20 @@ EVENT_TYPES: tuple[str, ...] = (
     OBJECTION_FILED, OBJECTION_RESOLVED,
     REPAIR_REQUESTED, REPAIR_DECIDED,
     SUPERVISION_CHANGED, MEASURE_APPLIED,
+    INSPECTION_PUBLISHED, INSPECTION_CORRECTED, INSPECTION_WITHDRAWN,
+    COMPLAINT_FILED, COMPLAINT_ACCEPTED, COMPLAINT_REJECTED, COMPLAINT_TRANSFERRED, COMPLAINT_CLOSED,
 )
+COMPLAINT_EVENTS: tuple[str, ...] = (COMPLAINT_FILED, COMPLAINT_ACCEPTED, COMPLAINT_REJECTED, COMPLAINT_TRANSFERRED,
+                                     COMPLAINT_CLOSED)
 
 # A record's events by its kind: list entries are "added" and "removed" where the other records
 # are "published" and then end in their own words.
 PUBLISHED: Mapping[str, str] = {"rating": RATING_PUBLISHED, "violation": VIOLATION_PUBLISHED,
-                                "disclosure": DISCLOSURE_PUBLISHED, "list_entry": LIST_ENTRY_ADDED}
+                                "disclosure": DISCLOSURE_PUBLISHED, "list_entry": LIST_ENTRY_ADDED,
+                                "inspection": INSPECTION_PUBLISHED}
 CORRECTED: Mapping[str, str] = {"rating": RATING_CORRECTED, "violation": VIOLATION_CORRECTED,
-                                "disclosure": DISCLOSURE_CORRECTED, "list_entry": LIST_ENTRY_CORRECTED}
+                                "disclosure": DISCLOSURE_CORRECTED, "list_entry": LIST_ENTRY_CORRECTED,
+                                "inspection": INSPECTION_CORRECTED}
 # How a rating, violation or disclosure leaves public life, by kind and new status. No other pair
 # happens: a disclosure has no term to run out, and of these kinds only violations are repaired.
 # (A list entry that ends is LIST_ENTRY_REMOVED, with the status as its reason.)
@@ -56,6 +71,7 @@ ENDED: Mapping[tuple[str, str], str] = {
     ("violation", "withdrawn"): VIOLATION_WITHDRAWN, ("violation", "expired"): VIOLATION_EXPIRED,
     ("violation", "repaired"): VIOLATION_REPAIRED,
     ("disclosure", "withdrawn"): DISCLOSURE_WITHDRAWN,
+    ("inspection", "withdrawn"): INSPECTION_WITHDRAWN,
 }
 
 # What POST /v1/webhooks/endpoints/{id}/test sends. Not an event: no seq, not in the feed, never

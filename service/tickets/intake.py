@@ -80,7 +80,7 @@ class TicketStatus:
     decision_reason: str | None
 
 
-def _secret() -> tuple[str, str]:
+def new_secret() -> tuple[str, str]:
     secret = secrets.token_urlsafe(32)
     return secret, hashlib.sha256(secret.encode()).hexdigest()
 
@@ -94,7 +94,7 @@ def _published_record(session: Session, record_id: str, *, today: date, lock: bo
     return record
 
 
-def _same_filer(contact: str) -> str:
+def same_filer(contact: str) -> str:
     """A contact as the same person writes it twice: width, case, spaces and punctuation aside
     (张先生 139-1234-5678 is 张先生13912345678)."""
     return "".join(c for c in unicodedata.normalize("NFKC", contact).lower() if c.isalnum() or c == "@")
@@ -112,15 +112,15 @@ def file_objection(session: Session, filing: ObjectionFiling, *, now: datetime,
     rules = rules_of(session, record.rule_set_id)
     cap = rule_set_for(session, today)[1].objection_pending_cap
     pending = TicketRepository(session).pending_objections(record.id, limit=cap)
-    filer = _same_filer(filing.contact)
+    filer = same_filer(filing.contact)
     for existing in pending:
-        if _same_filer(existing.contact) == filer:
+        if same_filer(existing.contact) == filer:
             raise TicketPending(f"your objection {existing.id} to {record.id} is pending (answer due by "
                                 f"{existing.deadline}); follow it with its ticket and secret", existing_id=existing.id)
     if len(pending) >= cap:
         raise ObjectionLimit(f"{record.id} has {cap} objections pending with {record.department_code}, which is "
                              "reviewing it; try again once they are answered")
-    secret, secret_hash = _secret()
+    secret, secret_hash = new_secret()
     objection = Objection(
         id=new_id("obj"), record_id=record.id, status="pending", reason=filing.reason,
         evidence_url=str(filing.evidence_url) if filing.evidence_url else None, contact=filing.contact,
@@ -158,7 +158,7 @@ def request_repair(session: Session, filing: RepairFiling, *, now: datetime) -> 
     today = local_date(now)
     record = _published_record(session, filing.record_id, today=today)
     repair_allowed(session, record, today=today)
-    secret, secret_hash = _secret()
+    secret, secret_hash = new_secret()
     repair = RepairRequest(id=new_id("rep"), record_id=record.id, status="pending", statement=filing.statement,
                            commitment=filing.commitment, contact=filing.contact, secret_hash=secret_hash,
                            filed_at=now)
