@@ -211,6 +211,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.add_middleware(PublicCaching, max_age=settings.public_cache_seconds)
     app.add_middleware(PublicRateLimit,
                        limiter=RateLimiter(settings.public_rate_per_minute, settings.public_rate_burst),
+                       filings=RateLimiter(settings.public_filing_per_minute, settings.public_filing_burst),
                        addresses=app.state.client_address)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, idle_seconds=settings.body_idle_seconds,
                        larger={"/v1/batches": settings.max_batch_bytes})  # streamed, never held

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     # The public edge.
     public_rate_per_minute: int = Field(default=120, ge=1, description="Per client address, on average")
     public_rate_burst: int = Field(default=60, ge=1)
+    # Complaints, objections and repair requests filed, per client address (on top of the above).
+    public_filing_per_minute: int = Field(default=6, ge=1, description="Filings per client address, on average")
+    public_filing_burst: int = Field(default=5, ge=1)
     public_cache_seconds: int = Field(default=60, ge=0)
     # Browsers on these origins may call the API (CORS). Empty, the default: none may. Never with
     # credentials: the API authenticates with bearer tokens, not cookies, so "*" shares nothing private.

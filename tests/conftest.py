@@ -163,7 +163,8 @@ def cli_env(db, database_url, data_dir, monkeypatch):
 def settings(database_url: str, data_dir) -> Settings:
     # A rate limit no ordinary test reaches; the rate-limit tests build their own app.
     return Settings(database_url=database_url, data_dir=data_dir, access_log=True, environment="test",
-                    public_rate_per_minute=100_000, public_rate_burst=10_000, webhook_worker_in_process=False,
+                    public_rate_per_minute=100_000, public_rate_burst=10_000, public_filing_per_minute=100_000,
+                    public_filing_burst=10_000, webhook_worker_in_process=False,
                     webhook_allowed_hosts=["127.0.0.1"])
 
 

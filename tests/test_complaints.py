@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from sqlmodel import func, select
 
 from api.app import create_app
+from api.settings import Settings
 from db.repositories.complaints import ComplaintRepository
 from db.session import transaction
 from db.tables import Complaint, ComplaintAction, Event
@@ -329,6 +330,24 @@ class TestFloods:
             assert answers == [201] * 3 + [429] * 2
             assert limited.get("/complaints/new").status_code == 429
         assert count(db) == 3
+
+    def test_filings_have_a_budget_of_their_own_far_below_the_reads(self, settings, db, clock, world) -> None:
+        # The defaults: five at once, then one every ten seconds; reading goes on meanwhile.
+        defaults = Settings.model_fields
+        app = create_app(settings.model_copy(update={
+            "public_filing_per_minute": defaults["public_filing_per_minute"].default,
+            "public_filing_burst": defaults["public_filing_burst"].default}), clock=clock)
+        with TestClient(app) as limited:
+            answers = [file(limited, about(contact=f"filer {n}")).status_code for n in range(7)]
+            assert answers == [201] * 5 + [429] * 2
+            refused = file(limited, about(contact="filer 8"))
+            assert refused.headers["content-type"].startswith("application/problem+json")
+            assert int(refused.headers["retry-after"]) >= 1
+            form = limited.post("/complaints/new", data={"subject": "organization", "organization": HUAWEI})
+            assert form.status_code == 429
+            assert limited.get("/v1/public/statistics").status_code == 200  # reads are not held back
+            assert limited.get(f"/v1/public/organizations/{HUAWEI}").status_code == 200
+        assert count(db) == 5
 
 
 class TestBadInput:
