@@ -595,6 +595,7 @@ class InspectionProduct(SQLModel, table=True):
         Index("uq_inspection_product_sort_key", "sort_key", unique=True),
         Index("ix_inspection_product_producer", "organization_uscc", "sort_key"),
         Index("ix_inspection_product_result", "result", "sort_key"),  # the newest failures (home page)
+        Index("ix_inspection_product_category", "product_category", "sort_key"),  # a category's newest
     )
 
     record_id: str = Field(sa_column=Column(String(40), ForeignKey("record.id"), primary_key=True))

@@ -231,6 +231,10 @@ def test_filters_combine_and_bad_filters_are_422(client, parties, producer) -> N
     assert ids(search(client, producer=fujian[8:17])) == [there["id"], other["id"]]  # a legacy code
     assert ids(search(client, category="电线电缆", **{"from": "2026-05-15"})) == [there["id"]]
     assert ids(search(client, **{"to": "2026-05-15"})) == [here["id"]]
+    # Each bound is inclusive, with and without a query (the dates bound the index range read).
+    assert ids(search(client, **{"from": "2026-06-01", "to": "2026-06-01"})) == [there["id"]]
+    assert ids(search(client, q="电缆", **{"from": "2026-05-01", "to": "2026-05-01"})) == [here["id"]]
+    assert ids(search(client, q="电缆", **{"to": "2026-05-31"})) == [here["id"]]
     assert ids(search(client, q="玩具", region="35")) == [other["id"]]
     for params in ({"q": "电"}, {"region": "火星"}, {"result": "maybe"}, {"from": "2026-06-01", "to": "2026-05-01"},
                    {"producer": "123"}, {"cursor": "nonsense"}, {"from": "yesterday"}):
@@ -332,3 +336,21 @@ def test_a_measured_value_sent_as_a_json_number_is_kept_as_the_laboratory_wrote_
 def test_a_producer_code_that_does_not_parse_is_said_on_the_search_page(client) -> None:
     page = client.get("/inspections", params={"producer": "abc"})
     assert page.status_code == 422 and page.headers["content-type"].startswith("text/html")
+
+
+def test_a_date_or_category_filter_reads_a_range_of_an_index_not_the_whole_index(db) -> None:
+    """Filters with nothing to find answer at once at any size: no page reads along the whole
+    index checking each row (SQLite's plan; PostgreSQL chooses by its statistics)."""
+    from db.repositories import inspections as queries
+    from db.repositories.inspections import Filters
+
+    if not db.is_sqlite:
+        pytest.skip("the plan asserted is SQLite's")
+    with db.reader.connect() as conn:
+        def plan(filters: Filters) -> str:
+            sql = str(queries.browse_statement(filters, after=None, limit=21)
+                      .compile(conn, compile_kwargs={"literal_binds": True}))
+            return " | ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+
+        assert "USING INDEX uq_inspection_product_sort_key (sort_key<?)" in plan(Filters(published_to=date(2000, 1, 1)))
+        assert "USING INDEX ix_inspection_product_category (product_category=?)" in plan(Filters(category="不存在"))

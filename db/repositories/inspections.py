@@ -8,7 +8,7 @@ masked public summary and the producer's public name, nothing else.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, delete, func, or_, select, true
@@ -88,11 +88,21 @@ _JOINED = (_product.join(_rec, _rec.c.id == _product.c.record_id)
            .join(_org, _org.c.uscc == _product.c.organization_uscc))
 
 
+def _sort_key_range(column: Any, filters: Filters, after: str | None) -> list[ColumnElement[bool]]:
+    """The part of the index a page may come from: ``sort_key`` begins with the publication date,
+    so the date filters bound the range read instead of being checked row by row along all of it."""
+    bounds: list[ColumnElement[bool]] = [column < after] if after is not None else []
+    if filters.published_from:
+        bounds.append(column >= filters.published_from.isoformat())
+    if filters.published_to and filters.published_to < date.max:
+        bounds.append(column < (filters.published_to + timedelta(days=1)).isoformat())
+    return bounds
+
+
 def browse_statement(filters: Filters, *, after: str | None, limit: int) -> AnySelect:
     """Without a query: the newest results first, read backwards along ``sort_key``."""
-    statement = select(*_COLUMNS).select_from(_JOINED).where(*_conditions(filters))
-    if after is not None:
-        statement = statement.where(_product.c.sort_key < after)
+    statement = select(*_COLUMNS).select_from(_JOINED).where(*_conditions(filters),
+                                                             *_sort_key_range(_product.c.sort_key, filters, after))
     return statement.order_by(_product.c.sort_key.desc()).limit(limit)
 
 
@@ -105,7 +115,7 @@ def search_statement(filters: Filters, *, gram: str, text: str, after: str | Non
     pattern = f"%{_like_escape(text)}%"
     matches = [or_(_product.c.search_name.like(pattern, escape="\\"),
                    _product.c.search_brand.like(pattern, escape="\\")), *_conditions(filters)]
-    postings = [_gram.c.gram == gram] + ([_gram.c.sort_key < after] if after is not None else [])
+    postings = [_gram.c.gram == gram, *_sort_key_range(_gram.c.sort_key, filters, after)]
     if dialect == "postgresql":
         candidate = (select(*_COLUMNS).select_from(_JOINED)
                      .where(_product.c.record_id == _gram.c.record_id, *matches).limit(1).lateral("candidate"))

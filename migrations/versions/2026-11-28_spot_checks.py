@@ -44,6 +44,8 @@ def upgrade() -> None:
     op.create_index('ix_inspection_product_producer', 'inspection_product', ['organization_uscc', 'sort_key'],
                     unique=False)
     op.create_index('ix_inspection_product_result', 'inspection_product', ['result', 'sort_key'], unique=False)
+    op.create_index('ix_inspection_product_category', 'inspection_product', ['product_category', 'sort_key'],
+                    unique=False)
     op.create_table('inspection_product_gram',
     sa.Column('gram', sa.String(length=3), nullable=False),
     sa.Column('sort_key', sa.String(length=60), nullable=False),
@@ -59,6 +61,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f('ix_inspection_product_gram_record_id'), table_name='inspection_product_gram')
     op.drop_table('inspection_product_gram')
+    op.drop_index('ix_inspection_product_category', table_name='inspection_product')
     op.drop_index('ix_inspection_product_result', table_name='inspection_product')
     op.drop_index('ix_inspection_product_producer', table_name='inspection_product')
     op.drop_index('uq_inspection_product_sort_key', table_name='inspection_product')
