@@ -328,3 +328,13 @@ def test_names_starting_with_the_query_on_a_database_created_with_a_pinyin_colla
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+def test_folding_remembers_a_bounded_number_of_characters_and_still_folds_past_the_bound() -> None:
+    """Anyone may send every character there is, a query at a time; a process must not keep them all."""
+    folding = name_index._Folding()
+    folding.MAX_ENTRIES = 1_000
+    met = "".join(chr(c) for c in range(0x4E00, 0x4E00 + 5_000))
+    assert met.translate(folding) == met.translate(name_index._FOLDING)
+    assert len(folding) == 1_000
+    assert "華為".translate(folding) == "华为"

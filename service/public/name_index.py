@@ -51,6 +51,8 @@ class _Folding(dict[int, int]):
     to 干隆 in names and queries alike, which is all a search key needs. A character OpenCC would
     turn into several is left as it is: pieces keep their length."""
 
+    MAX_ENTRIES = 150_000
+
     def __init__(self) -> None:
         super().__init__()
         self._converter = opencc.OpenCC("t2s")
@@ -64,7 +66,10 @@ class _Folding(dict[int, int]):
                 if len(folded) != 1 or folded == character:
                     break
                 character = folded
-        self[code_point] = ord(character)
+        # Bounded: every character ever met would be 1.1 million entries (about 100 MB a process)
+        # for anyone who sends them all; the CJK blocks people type fit well below the bound.
+        if len(self) < self.MAX_ENTRIES:
+            self[code_point] = ord(character)
         return ord(character)
 
 
