@@ -536,6 +536,9 @@ class Complaint(SQLModel, table=True):
         Index("ix_complaint_department", "department_code", "status", "id"),
         # One open complaint per filer and subject: set while open, NULL once decided (NULLs never clash).
         Index("uq_complaint_open_key", "open_key", unique=True),
+        # The overdue counts of /metrics read only the late ones, never the decided complaints kept for ever.
+        Index("ix_complaint_status_accept_by", "status", "accept_by"),
+        Index("ix_complaint_status_resolve_by", "status", "resolve_by"),
     )
 
     id: str = Field(primary_key=True, max_length=40)

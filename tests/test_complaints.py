@@ -18,6 +18,7 @@ from db.session import transaction
 from db.tables import Complaint, ComplaintAction, Event
 from service.rules import reference
 from tests import factories as f
+from tests.conftest import FIXED_NOW
 from tests.masking import find_personal_data
 
 HUAWEI = f.HUAWEI  # registered in 440300: Shenzhen, where SZAMR is
@@ -427,3 +428,17 @@ class TestPrivacy:
             assert find_personal_data(text) == [] and mobile not in text and "王女士" not in text
         audit = client.get("/v1/admin/audit", headers=world["admin"])
         assert audit.status_code == 200 and mobile not in audit.text
+
+
+def test_the_overdue_counts_read_only_the_late_complaints(db) -> None:
+    """/metrics asks on every scrape; decided complaints are kept for ever and must not be read."""
+    from db.repositories import complaints as queries
+
+    if not db.is_sqlite:
+        pytest.skip("the plan asserted is SQLite's")
+    with db.reader.connect() as conn:
+        plans = {stage: " | ".join(row[-1] for row in conn.exec_driver_sql(
+                     "EXPLAIN QUERY PLAN " + str(statement.compile(conn, compile_kwargs={"literal_binds": True}))))
+                 for stage, statement in queries.overdue_statements(FIXED_NOW.date())}
+    assert "USING INDEX ix_complaint_status_accept_by (status=? AND accept_by<?)" in plans["acceptance"], plans
+    assert "USING INDEX ix_complaint_status_resolve_by (status=? AND resolve_by<?)" in plans["resolution"], plans

@@ -4,7 +4,7 @@ no department does, by the administrators' queue)."""
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import ColumnElement, Connection, func, select
+from sqlalchemy import ColumnElement, Connection, Select, func, select
 from sqlmodel import Session, and_, col, or_
 from sqlmodel import select as model_select
 
@@ -67,14 +67,18 @@ class ComplaintRepository:
         self.session.flush()
 
 
+def overdue_statements(today: date) -> list[tuple[str, Select[str | None, int]]]:
+    """Per stage, the count of late complaints by department: each a range of its own index
+    (status, deadline), so the decided complaints kept for ever are never read."""
+    return [(stage, select(_complaint.c.department_code, func.count())
+                    .where(_complaint.c.status == status, deadline < today)
+                    .group_by(_complaint.c.department_code).order_by(_complaint.c.department_code))
+            for stage, status, deadline in (("acceptance", "submitted", _complaint.c.accept_by),
+                                            ("resolution", "accepted", _complaint.c.resolve_by))]
+
+
 def overdue_by_department(conn: Connection, today: date) -> list[tuple[str | None, str, int]]:
     """(department or None for the administrators' queue, stage, complaints overdue) for /metrics:
     stage ``acceptance`` (not yet accepted or rejected) or ``resolution`` (accepted, not closed)."""
-    rows: list[tuple[str | None, str, int]] = []
-    for stage, status, deadline in (("acceptance", "submitted", _complaint.c.accept_by),
-                                    ("resolution", "accepted", _complaint.c.resolve_by)):
-        statement = (select(_complaint.c.department_code, func.count())
-                     .where(_complaint.c.status == status, deadline < today)
-                     .group_by(_complaint.c.department_code).order_by(_complaint.c.department_code))
-        rows.extend((department, stage, count) for department, count in conn.execute(statement))
-    return rows
+    return [(department, stage, count) for stage, statement in overdue_statements(today)
+            for department, count in conn.execute(statement)]

@@ -6,7 +6,8 @@ Read by hand. New tables only, both empty:
    personal data masked for the filer's status page). ``open_key`` is unique while a complaint is
    open (a hash of the filer's contact and the subject; NULL once decided), so one filer keeps at
    most one open complaint per organization or product. ``ix_complaint_department`` serves a
-   department's queue in filing order and the overdue counts of /metrics.
+   department's queue in filing order; ``ix_complaint_status_accept_by`` and ``_resolve_by`` let
+   the overdue counts of /metrics read only the late complaints.
 2. ``complaint_action``: the trail of each complaint (filed, accepted, rejected, transferred,
    closed), who acted and why.
 
@@ -70,6 +71,8 @@ def upgrade() -> None:
         batch_op.create_index('ix_complaint_department', ['department_code', 'status', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaint_organization_uscc'), ['organization_uscc'], unique=False)
         batch_op.create_index('uq_complaint_open_key', ['open_key'], unique=True)
+        batch_op.create_index('ix_complaint_status_accept_by', ['status', 'accept_by'], unique=False)
+        batch_op.create_index('ix_complaint_status_resolve_by', ['status', 'resolve_by'], unique=False)
 
     op.create_table('complaint_action',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -92,6 +95,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_complaint_action_complaint_id'))
     op.drop_table('complaint_action')
     with op.batch_alter_table('complaint', schema=None) as batch_op:
+        batch_op.drop_index('ix_complaint_status_resolve_by')
+        batch_op.drop_index('ix_complaint_status_accept_by')
         batch_op.drop_index('uq_complaint_open_key')
         batch_op.drop_index(batch_op.f('ix_complaint_organization_uscc'))
         batch_op.drop_index('ix_complaint_department')
