@@ -1,10 +1,5 @@
 """Public API: spot-check results (监督抽查) searched by product, exported, and one at a time."""
 
-import csv
-import io
-import json
-from collections.abc import Iterator
-from dataclasses import asdict
 from typing import Any, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -15,7 +10,7 @@ from api.deps import Cursor, Limit, ReadConnection, Readings, Today
 from api.problems import problem_responses
 from api.routes.public import RegionQuery
 from api.schemas.inspections import InspectionPageView, InspectionView
-from api.spreadsheet import spreadsheet_cell
+from api.spreadsheet import streamed_export
 from db.repositories.inspections import Filters
 from service.public import inspections
 from service.rules.clock import Day
@@ -52,18 +47,6 @@ def search_inspections(conn: ReadConnection, q: str | None = QQuery,
     return inspections.search(conn, q, filters, cursor=cursor, limit=limit)
 
 
-def _csv_lines(found: Iterator[inspections.PublicInspection]) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)  # excel dialect: CRLF rows, quotes where needed
-    writer.writerow(inspections.EXPORT_FIELDS)
-    yield "\ufeff" + buffer.getvalue()  # BOM: spreadsheet software then reads the file as UTF-8
-    for one in found:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow([spreadsheet_cell(_cell(value)) for value in asdict(one).values()])
-        yield buffer.getvalue()
-
-
 def _cell(value: Any) -> Any:
     if isinstance(value, list):
         if value and isinstance(value[0], dict):  # failed items: item measured (required unit)
@@ -71,11 +54,6 @@ def _cell(value: Any) -> Any:
                              for i in value)
         return ";".join(str(v) for v in value)
     return value
-
-
-def _ndjson_lines(found: Iterator[inspections.PublicInspection]) -> Iterator[str]:
-    for one in found:
-        yield json.dumps(asdict(one), ensure_ascii=False, default=str) + "\n"
 
 
 @router.get("/export", operation_id="export_inspections", response_class=StreamingResponse,
@@ -90,11 +68,8 @@ def export_inspections(today: Today, conn: ReadConnection, readings: Readings,
     """Every match of the search as CSV (UTF-8 with BOM) or NDJSON, newest first, streamed."""
     filters = _filters(conn, result, region, published_from, published_to, producer, category)
     found = inspections.export(readings, q, filters)
-    lines, media = (_csv_lines(found), "text/csv; charset=utf-8") if format == "csv" \
-        else (_ndjson_lines(found), "application/x-ndjson")
-    filename = f"inspections-{today.isoformat()}.{format}"
-    return StreamingResponse(lines, media_type=media,
-                             headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return streamed_export(found, format=format, header=inspections.EXPORT_FIELDS,
+                           filename=f"inspections-{today.isoformat()}.{format}", cell=_cell)
 
 
 @router.get("/{record_id}", response_model=InspectionView, operation_id="get_public_inspection",

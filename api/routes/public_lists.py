@@ -1,11 +1,6 @@
 """Public API: the red and black lists, browsed page by page or exported whole."""
 
-import csv
-import io
-import json
-from collections.abc import Iterator
-from dataclasses import asdict
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import StreamingResponse
@@ -13,7 +8,7 @@ from fastapi.responses import StreamingResponse
 from api.deps import Cursor, Limit, ReadConnection, Readings, Today
 from api.problems import problem_responses
 from api.routes.public import RegionQuery
-from api.spreadsheet import spreadsheet_cell
+from api.spreadsheet import streamed_export
 from service.public import lists
 from service.rules.clock import Day
 
@@ -38,21 +33,8 @@ def browse_list(conn: ReadConnection, today: Today, list_name: ListName = ListPa
                                cursor=cursor, limit=limit)
 
 
-def _csv_lines(entries: Iterator[lists.ListEntry]) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)  # excel dialect: CRLF rows, quotes where needed
-    writer.writerow(lists.EXPORT_FIELDS)
-    yield "\ufeff" + buffer.getvalue()  # BOM: spreadsheet software then reads the file as UTF-8
-    for entry in entries:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow([spreadsheet_cell(";".join(v) if isinstance(v, list) else v) for v in asdict(entry).values()])
-        yield buffer.getvalue()
-
-
-def _ndjson_lines(entries: Iterator[lists.ListEntry]) -> Iterator[str]:
-    for entry in entries:
-        yield json.dumps(asdict(entry), ensure_ascii=False, default=str) + "\n"
+def _cell(value: Any) -> Any:
+    return ";".join(value) if isinstance(value, list) else value
 
 
 @router.get("/{list_name}/export", operation_id="export_list", response_class=StreamingResponse,
@@ -63,8 +45,5 @@ def export_list(today: Today, readings: Readings, list_name: ListName = ListPath
                 department: str | None = DepartmentQuery, since: Day | None = SinceQuery) -> StreamingResponse:
     """The whole list as CSV (UTF-8 with BOM) or NDJSON, streamed: memory stays flat whatever its length."""
     entries = lists.export(readings, list_name, today=today, region=region, department=department, since=since)
-    lines, media = (_csv_lines(entries), "text/csv; charset=utf-8") if format == "csv" \
-        else (_ndjson_lines(entries), "application/x-ndjson")
-    filename = f"{list_name}-list-{today.isoformat()}.{format}"
-    return StreamingResponse(lines, media_type=media,
-                             headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return streamed_export(entries, format=format, header=lists.EXPORT_FIELDS,
+                           filename=f"{list_name}-list-{today.isoformat()}.{format}", cell=_cell)
