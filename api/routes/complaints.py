@@ -42,7 +42,7 @@ def file_complaint(response: Response, body: ComplaintFiling, session: SessionDe
     province), else to the administrators, who route it; the department must accept or reject it
     by `accept_by`. Keep the ticket and the secret: both are needed to follow it, and the secret is
     shown only now. The contact is seen by the handling department alone. One open complaint per
-    contact and organization or product (409 names it, in `existing_id`)."""
+    contact and organization or product (409, naming no ticket: the contact may be someone else's)."""
     response.headers["Cache-Control"] = NO_STORE
     return filing.file_complaint(session, body, now=now)
 

@@ -4,11 +4,10 @@ from datetime import date
 
 from sqlalchemy import Connection, func, select
 
-from db.tables import MeasureApplication, Objection, Record, RepairRequest, WebhookDelivery, WebhookEndpoint, table_of
+from db.tables import Objection, Record, RepairRequest, WebhookDelivery, WebhookEndpoint, table_of
 
 _objection, _repair, _record = table_of(Objection), table_of(RepairRequest), table_of(Record)
 _delivery, _endpoint = table_of(WebhookDelivery), table_of(WebhookEndpoint)
-_application = table_of(MeasureApplication)
 
 
 def overdue_objections(conn: Connection, today: date) -> list[tuple[str, int]]:
@@ -18,14 +17,6 @@ def overdue_objections(conn: Connection, today: date) -> list[tuple[str, int]]:
                  .where(_objection.c.status == "pending", _objection.c.deadline < today)
                  .group_by(_record.c.department_code).order_by(_record.c.department_code))
     return [(department, count) for department, count in conn.execute(statement)]
-
-
-def measures_applied(conn: Connection) -> list[tuple[str, str, int]]:
-    """(measure, department, applications reported), for the metrics and the statistics."""
-    statement = (select(_application.c.measure_code, _application.c.department_code, func.count())
-                 .group_by(_application.c.measure_code, _application.c.department_code)
-                 .order_by(_application.c.measure_code, _application.c.department_code))
-    return [(measure, department, count) for measure, department, count in conn.execute(statement)]
 
 
 def pending_tickets(conn: Connection) -> dict[str, int]:

@@ -2,7 +2,7 @@
 to an organization, under its own decision; the department whose record triggered it learns of it
 (event ``measure.applied`` to that department alone, and in its list of the organization's
 measures). Counts by measure and department feed the metrics and the statistics
-(``db.repositories.operations.measures_applied``)."""
+(kept by each report in ``statistic_count``: ``db.repositories.statistics.measures_applied``)."""
 
 from dataclasses import dataclass
 from datetime import date, datetime
