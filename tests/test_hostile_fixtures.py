@@ -246,7 +246,8 @@ PUBLIC_READS: dict[tuple[str, str], Callable[[World], list[Read]]] = {
     ("GET", "/v1/public/lists/{list_name}/export"): lambda w: [
         Read("GET", f"/v1/public/lists/{name}/export?format={form}") for name in ("black", "red")
         for form in ("csv", "ndjson")],
-    ("GET", "/"): lambda w: _both_languages(["/?q=华兴电子"]),
+    # The bare home page shows the newest red and black entries and failed spot checks, planted too.
+    ("GET", "/"): lambda w: _both_languages(["/", "/?q=华兴电子"]),
     ("GET", "/organizations/{code}"): lambda w: _both_languages([f"/organizations/{c}" for c in w.codes]),
     ("GET", "/organizations/{code}/objection"): lambda w: _both_languages(
         [f"/organizations/{c}/objection?record={w.records[c][0]}" for c in w.codes]),
