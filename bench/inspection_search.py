@@ -170,8 +170,8 @@ def database_timings(url: str, queries_: list[str], params: dict) -> tuple[list[
             scanned.append(time.perf_counter() - started)
         query = name_index.parse_query(queries_[0])
         gram = name_index.GramFrequencies().rarest(query.grams, lambda g, cap: queries.gram_count(conn, g, cap=cap))
-        statement = queries.search_statement(filters, gram=gram, text=query.text, after=None, limit=21,
-                                             dialect=conn.dialect.name)
+        statement = queries.page_statement(filters, gram=gram, text=query.text, after=None, limit=21,
+                                           dialect=conn.dialect.name)
         compiled = statement.compile(conn, compile_kwargs={"literal_binds": True})
         explain = "EXPLAIN QUERY PLAN " if url.startswith("sqlite") else "EXPLAIN "
         plan = " | ".join(str(row[-1]).strip() for row in conn.execute(text(explain + str(compiled))))

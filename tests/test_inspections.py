@@ -348,7 +348,7 @@ def test_a_date_or_category_filter_reads_a_range_of_an_index_not_the_whole_index
         pytest.skip("the plan asserted is SQLite's")
     with db.reader.connect() as conn:
         def plan(filters: Filters) -> str:
-            sql = str(queries.browse_statement(filters, after=None, limit=21)
+            sql = str(queries.page_statement(filters, gram=None, text=None, after=None, limit=21, dialect="sqlite")
                       .compile(conn, compile_kwargs={"literal_binds": True}))
             return " | ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
 

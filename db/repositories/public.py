@@ -5,6 +5,7 @@ Visibility is enforced here, in the query, so no caller can forget it: only publ
 records whose public window has begun and not ended are ever selected.
 """
 
+import functools
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Date,
+    Integer,
     and_,
     bindparam,
     exists,
@@ -130,40 +132,35 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _listed(list_name: str, today: date) -> ColumnElement[bool]:
+Today = date | BindParameter[date]
+
+
+def _listed(list_name: str, today: Today) -> ColumnElement[bool]:
     """The organization (of the enclosing query's ``organization`` row) has an entry on the list in force."""
     return exists().where(_rec.c.organization_uscc == _org.c.uscc, _rec.c.kind == "list_entry",
                           _rec.c.list_name == list_name, _in_force(today))
 
 
-def _black_listed(today: date) -> ColumnElement[bool]:
+def _black_listed(today: Today) -> ColumnElement[bool]:
     black = _rec.alias("black")
     return exists().where(black.c.organization_uscc == _org.c.uscc, black.c.kind == "list_entry",
                           black.c.list_name == "black", _in_force(today, black))
 
 
-def _on_list(list_name: str, today: date) -> ColumnElement[bool]:
+def _on_list(list_name: str, today: Today) -> ColumnElement[bool]:
     if list_name == "red":  # a black listing outweighs a red entry not yet ended
         return and_(_listed("red", today), ~_listed("black", today))
     return _listed(list_name, today)
 
 
+_GRAM_COUNT = Prepared(select(func.count().label("postings")).select_from(
+    select(_gram.c.uscc).where(_gram.c.gram == bindparam("gram")).limit(bindparam("cap", type_=Integer)).subquery()))
+
+
 def gram_count(conn: Connection, gram: str, *, cap: int) -> int:
     """How many organizations' names contain ``gram``, counting no further than ``cap``
     (an index-only range read)."""
-    capped = select(_gram.c.uscc).where(_gram.c.gram == gram).limit(cap).subquery()
-    return conn.execute(select(func.count()).select_from(capped)).scalar_one()
-
-
-def _organization_filters(*, region: str | None, list_name: str | None,
-                          today: date | None) -> list[ColumnElement[bool]]:
-    filters: list[ColumnElement[bool]] = []
-    if region:
-        filters.append(_org.c.region_code.like(f"{_like_escape(region)}%", escape="\\"))
-    if list_name:
-        assert today is not None, "a list filter needs the day it applies to"
-        filters.append(_on_list(list_name, today))
-    return filters
+    return int(_GRAM_COUNT.rows(conn, gram=gram, cap=cap)[0][0])
 
 
 @dataclass(frozen=True)
@@ -188,69 +185,76 @@ def successor(text: str) -> str:
     return text + "\U0010ffff"  # only text made of U+10FFFF alone; never a folded name
 
 
-def _phase_match(phase: str, terms: SearchTerms) -> ColumnElement[bool] | None:
-    """Which organizations a phase of the ranking finds (None: the phase does not apply)."""
-    if phase == "code":
-        codes = ([_org.c.uscc == terms.exact_code] if terms.exact_code else []) + \
-                ([_org.c.org_code == terms.org_code] if terms.org_code else [])
-        return or_(*codes) if codes else None
-    if phase == "code_prefix":
-        if not terms.code_prefix:
-            return None
-        # A range on the primary key: prefix <= uscc < prefix + the highest code character.
-        return and_(_org.c.uscc >= terms.code_prefix, _org.c.uscc < terms.code_prefix + "Z")
-    if phase == "name_prefix":
-        return and_(_org.c.search_name >= terms.text, _org.c.search_name < successor(terms.text))
-    return _org.c.search_name.like(f"%{_like_escape(terms.text)}%", escape="\\")
-
-
 SEARCH_PHASES = ("code", "code_prefix", "name_prefix", "name_part")
 
 
 def search_phase_applies(phase: str, terms: SearchTerms) -> bool:
-    return _phase_match(phase, terms) is not None
+    if phase == "code":
+        return bool(terms.exact_code or terms.org_code)
+    return bool(terms.code_prefix) if phase == "code_prefix" else True
 
 
-def _phase_filters(phase: str, terms: SearchTerms) -> list[ColumnElement[bool]]:
+# The statements of the search take every value as a named parameter: a phase's statement is built
+# and compiled once for each combination of what is given (``_phase_prepared``), because building
+# them in SQLAlchemy per request cost more than the database took to run them (bench/RESULTS.md).
+def _phase_match(phase: str, shape: frozenset[str]) -> ColumnElement[bool] | None:
+    """Which organizations a phase of the ranking finds (None: the phase does not apply)."""
+    if phase == "code":
+        codes = ([_org.c.uscc == bindparam("exact_code")] if "exact_code" in shape else []) + \
+                ([_org.c.org_code == bindparam("org_code")] if "org_code" in shape else [])
+        return or_(*codes) if codes else None
+    if phase == "code_prefix":
+        if "code_prefix" not in shape:
+            return None
+        # A range on the primary key: prefix <= uscc < prefix + the highest code character.
+        return and_(_org.c.uscc >= bindparam("code_prefix"), _org.c.uscc < bindparam("code_prefix_end"))
+    if phase == "name_prefix":
+        return and_(_org.c.search_name >= bindparam("text"), _org.c.search_name < bindparam("text_end"))
+    return _org.c.search_name.like(bindparam("pattern"), escape="\\")
+
+
+def _phase_filters(phase: str, shape: frozenset[str]) -> list[ColumnElement[bool]]:
     """The phase's match, and none of the earlier phases' (each organization on one page only)."""
-    match = _phase_match(phase, terms)
+    match = _phase_match(phase, shape)
     assert match is not None, f"the phase {phase} does not apply to this search"
-    earlier = [m for p in SEARCH_PHASES[:SEARCH_PHASES.index(phase)] if (m := _phase_match(p, terms)) is not None]
+    earlier = [m for p in SEARCH_PHASES[:SEARCH_PHASES.index(phase)] if (m := _phase_match(p, shape)) is not None]
     return [match, *(~m for m in earlier)]
 
 
-def search_phase_statement(phase: str, terms: SearchTerms, *, after: str | None, limit: int, dialect: str,
-                           after_name: str | None = None, gram: str | None = None, region: str | None = None,
-                           list_name: str | None = None, today: date | None = None) -> AnySelect:
-    """One phase of the ranking, in its index's order, after ``after`` (the code of the previous
-    page's last organization in this phase; ``after_name`` its search name, for name_prefix).
+def _organization_filters(shape: frozenset[str], list_name: str | None) -> list[ColumnElement[bool]]:
+    filters: list[ColumnElement[bool]] = []
+    if "region" in shape:
+        filters.append(_org.c.region_code.like(bindparam("region"), escape="\\"))
+    if list_name:
+        filters.append(_on_list(list_name, bindparam("today", type_=Date)))
+    return filters
+
+
+def _phase_select(phase: str, shape: frozenset[str], list_name: str | None, dialect: str) -> AnySelect:
+    """One phase of the ranking, in its index's order, after ``after`` when given.
 
     - code: the whole USCC or legacy code, by the primary key and the legacy-code index;
     - code_prefix: a range of the primary key;
     - name_prefix: names that start with the text (the exact name first), a range of the
-      (search_name, uscc) index in that order;
-    - name_part: names that contain the text elsewhere, read through ``gram`` (see
-      ``search_by_name_statement``).
+      (search_name, uscc) index in that order, from (``lower_name``, ``lower_code``) on a later page;
+    - name_part: names that contain the text elsewhere, read through ``gram`` (see ``_by_name_part``).
     """
-    filters = [*_phase_filters(phase, terms), *_organization_filters(region=region, list_name=list_name, today=today)]
+    filters = [*_phase_filters(phase, shape), *_organization_filters(shape, list_name)]
+    limit = bindparam("limit", type_=Integer)
     if phase == "name_part":
-        assert gram is not None, "the name_part phase reads a piece of the text"
-        return search_by_name_statement(gram=gram, filters=filters, after=after, limit=limit, dialect=dialect)
+        return _by_name_part(filters, after="after" in shape, limit=limit, dialect=dialect)
     if phase != "name_prefix":
-        return (select(*_SEARCH_COLUMNS).where(*filters, *([_org.c.uscc > after] if after is not None else []))
+        return (select(*_SEARCH_COLUMNS).where(*filters, *([_org.c.uscc > bindparam("after")] if "after" in shape else []))
                 .order_by(_org.c.uscc).limit(limit))
-    if after is not None:
-        # Start the index range at the last organization shown: the pair is the range's lower
-        # bound, so a deep page reads no more than a first one. Renamed since to a name that no
-        # longer starts with the text, it cannot say where it was: the phase starts again.
-        lower = max((after_name or "", after), (terms.text, ""))
-        filters[0] = and_(tuple_(_org.c.search_name, _org.c.uscc) > tuple_(*lower),
-                          _org.c.search_name < successor(terms.text))
+    if "after" in shape:
+        filters[0] = and_(tuple_(_org.c.search_name, _org.c.uscc) > tuple_(bindparam("lower_name", type_=_org.c.search_name.type),
+                                                                      bindparam("lower_code", type_=_org.c.uscc.type)),
+                          _org.c.search_name < bindparam("text_end"))
     return select(*_SEARCH_COLUMNS).where(*filters).order_by(_org.c.search_name, _org.c.uscc).limit(limit)
 
 
-def search_by_name_statement(*, gram: str, filters: list[ColumnElement[bool]], after: str | None, limit: int,
-                             dialect: str) -> AnySelect:
+def _by_name_part(filters: list[ColumnElement[bool]], *, after: bool, limit: BindParameter[int],
+                  dialect: str) -> AnySelect:
     """Organizations that pass ``filters`` (the whole text among them), read through the index
     of ``gram`` (one of the text's pieces), in code order after ``after``.
 
@@ -259,7 +263,7 @@ def search_by_name_statement(*, gram: str, filters: list[ColumnElement[bool]], a
     few names match a long text, would rather scan the organization table; a LATERAL lookup
     fenced with LIMIT 1 (it is one row per code anyway) keeps the same shape there.
     """
-    postings = [_gram.c.gram == gram] + ([_gram.c.uscc > after] if after is not None else [])
+    postings = [_gram.c.gram == bindparam("gram")] + ([_gram.c.uscc > bindparam("after")] if after else [])
     if dialect == "postgresql":
         candidate = select(*_SEARCH_COLUMNS).where(_org.c.uscc == _gram.c.uscc, *filters).limit(1).lateral("candidate")
         return (select(*candidate.c).select_from(_gram.join(candidate, true())).where(*postings)
@@ -268,15 +272,72 @@ def search_by_name_statement(*, gram: str, filters: list[ColumnElement[bool]], a
             .where(*postings, *filters).order_by(_gram.c.uscc).limit(limit))
 
 
+@functools.cache
+def _phase_prepared(phase: str, shape: frozenset[str], list_name: str | None, dialect: str) -> Prepared:
+    return Prepared(_phase_select(phase, shape, list_name, dialect))
+
+
+def _phase_values(phase: str, terms: SearchTerms, *, after: str | None, after_name: str | None, gram: str | None,
+                  region: str | None, list_name: str | None, today: date | None) -> dict[str, Any]:
+    values: dict[str, Any] = {"text": terms.text, "text_end": successor(terms.text),
+                              "pattern": f"%{_like_escape(terms.text)}%"}
+    if terms.exact_code:
+        values["exact_code"] = terms.exact_code
+    if terms.org_code:
+        values["org_code"] = terms.org_code
+    if terms.code_prefix:
+        values |= {"code_prefix": terms.code_prefix, "code_prefix_end": terms.code_prefix + "Z"}
+    if region:
+        values["region"] = f"{_like_escape(region)}%"
+    if list_name:
+        assert today is not None, "a list filter needs the day it applies to"
+        values["today"] = today
+    if phase == "name_part":
+        assert gram is not None, "the name_part phase reads a piece of the text"
+        values["gram"] = gram
+    if after is not None:
+        values["after"] = after
+        if phase == "name_prefix":
+            # Start the index range at the last organization shown: the pair is the range's lower
+            # bound, so a deep page reads no more than a first one. Renamed since to a name that no
+            # longer starts with the text, it cannot say where it was: the phase starts again.
+            values["lower_name"], values["lower_code"] = max((after_name or "", after), (terms.text, ""))
+    return values
+
+
+# Values that are always given: they do not change a statement's shape.
+_ALWAYS = frozenset({"text", "text_end", "pattern", "gram", "today", "lower_name", "lower_code", "code_prefix_end"})
+
+
+def _phase(phase: str, terms: SearchTerms, *, dialect: str, list_name: str | None,
+           **given: Any) -> tuple[Prepared, dict[str, Any]]:
+    values = _phase_values(phase, terms, list_name=list_name, **given)
+    return _phase_prepared(phase, frozenset(values) - _ALWAYS, list_name, dialect), values
+
+
+def search_phase_statement(phase: str, terms: SearchTerms, *, after: str | None, limit: int, dialect: str,
+                           after_name: str | None = None, gram: str | None = None, region: str | None = None,
+                           list_name: str | None = None, today: date | None = None) -> AnySelect:
+    """A phase's statement with its values bound (for plans in tests and benchmarks)."""
+    prepared, values = _phase(phase, terms, dialect=dialect, list_name=list_name, after=after, after_name=after_name,
+                              gram=gram, region=region, today=today)
+    return prepared.statement.params(**values, limit=limit)
+
+
+_SEARCH_NAME = Prepared(select(_org.c.search_name).where(_org.c.uscc == bindparam("uscc")))
+_SEARCH_KEYS = tuple(column.key for column in _SEARCH_COLUMNS)
+
+
 def search_phase(conn: Connection, phase: str, terms: SearchTerms, *, gram: str | None, region: str | None,
                  list_name: str | None, today: date, after: str | None, limit: int) -> list[dict[str, Any]]:
     after_name = None
     if phase == "name_prefix" and after is not None:
         # The cursor carries the code only (short whatever the name); its name is read here.
-        after_name = conn.execute(select(_org.c.search_name).where(_org.c.uscc == after)).scalar()
-    statement = search_phase_statement(phase, terms, gram=gram, after=after, after_name=after_name, limit=limit,
-                                       region=region, list_name=list_name, today=today, dialect=conn.dialect.name)
-    return [dict(row) for row in conn.execute(statement).mappings()]
+        found = _SEARCH_NAME.first(conn, uscc=after)
+        after_name = found[0] if found else None
+    prepared, values = _phase(phase, terms, dialect=conn.dialect.name, list_name=list_name, after=after,
+                              after_name=after_name, gram=gram, region=region, today=today)
+    return [dict(zip(_SEARCH_KEYS, row, strict=True)) for row in prepared.rows(conn, **values, limit=limit)]
 
 
 def gram_postings(conn: Connection, gram: str, *, limit: int) -> list[str]:
