@@ -2,10 +2,11 @@
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy import Connection
 
+from api.answers import json_read
 from api.deps import Cursor, Limit, ReadConnection, Readings, Today
 from api.problems import problem_responses
 from api.routes.public import RegionQuery
@@ -35,16 +36,18 @@ def _filters(conn: Connection, result: str | None, region: str | None, published
 
 @router.get("", response_model=InspectionPageView, operation_id="search_inspections",
             responses=problem_responses(422, 429))
-def search_inspections(conn: ReadConnection, q: str | None = QQuery,
+async def search_inspections(request: Request, q: str | None = QQuery,
                        result: Literal["pass", "fail"] | None = ResultQuery, region: str | None = RegionQuery,
                        published_from: Day | None = FromQuery, published_to: Day | None = ToQuery,
                        producer: str | None = ProducerQuery, category: str | None = CategoryQuery,
-                       limit: Limit = 50, cursor: Cursor = None) -> Any:
+                       limit: Limit = 50, cursor: Cursor = None) -> Response:
     """Spot-check results by product name or brand (any two or more consecutive characters), with
     filters that combine, newest published first, page by page. Only public results in force
     are found: a withdrawn one is gone at once, a corrected one is found by its new text."""
-    filters = _filters(conn, result, region, published_from, published_to, producer, category)
-    return inspections.search(conn, q, filters, cursor=cursor, limit=limit)
+    def read(conn: Connection) -> inspections.InspectionPage:
+        filters = _filters(conn, result, region, published_from, published_to, producer, category)
+        return inspections.search(conn, q, filters, cursor=cursor, limit=limit)
+    return await json_read(request, InspectionPageView, read)
 
 
 def _cell(value: Any) -> Any:

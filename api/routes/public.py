@@ -5,7 +5,8 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import TypeAdapter
 
-from api.deps import Cursor, Limit, ReadConnection, Today, read_in_event_loop, today_of
+from api.answers import json_read
+from api.deps import Cursor, Limit, Today, read_in_event_loop, today_of
 from api.problems import problem_responses
 from api.schemas.public import OrganizationProfile
 from service.codes import MAX_INPUT as CODE_MAX_LENGTH
@@ -30,13 +31,13 @@ ListQuery = Query(None, description="Only organizations on this list")
 
 @router.get("/organizations", response_model=organizations.SearchPage, operation_id="search_organizations",
             responses=problem_responses(422, 429))
-def search_organizations(
-    conn: ReadConnection, today: Today,
+async def search_organizations(
+    request: Request, today: Today,
     q: str = Query(min_length=1, max_length=50, description="Part of the name (2+ characters, e.g. 华为) "
                    "or the beginning of a code", examples=["华为"]),
     region: str | None = RegionQuery, list: Literal["red", "black"] | None = ListQuery,
     limit: Limit = 50, cursor: Cursor = None,
-) -> organizations.SearchPage:
+) -> Response:
     """Search organizations by name (any two or more consecutive characters of it) or by their
     unified social credit code (or its beginning) or legacy organization code, page by page.
 
@@ -44,7 +45,8 @@ def search_organizations(
     华为). Results are ranked: the whole code, the beginning of the code, the whole name, names
     that start with the query, then names that contain it; each item's `match` says which. A
     search that finds nothing answers a few close public names in `suggestions` ("did you mean")."""
-    return organizations.search(conn, q, today=today, region=region, list_name=list, cursor=cursor, limit=limit)
+    return await json_read(request, organizations.SearchPage, lambda conn: organizations.search(
+        conn, q, today=today, region=region, list_name=list, cursor=cursor, limit=limit))
 
 
 @router.get(
