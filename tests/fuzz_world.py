@@ -189,6 +189,8 @@ def build(client, headers: dict[str, dict[str, str]], parties, unit_of_work, clo
     complaints = [_created(client.post("/v1/public/complaints", json=complaint_about(code, contact=f"投诉人 {n}")))
                   for n, code in enumerate(codes[:6])]
     queued = _created(client.post("/v1/public/complaints", json=complaint_about_product()))["ticket"]
+    spam = _created(client.post("/v1/public/complaints", json=complaint_about_product(
+        product_name="代购减肥茶", description="加微信领优惠券，加微信领优惠券")))["ticket"]
     acted = [c["ticket"] for c in complaints[2:]]
     assert client.post(f"/v1/complaints/{acted[1]}/accept", headers=amr).status_code == 200  # to be closed
     world.ids["complaint"] = [c["ticket"] for c in complaints[:2]]
@@ -238,6 +240,7 @@ def build(client, headers: dict[str, dict[str, str]], parties, unit_of_work, clo
                                                         {"department": "SZTAX", "reason": "转办"}),
         "POST /v1/admin/complaints/{complaint_id}/route": ({"complaint_id": queued},
                                                            {"department": "SZAMR", "reason": "分派"}),
+        "POST /v1/admin/complaints/{complaint_id}/reject": ({"complaint_id": spam}, {"reason": "广告信息"}),
     }
 
     # Violations only: the batch's four make deliveries enough, and few enough to send quickly.

@@ -153,6 +153,7 @@ RULES = {
     ("POST", "/v1/complaints/{complaint_id}/close"): only(409, "a"),  # past authorization: not accepted yet
     ("GET", "/v1/admin/complaints"): only(200, "admin"),
     ("POST", "/v1/admin/complaints/{complaint_id}/route"): only(200, "admin"),
+    ("POST", "/v1/admin/complaints/{complaint_id}/reject"): only(200, "admin"),
 }
 
 
@@ -240,6 +241,7 @@ def _request(method: str, path: str, world: dict, role: str, parties) -> dict:
         ("POST", "/v1/complaints/{complaint_id}/transfer"): {"department": "SZTAX", "reason": "转办"},
         ("POST", "/v1/complaints/{complaint_id}/close"): {"result": "办结"},
         ("POST", "/v1/admin/complaints/{complaint_id}/route"): {"department": "SZAMR", "reason": "分派"},
+        ("POST", "/v1/admin/complaints/{complaint_id}/reject"): {"reason": "与产品质量无关"},
     }.get((method, path))
     tickets = world["tickets"]
     url = path.format(code="SZAMR" if path.startswith("/v1/admin") else HUAWEI,

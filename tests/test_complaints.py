@@ -166,6 +166,23 @@ class TestRouting:
         assert client.post(f"/v1/admin/complaints/{ticket['ticket']}/route", headers=world["admin"],
                            json={"department": "FTAMR", "reason": "再次分派"}).status_code == 404  # no longer queued
 
+    def test_the_administrators_reject_spam_in_their_queue_and_only_there(self, client, world) -> None:
+        spam = filed(client, product(product_name="代购减肥茶", description="加微信领优惠券，加微信领优惠券"))
+        routed_away = filed(client, about(HUAWEI))  # a department's: not the administrators' to decide
+        reason = {"reason": "与产品质量无关的广告信息"}
+        assert client.post(f"/v1/admin/complaints/{spam['ticket']}/reject", headers=world["SZAMR"],
+                           json=reason).status_code == 403
+        assert client.post(f"/v1/admin/complaints/{routed_away['ticket']}/reject", headers=world["admin"],
+                           json=reason).status_code == 404
+        rejected = client.post(f"/v1/admin/complaints/{spam['ticket']}/reject", headers=world["admin"], json=reason)
+        assert rejected.status_code == 200, rejected.text
+        assert (rejected.json()["status"], rejected.json()["contact"]) == ("rejected", None)
+        assert status(client, spam).json()["answer"] == "与产品质量无关的广告信息"
+        assert client.get("/v1/admin/complaints", headers=world["admin"],
+                          params={"status": "submitted"}).json()["items"] == []
+        assert client.post(f"/v1/admin/complaints/{spam['ticket']}/reject", headers=world["admin"],
+                           json=reason).status_code == 409  # decided already
+
 
 class TestHandling:
     def test_accept_then_close_with_the_result_the_filer_reads(self, client, world, clock, db) -> None:

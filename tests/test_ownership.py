@@ -65,6 +65,7 @@ NOT_OWNED = {
     ("GET", "/verify/{report_id}"): "public page",
     ("GET", "/v1/public/complaints/{ticket}"): "the filer's, guarded by the ticket secret, not by a department",
     ("POST", "/v1/admin/complaints/{complaint_id}/route"): "admin scope only (the administrators' queue)",
+    ("POST", "/v1/admin/complaints/{complaint_id}/reject"): "admin scope only (the administrators' queue)",
 }
 
 

@@ -154,3 +154,16 @@ def route_complaint(request: Request, body: Transfer, session: SessionDep, actor
         routed = handling.transfer(session, complaint_id, body, Handler(None, actor.client_id), now=now)
         return 200, ComplaintView.of(routed, today, contact=False)
     return respond(request, session, actor, idempotency_key, body, produce, now=now)
+
+
+@router.post("/admin/complaints/{complaint_id}/reject", response_model=ComplaintView,
+             operation_id="reject_unrouted_complaint", tags=["admin"], responses=_ACTION_ERRORS)
+def reject_unrouted_complaint(request: Request, body: Rejection, session: SessionDep, actor: Admin, today: Today,
+                              now: Now, idempotency_key: IdempotencyKey = None,
+                              complaint_id: str = _complaint_id()) -> ResponseType:
+    """Reject a complaint of the queue with a reason the filer reads (spam, nothing a regulator
+    handles): a complaint no department was found for must not wait in the queue for ever."""
+    def produce() -> tuple[int, ComplaintView]:
+        rejected = handling.reject(session, complaint_id, body, Handler(None, actor.client_id), now=now)
+        return 200, ComplaintView.of(rejected, today, contact=False)
+    return respond(request, session, actor, idempotency_key, body, produce, now=now)
