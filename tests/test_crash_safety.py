@@ -24,6 +24,13 @@ def test_nothing_acknowledged_is_lost_or_repeated_and_every_event_is_delivered(d
     assert summary.trials == TRIALS and summary.acknowledged > 50, summary.line()
 
 
+# Each negative control proves that one check of the harness can fail; the check is the same code
+# on both databases, so each control runs on one, the one where its defect matters most (numbers
+# handed out concurrently: PostgreSQL), which halves the suite's longest minutes.
+CONTROL_DATABASE = {"answer-before-commit": "sqlite", "skip-webhook-sends": "sqlite",
+                    "duplicate-insert": "postgresql", "unlocked-sequence": "postgresql"}
+
+
 @pytest.mark.parametrize("control", crash_harness.CONTROLS)
 def test_the_check_made_for_a_defect_reports_it(control, db, database_url, tmp_path) -> None:
     """answer-before-commit: an acknowledged record gone after the kill, or, right after the
@@ -31,6 +38,8 @@ def test_the_check_made_for_a_defect_reports_it(control, db, database_url, tmp_p
     as delivered that the receiver never got. unlocked-sequence: a gap in the log and in the feed
     where a killed server's reserved numbers went. duplicate-insert: a write sent again with its
     key stored a second record."""
+    if ("sqlite" if db.is_sqlite else "postgresql") != CONTROL_DATABASE[control]:
+        pytest.skip(f"the {control} control runs on {CONTROL_DATABASE[control]} (see CONTROL_DATABASE)")
     build = crash_harness.CONTROLS[control]
     summary = crash_harness.run(database_url, tmp_path / "data", trials=build.trials, seed=7, control=control,
                                 delivery_seconds=30)
