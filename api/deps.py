@@ -105,6 +105,7 @@ def get_audited_read(request: Request) -> Iterator[Session]:
 
 UnitOfWorkFactory = Callable[..., AbstractContextManager[Session]]
 ReadingFactory = Callable[[], AbstractContextManager[Connection]]
+ReadSessionFactory = Callable[[], AbstractContextManager[Session]]
 
 
 async def get_units_of_work(request: Request) -> UnitOfWorkFactory:
@@ -116,6 +117,12 @@ async def get_units_of_work(request: Request) -> UnitOfWorkFactory:
 async def get_readings(request: Request) -> ReadingFactory:
     """``readings()`` opens a read connection (``db.session.reading``) for one block."""
     return partial(reading, database_of(request))
+
+
+async def get_read_sessions(request: Request) -> ReadSessionFactory:
+    """``read_sessions()`` opens a read session (``db.session.read_session``) for one block: an
+    ORM read that must not wait for the writer's turn."""
+    return partial(read_session, database_of(request))
 
 
 def read_in_event_loop(request: HTTPConnection, read: Callable[[DriverConnection], T]) -> T:
@@ -144,6 +151,7 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 AuditedRead = Annotated[Session, Depends(get_audited_read, scope="function")]
 UnitsOfWork = Annotated[UnitOfWorkFactory, Depends(get_units_of_work)]
 Readings = Annotated[ReadingFactory, Depends(get_readings)]
+ReadSessions = Annotated[ReadSessionFactory, Depends(get_read_sessions)]
 
 MAX_PAGE = 200
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"Page size, at most {MAX_PAGE}")]

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import Response as ResponseType
 from pydantic import BaseModel
 
-from api.deps import Cursor, Limit, Now, SessionDep, Today
+from api.deps import Cursor, Limit, Now, ReadSession, SessionDep, Today
 from api.idempotent import IdempotencyKey, respond
 from api.problems import problem_responses
 from api.routes.organizations import AUTH_ERRORS
@@ -49,7 +49,7 @@ def file_complaint(response: Response, body: ComplaintFiling, session: SessionDe
 
 @public_router.get("/complaints/{ticket}", response_model=ComplaintStatus, operation_id="get_complaint_status",
                    responses=problem_responses(404, 422, 429))
-def get_complaint_status(response: Response, session: SessionDep, today: Today, secret: TicketSecret,
+def get_complaint_status(response: Response, session: ReadSession, today: Today, secret: TicketSecret,
                          ticket: str = _complaint_id()) -> filing.ComplaintStatus:
     """The state of a complaint, for whoever holds its ticket and secret (header Ticket-Secret):
     status, deadlines, the department's reason or result. Personal data is masked."""

@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
-from api.deps import ClockDep, Today, UnitsOfWork
+from api.deps import ClockDep, ReadSessions, Today, UnitsOfWork
 from api.web.complaint_words import complaint_words
 from api.web.rendering import form_from_this_site, language, render
 from service.complaints import filing
@@ -71,7 +71,7 @@ def complaint_status_form(request: Request) -> HTMLResponse:
 
 
 @router.post("/complaints", response_class=HTMLResponse)
-async def complaint_status_page(request: Request, today: Today, units: UnitsOfWork) -> HTMLResponse:
+async def complaint_status_page(request: Request, today: Today, read_sessions: ReadSessions) -> HTMLResponse:
     # The secret comes in the body, never the address: addresses end up in logs and histories.
     form = await form_from_this_site(request)
     if isinstance(form, HTMLResponse):
@@ -80,7 +80,7 @@ async def complaint_status_page(request: Request, today: Today, units: UnitsOfWo
     t = complaint_words(language(request))
 
     def status() -> HTMLResponse:
-        with units() as session:
+        with read_sessions() as session:  # a read: it never waits for the writer's turn
             try:
                 found = filing.complaint_status(session, ticket, secret, today=today)
             except filing.ComplaintNotFound:
