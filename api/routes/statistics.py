@@ -14,7 +14,6 @@ from api.routes.public import RegionQuery
 from api.schemas.credit import MeasureCount
 from api.schemas.statistics import StatisticTableView, StatisticView
 from api.spreadsheet import spreadsheet_cell
-from db.repositories import statistics as counts
 from service.statistics import tables
 
 router = APIRouter(prefix="/v1/public/statistics", tags=["public"])
@@ -34,7 +33,7 @@ def list_statistics() -> list[StatisticView]:
 @router.get("/measures-applied", response_model=list[MeasureCount], operation_id="measures_applied_statistics")
 def measures_applied_statistics(conn: ReadConnection) -> list[MeasureCount]:
     """How many times each measure was reported applied, by department: counts only."""
-    return [MeasureCount(measure=m, department=d, count=n) for m, d, n in counts.measures_applied(conn)]
+    return [MeasureCount(measure=m, department=d, count=n) for m, d, n in tables.measures_applied(conn)]
 
 
 def csv_of(table: StatisticTableView) -> str:

@@ -178,3 +178,8 @@ def _class_label(code: str, statistic: str) -> tuple[str, str]:
     if statistic == "supervision-classes":
         return f"{code} 类", f"Class {code}"
     return code, code
+
+
+def measures_applied(conn: Connection) -> list[tuple[str, str, int]]:
+    """(measure, department, times reported applied): counts only, from the counts the writes keep."""
+    return counts.measures_applied(conn)
