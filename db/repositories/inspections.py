@@ -29,6 +29,7 @@ from sqlmodel import Session
 
 from db.inserts import insert_rows
 from db.prepared import AnySelect, Prepared
+from db.repositories.public import like_escape
 from db.tables import InspectionProduct, InspectionProductGram, Organization, Record, table_of
 
 _product = table_of(InspectionProduct)
@@ -72,10 +73,6 @@ class Filters:
     category: str | None = None  # folded
 
 
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 # A filter's condition on the product index, each with its value as a named parameter, so that
 # one statement per combination of filters is compiled once and reused (see ``_prepared``).
 _FILTERS: dict[str, ColumnElement[bool]] = {
@@ -94,7 +91,7 @@ def _values(filters: Filters, after: str | None) -> dict[str, Any]:
     being checked row by row along all of it)."""
     values: dict[str, Any] = {name: getattr(filters, name) for name in _FILTERS if getattr(filters, name)}
     if "region" in values:
-        values["region"] = f"{_like_escape(values['region'])}%"
+        values["region"] = f"{like_escape(values['region'])}%"
     if after is not None:
         values["after"] = after
     if filters.published_from:
@@ -157,7 +154,7 @@ def _page(filters: Filters, *, gram: str | None, text: str | None, after: str | 
     values = _values(filters, after)
     searching = gram is not None and text is not None
     if searching:
-        values |= {"gram": gram, "pattern": f"%{_like_escape(text or '')}%"}
+        values |= {"gram": gram, "pattern": f"%{like_escape(text or '')}%"}
     return _prepared(searching, frozenset(values) - {"gram", "pattern"}, dialect), values
 
 

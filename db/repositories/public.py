@@ -128,7 +128,8 @@ _SEARCH_COLUMNS = (_org.c.uscc, _org.c.org_code, _PUBLIC_NAME, _org.c.region_cod
                    _org.c.masked_fields, _org.c.search_name)
 
 
-def _like_escape(text: str) -> str:
+def like_escape(text: str) -> str:
+    """``text`` taken literally inside a LIKE pattern (with ``escape="\\"``)."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
@@ -280,7 +281,7 @@ def _phase_prepared(phase: str, shape: frozenset[str], list_name: str | None, di
 def _phase_values(phase: str, terms: SearchTerms, *, after: str | None, after_name: str | None, gram: str | None,
                   region: str | None, list_name: str | None, today: date | None) -> dict[str, Any]:
     values: dict[str, Any] = {"text": terms.text, "text_end": successor(terms.text),
-                              "pattern": f"%{_like_escape(terms.text)}%"}
+                              "pattern": f"%{like_escape(terms.text)}%"}
     if terms.exact_code:
         values["exact_code"] = terms.exact_code
     if terms.org_code:
@@ -288,7 +289,7 @@ def _phase_values(phase: str, terms: SearchTerms, *, after: str | None, after_na
     if terms.code_prefix:
         values |= {"code_prefix": terms.code_prefix, "code_prefix_end": terms.code_prefix + "Z"}
     if region:
-        values["region"] = f"{_like_escape(region)}%"
+        values["region"] = f"{like_escape(region)}%"
     if list_name:
         assert today is not None, "a list filter needs the day it applies to"
         values["today"] = today
@@ -395,7 +396,7 @@ def list_entries(conn: Connection, list_name: str, *, today: date, region: str |
         # organization on the red list.
         statement = statement.where(~_black_listed(today))
     if region:
-        statement = statement.where(_org.c.region_code.like(f"{_like_escape(region)}%", escape="\\"))
+        statement = statement.where(_org.c.region_code.like(f"{like_escape(region)}%", escape="\\"))
     if department:
         statement = statement.where(_rec.c.department_code == department)
     if since:
